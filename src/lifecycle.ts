@@ -1,0 +1,8 @@
+// pagehide covers navigation and bfcache; visibilitychange covers tab switches and mobile app
+// switching, after which the page may be killed without any further event.
+export function onPageHide(flush: () => void): void {
+  addEventListener('pagehide', flush)
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState == 'hidden') flush()
+  })
+}

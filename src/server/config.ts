@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { ProjectConfig, SecureMode } from './collector'
+
+export interface ServerConfig {
+  port: number
+  host: string
+  dataFile: string
+  projects: Record<string, ProjectConfig>
+  /** The project the demo page tracks into. */
+  demoProject: string
+  /** True when no secret was configured and one was made up for this run. */
+  generatedSecret: boolean
+}
+
+type Env = Record<string, string | undefined>
+
+const readSecret = (file: string) => {
+  const secret = readFileSync(file, 'utf8').trim()
+  if (!secret) throw new Error(`signet: the secret file ${file} is empty`)
+  return secret
+}
+
+interface FileProject {
+  secureMode?: SecureMode
+  secrets?: string[]
+  secretFiles?: string[]
+}
+
+/**
+ * Reads the collector's configuration from the environment, never from code:
+ * SIGNET_CONFIG (a JSON file: {"projects": {"<token>": {"secureMode", "secrets" | "secretFiles"}}}),
+ * or SIGNET_PROJECT, SIGNET_SECURE_MODE, SIGNET_SECRET / SIGNET_SECRET_FILE; PORT, HOST, SIGNET_DATA.
+ */
+export function loadConfig(env: Env = process.env): ServerConfig {
+  const port = Number(env.PORT || 8787)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`signet: PORT must be a port number, got ${env.PORT}`)
+  const base = { port, host: env.HOST || '127.0.0.1', dataFile: env.SIGNET_DATA || 'data/events.jsonl' }
+
+  if (env.SIGNET_CONFIG) {
+    const file = JSON.parse(readFileSync(env.SIGNET_CONFIG, 'utf8')) as { projects?: Record<string, FileProject> }
+    const projects: Record<string, ProjectConfig> = {}
+    for (const [token, p] of Object.entries(file.projects || {}))
+      projects[token] = {
+        secureMode: p.secureMode || 'enforce',
+        secrets: [...(p.secrets || []), ...(p.secretFiles || []).map(readSecret)],
+      }
+    const demoProject = Object.keys(projects)[0]
+    if (!demoProject) throw new Error(`signet: ${env.SIGNET_CONFIG} defines no projects`)
+    return { ...base, projects, demoProject, generatedSecret: false }
+  }
+
+  const token = env.SIGNET_PROJECT || 'GSN-DEMO-1'
+  const configured = env.SIGNET_SECRET || (env.SIGNET_SECRET_FILE && readSecret(env.SIGNET_SECRET_FILE))
+  const secret = configured || randomBytes(32).toString('hex')
+  return {
+    ...base,
+    projects: { [token]: { secureMode: (env.SIGNET_SECURE_MODE || 'enforce') as SecureMode, secrets: [secret] } },
+    demoProject: token,
+    generatedSecret: !configured,
+  }
+}

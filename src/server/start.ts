@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { createCollector } from './collector'
+import { loadConfig } from './config'
+import { createDemo } from './demo'
+
+// Started by `npm start` from dist/: the tracker and snippet are built beside this file.
+const dist = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+
+async function main() {
+  const config = loadConfig()
+  const collector = createCollector({
+    projects: config.projects,
+    dataFile: config.dataFile,
+    trackerFile: dist('tracker.js'),
+    log: (line) => console.log(`[collector] ${line}`),
+  })
+  const demo = createDemo({
+    project: config.demoProject,
+    secret: config.projects[config.demoProject].secrets[0] as string,
+    snippet: readFileSync(dist('snippet.min.js'), 'utf8'),
+    collector,
+  })
+  const url = await collector.listen(config.port, config.host, demo)
+  const mode = config.projects[config.demoProject].secureMode
+  console.log(`Signet collector (Secure Mode ${mode}) storing to ${config.dataFile}`)
+  if (config.generatedSecret)
+    console.log('No SIGNET_SECRET or SIGNET_SECRET_FILE set: using a random secret for this run only.')
+  console.log(`Demo: ${url}/`)
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err)
+  process.exit(1)
+})
