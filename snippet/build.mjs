@@ -1,8 +1,7 @@
 // Minifies snippet/snippet.js into dist/snippet.min.js, the body of the <script> a site pastes.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { minify } from 'terser'
-
-export const SNIPPET_BUDGET = 300
+import { SNIPPET_BUDGET } from './budget.mjs'
 
 const source = readFileSync(new URL('./snippet.js', import.meta.url), 'utf8')
 const { code } = await minify(source, {

@@ -110,12 +110,15 @@ export function createCollector(options: CollectorOptions) {
   const recent: StoredEvent[] = []
   const key = (project: string, id: string) => project + '\n' + id
   if (dataFile && existsSync(dataFile)) {
-    for (const line of readFileSync(dataFile, 'utf8').split('\n')) {
+    const text = readFileSync(dataFile, 'utf8')
+    // A line cut short by a crash must not run into the next record appended after it.
+    if (text && !text.endsWith('\n')) appendFileSync(dataFile, '\n')
+    for (const line of text.split('\n')) {
       try {
         const e = JSON.parse(line) as StoredEvent
         seen.add(key(e.project, e.id))
       } catch {
-        // A line cut short by a crash is skipped; the lines around it are intact.
+        // That cut-short line is skipped; the lines around it are intact.
       }
     }
   } else if (dataFile) mkdirSync(dirname(dataFile), { recursive: true })

@@ -1,0 +1,1 @@
+export const SNIPPET_BUDGET = 300

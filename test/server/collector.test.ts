@@ -1,0 +1,205 @@
+// @vitest-environment node
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createCollector, type Collector, type CollectorOptions } from '../../src/server/collector'
+import { loadConfig } from '../../src/server/config'
+import { personSignature } from '../../src/server/signature'
+
+const SECRET = 'test-secret'
+let open: Collector[] = []
+
+async function start(options: Partial<CollectorOptions> = {}) {
+  const collector = createCollector({
+    projects: {
+      ENF: { secureMode: 'enforce', secrets: [SECRET] },
+      REP: { secureMode: 'report', secrets: [SECRET] },
+      OFF: { secureMode: 'off', secrets: [] },
+    },
+    ...options,
+  })
+  open.push(collector)
+  return { collector, url: await collector.listen() }
+}
+
+afterEach(async () => {
+  await Promise.all(open.map((c) => c.close()))
+  open = []
+})
+
+let n = 0
+const event = (extra: Record<string, unknown> = {}) => ({
+  id: `e${++n}`,
+  type: 'event',
+  name: 'click',
+  ts: Date.now(),
+  anonymousId: 'anon-1',
+  page: { url: 'https://site.test/', title: 'Site', referrer: '' },
+  ...extra,
+})
+const batch = (project: string, events: unknown[]) => JSON.stringify({ v: 1, project, sentAt: Date.now(), events })
+
+async function post(url: string, body: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url + '/track', { method: 'POST', body, headers: { 'Content-Type': 'text/plain;charset=UTF-8', ...headers } })
+  return { status: res.status, headers: res.headers, body: await res.json() }
+}
+
+describe('collector Secure Mode', () => {
+  it('enforce: accepts signed and anonymous events, rejects missing and forged signatures', async () => {
+    const { collector, url } = await start()
+    const signed = event({ personId: 'u1', signature: personSignature(SECRET, 'u1') })
+    const anonymous = event()
+    const missing = event({ personId: 'u1' })
+    const forged = event({ personId: 'u1', signature: personSignature('guess', 'u1') })
+    const borrowed = event({ personId: 'u2', signature: personSignature(SECRET, 'u1') })
+    const res = await post(url, batch('ENF', [signed, anonymous, missing, forged, borrowed]))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    expect(res.body).toEqual({
+      accepted: 2,
+      rejected: [
+        { id: missing.id, reason: 'missing_signature' },
+        { id: forged.id, reason: 'bad_signature' },
+        { id: borrowed.id, reason: 'bad_signature' },
+      ],
+    })
+    expect(collector.events().map((e) => [e.id, e.verdict])).toEqual([
+      [signed.id, 'verified'],
+      [anonymous.id, 'anonymous'],
+    ])
+  })
+
+  it('report: stores everything with its verdict; off: does not check', async () => {
+    const { collector, url } = await start()
+    const forged = event({ personId: 'u1', signature: 'ab'.repeat(32) })
+    expect((await post(url, batch('REP', [forged]))).body).toEqual({ accepted: 1, rejected: [] })
+    const unsigned = event({ personId: 'u1' })
+    expect((await post(url, batch('OFF', [unsigned]))).body).toEqual({ accepted: 1, rejected: [] })
+    expect(collector.events().map((e) => e.verdict)).toEqual(['bad_signature', 'unchecked'])
+  })
+
+  it('never stores the signature', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'signet-')), 'events.jsonl')
+    const { url } = await start({ dataFile: file })
+    const sig = personSignature(SECRET, 'u1')
+    await post(url, batch('ENF', [event({ personId: 'u1', signature: sig })]))
+    const stored = readFileSync(file, 'utf8')
+    expect(stored).toContain('"verdict":"verified"')
+    expect(stored).not.toContain(sig)
+  })
+
+  it('rejects events for an unknown project and events of the wrong shape', async () => {
+    const { url } = await start()
+    const e = event()
+    expect((await post(url, batch('NOPE', [e]))).body).toEqual({ accepted: 0, rejected: [{ id: e.id, reason: 'unknown_project' }] })
+    const bad = [
+      { ...event(), type: 'nope' },
+      { ...event(), ts: 'yesterday' },
+      { ...event(), anonymousId: '' },
+      { ...event(), name: undefined },
+      { ...event(), props: [1] },
+      42,
+    ]
+    const res = await post(url, batch('ENF', bad))
+    expect(res.body.accepted).toBe(0)
+    expect(res.body.rejected.map((r: { reason: string }) => r.reason)).toEqual(Array(6).fill('invalid_event'))
+  })
+})
+
+describe('collector robustness', () => {
+  it('answers 400 to malformed JSON or a body that is not a batch, and keeps serving', async () => {
+    const { url } = await start()
+    for (const body of ['{nope', '[]', '{"v":2,"project":"ENF","events":[]}', '{"v":1,"project":"ENF"}'])
+      expect((await post(url, body)).status).toBe(400)
+    expect((await post(url, batch('ENF', [event()]))).body.accepted).toBe(1)
+  })
+
+  it('answers 413 to an oversized body, declared or streamed, and keeps serving', async () => {
+    const { url } = await start({ maxBodyBytes: 1024 })
+    expect((await post(url, 'a'.repeat(4096))).status).toBe(413)
+    // No Content-Length: the limit is applied while the body streams in.
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = request(url + '/track', { method: 'POST', headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      })
+      req.on('error', reject)
+      for (let i = 0; i < 8; i++) req.write(Buffer.alloc(512, 'a'))
+      req.end()
+    })
+    expect(streamed).toBe(413)
+    expect((await post(url, batch('ENF', [event()]))).body.accepted).toBe(1)
+  })
+
+  it('deduplicates by event id, also across a restart from its JSONL file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'signet-')), 'events.jsonl')
+    const first = await start({ dataFile: file })
+    const e = event()
+    await post(first.url, batch('ENF', [e, e]))
+    expect((await post(first.url, batch('ENF', [e]))).body).toEqual({ accepted: 1, rejected: [] })
+    await first.collector.close()
+    writeFileSync(file, readFileSync(file, 'utf8') + '{"half a line')
+    const second = await start({ dataFile: file })
+    await post(second.url, batch('ENF', [e, event()]))
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{"id"'))
+    expect(lines.map((l) => JSON.parse(l).id).filter((id) => id == e.id)).toHaveLength(1)
+    expect(lines).toHaveLength(2)
+  })
+
+  it('serves the tracker and answers a CORS preflight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-'))
+    writeFileSync(join(dir, 'tracker.js'), '/* tracker */')
+    const { url } = await start({ trackerFile: join(dir, 'tracker.js') })
+    const js = await fetch(url + '/tracker.js')
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
+    expect(await js.text()).toBe('/* tracker */')
+    const pre = await fetch(url + '/track', { method: 'OPTIONS' })
+    expect(pre.status).toBe(204)
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*')
+    expect((await fetch(url + '/elsewhere')).status).toBe(404)
+  })
+
+  it('refuses a Secure Mode project without a secret, or an unknown mode', () => {
+    expect(() => createCollector({ projects: { P: { secureMode: 'enforce', secrets: [] } } })).toThrow(/needs at least one secret/)
+    expect(() => createCollector({ projects: { P: { secureMode: 'strict' as 'off', secrets: ['s'] } } })).toThrow(/off, report or enforce/)
+  })
+})
+
+describe('configuration', () => {
+  it('reads secrets from the environment or a file, never a default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-'))
+    writeFileSync(join(dir, 'secret'), 'from-file\n')
+    expect(loadConfig({ SIGNET_PROJECT: 'P', SIGNET_SECRET_FILE: join(dir, 'secret') }).projects.P).toEqual({
+      secureMode: 'enforce',
+      secrets: ['from-file'],
+    })
+    const a = loadConfig({})
+    const b = loadConfig({})
+    expect(a.generatedSecret).toBe(true)
+    expect(a.projects[a.demoProject].secrets[0]).not.toBe(b.projects[b.demoProject].secrets[0])
+  })
+
+  it('reads several projects and rotated secrets from SIGNET_CONFIG', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-'))
+    writeFileSync(join(dir, 'old'), 'old-secret')
+    writeFileSync(
+      join(dir, 'signet.json'),
+      JSON.stringify({ projects: { A: { secureMode: 'report', secrets: ['new-secret'], secretFiles: [join(dir, 'old')] }, B: { secureMode: 'off' } } }),
+    )
+    const config = loadConfig({ SIGNET_CONFIG: join(dir, 'signet.json'), PORT: '9000' })
+    expect(config.port).toBe(9000)
+    expect(config.projects).toEqual({
+      A: { secureMode: 'report', secrets: ['new-secret', 'old-secret'] },
+      B: { secureMode: 'off', secrets: [] },
+    })
+  })
+
+  it('says what is wrong with a bad port or an empty secret file', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/)
+    const dir = mkdtempSync(join(tmpdir(), 'signet-'))
+    writeFileSync(join(dir, 'secret'), '  \n')
+    expect(() => loadConfig({ SIGNET_SECRET_FILE: join(dir, 'secret') })).toThrow(/empty/)
+  })
+})
