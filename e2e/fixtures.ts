@@ -1,0 +1,136 @@
+import { test as base, expect, type Page } from '@playwright/test'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createCollector, type Collector, type StoredEvent } from '../src/server/collector'
+import { personSignature, userSignature } from '../src/server/signature'
+
+export const TOKEN = 'GSN-E2E-1'
+const DIST = fileURLToPath(new URL('../dist', import.meta.url))
+
+/** One wire event as the tracker sent it, and the collector's answer to its request. */
+export interface Sent {
+  type: string
+  id: string
+  name?: string
+  personId?: string
+  signature?: string
+  anonymousId: string
+  props?: Record<string, unknown>
+}
+
+export interface Site {
+  /** Serves html at a fresh path of the site's origin (not the collector's) and returns its URL. */
+  page(html: string): string
+  /** A page with the built snippet pointing at the collector, followed by the given calls. */
+  snippetPage(calls: string, body?: string): string
+  trackerUrl: string
+}
+
+export interface Fixtures {
+  secret: string
+  collector: Collector & { url: string }
+  site: Site
+  /** Events in POST /track bodies the page sent, in order, read off the wire. */
+  sent: Sent[]
+  /** Collector answers seen by the page. */
+  answers: { accepted: number; rejected: { id: string; reason: string }[] }[]
+  sign: (id: string) => string
+  sign64: (id: string) => string
+  /** Waits until the collector has stored events matching the filter, and returns them. */
+  stored: (filter: (e: StoredEvent) => boolean, count?: number) => Promise<StoredEvent[]>
+  warnings: string[]
+}
+
+export const test = base.extend<Fixtures>({
+  secret: async ({}, use) => use(randomBytes(32).toString('hex')),
+
+  collector: async ({ secret }, use) => {
+    const collector = createCollector({
+      projects: { [TOKEN]: { secureMode: 'enforce', secrets: [secret] } },
+      dataFile: join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'events.jsonl'),
+      trackerFile: join(DIST, 'tracker.js'),
+    })
+    const url = await collector.listen(0, '127.0.0.1')
+    await use(Object.assign(collector, { url }))
+    await collector.close()
+  },
+
+  site: async ({ collector }, use) => {
+    const pages = new Map<string, string>()
+    const server: Server = createServer((req, res) => {
+      const html = pages.get((req.url || '').split('?')[0])
+      res.writeHead(html ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' })
+      res.end(html || 'not found')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    const snippet = readFileSync(join(DIST, 'snippet.min.js'), 'utf8')
+    const trackerUrl = collector.url + '/tracker.js'
+    const site: Site = {
+      trackerUrl,
+      page(html) {
+        const path = `/page-${pages.size + 1}`
+        pages.set(path, html)
+        // localhost vs 127.0.0.1: the site and the collector are different origins, as in production.
+        return `http://localhost:${port}${path}`
+      },
+      snippetPage(calls, body = '') {
+        return site.page(
+          `<!doctype html><html><head><title>E2E page</title><script>${snippet.replace('TRACKER_URL', trackerUrl)}\n${calls}</script></head><body>${body}</body></html>`,
+        )
+      },
+    }
+    await use(site)
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+  },
+
+  sent: async ({ page, collector }, use) => {
+    const sent: Sent[] = []
+    page.on('request', (req) => {
+      if (req.url() == collector.url + '/track' && req.method() == 'POST') sent.push(...JSON.parse(req.postData() || '{}').events)
+    })
+    await use(sent)
+  },
+
+  answers: async ({ page, collector }, use) => {
+    const answers: Fixtures['answers'] = []
+    page.on('response', async (res) => {
+      if (res.url() == collector.url + '/track' && res.request().method() == 'POST' && res.status() == 200)
+        answers.push(await res.json().catch(() => ({ accepted: -1, rejected: [] })))
+    })
+    await use(answers)
+  },
+
+  warnings: async ({ page }, use) => {
+    const warnings: string[] = []
+    page.on('console', (m) => {
+      if (m.type() == 'warning') warnings.push(m.text())
+    })
+    await use(warnings)
+  },
+
+  sign: async ({ secret }, use) => use((id) => personSignature(secret, id)),
+  sign64: async ({ secret }, use) => use((id) => userSignature(secret, id)),
+
+  stored: async ({ collector }, use) => {
+    await use(async (filter, count = 1) => {
+      await expect.poll(() => collector.events().filter(filter).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count)
+      return collector.events().filter(filter)
+    })
+  },
+})
+
+/** Fails the test on any uncaught error in the page. */
+export function noPageErrors(page: Page): Error[] {
+  const errors: Error[] = []
+  page.on('pageerror', (e) => errors.push(e))
+  return errors
+}
+
+export { expect }
