@@ -41,6 +41,10 @@ describe('built snippet', () => {
     expect((scripts[0] as unknown as HTMLScriptElement).async).toBe(true)
   })
 
+  it('is the snippet the README tells people to paste', () => {
+    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).toContain(built)
+  })
+
   it('keeps an existing _gs (a snippet pasted twice does not lose queued calls)', () => {
     const win = runSnippet(built)
     win._gs('GSN-1')
