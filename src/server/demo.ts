@@ -24,6 +24,11 @@ const js = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c')
 export function createDemo({ project, secret, snippet, collector }: DemoOptions): Handler {
   return (req, res) => {
     const url = new URL(req.url || '/', 'http://demo')
+    if (url.pathname == '/favicon.ico') {
+      // Browsers ask for it on every demo page; an empty answer keeps their consoles clean.
+      res.writeHead(204).end()
+      return true
+    }
     if (url.pathname != '/' || req.method != 'GET') return false
     const user = USERS.find((u) => u == url.searchParams.get('as'))
     const forged = url.searchParams.has('forge')
