@@ -48,8 +48,13 @@ export function createTracker(defaultEndpoint: string, identity: Identity, newId
       return `"${token}" is not a command, and a project token's options must be false or an object`
     const { endpoint: url, pageview } = (options || {}) as { endpoint?: unknown; pageview?: unknown }
     if (url !== undefined) {
-      if (!isString(url)) return 'endpoint must be the URL of the collect endpoint'
-      endpoint = new URL(url, location.href).href
+      const bad = 'endpoint must be the URL of the collect endpoint'
+      if (!isString(url)) return bad
+      try {
+        endpoint = new URL(url, location.href).href
+      } catch (_) {
+        return bad
+      }
     }
     project = token
     if (pageview !== false) {
@@ -99,7 +104,7 @@ export function createTracker(defaultEndpoint: string, identity: Identity, newId
           ? command(name, args[1], args[2])
           : 'the first argument must be a command name or a project token'
       } catch (e) {
-        problem = isString(e) ? e : 'its arguments cannot be read as JSON (a cycle, a BigInt or a throwing getter?)'
+        problem = isString(e) ? e : 'its arguments cannot be read (a cycle, BigInt or throwing getter in props, or a bad URL?)'
       }
       if (problem) warn(`_gs(${isString(name) ? JSON.stringify(name.slice(0, 40)) : '…'}) ignored: ${problem}`)
     },

@@ -126,6 +126,19 @@ describe('commands', () => {
     expect(anon.anonymousId).not.toBe(asA.anonymousId)
   })
 
+  it('refuses a start with a bad endpoint with one clear warning, and a later start works', async () => {
+    loadTracker()
+    gs('GSN-1', { endpoint: 'http://[::1' })
+    gs('GSN-1', { endpoint: 42 })
+    expect(wire.warnings).toEqual([
+      '[signet] _gs("GSN-1") ignored: endpoint must be the URL of the collect endpoint',
+      '[signet] _gs("GSN-1") ignored: endpoint must be the URL of the collect endpoint',
+    ])
+    gs('GSN-1')
+    await settle()
+    expect(wire.requests.map((r) => r.url)).toEqual(['https://collector.test/track'])
+  })
+
   it('copies props when the command runs', async () => {
     loadTracker()
     gs('GSN-1', false)

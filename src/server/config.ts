@@ -7,7 +7,7 @@ export interface ServerConfig {
   host: string
   dataFile: string
   projects: Record<string, ProjectConfig>
-  /** The project the demo page tracks into. */
+  /** The project the demo page tracks into: the first one with a secret, so it can sign people in. */
   demoProject: string
   /** True when no secret was configured and one was made up for this run. */
   generatedSecret: boolean
@@ -45,7 +45,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
         secureMode: p.secureMode || 'enforce',
         secrets: [...(p.secrets || []), ...(p.secretFiles || []).map(readSecret)],
       }
-    const demoProject = Object.keys(projects)[0]
+    const tokens = Object.keys(projects)
+    const demoProject = tokens.find((t) => projects[t].secrets.length) || tokens[0]
     if (!demoProject) throw new Error(`signet: ${env.SIGNET_CONFIG} defines no projects`)
     return { ...base, projects, demoProject, generatedSecret: false }
   }

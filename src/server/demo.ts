@@ -3,7 +3,8 @@ import { personSignature } from './signature'
 
 export interface DemoOptions {
   project: string
-  secret: string
+  /** Without one (a project in Secure Mode off), people are identified but not signed. */
+  secret?: string
   /** The built loader snippet, with TRACKER_URL still in it. */
   snippet: string
   collector: Collector
@@ -35,9 +36,8 @@ export function createDemo({ project, secret, snippet, collector }: DemoOptions)
     const calls = [`_gs(${js(project)});`]
     if (url.searchParams.has('logout')) calls.push(`_gs('unidentify');`)
     if (user) {
-      const signature = forged ? personSignature('not-the-secret', user) : personSignature(secret, user)
       calls.push(`_gs('identify', ${js({ id: user, name: user[0].toUpperCase() + user.slice(1) })});`)
-      calls.push(`_gs('auth', ${js(signature)});`)
+      if (secret) calls.push(`_gs('auth', ${js(personSignature(forged ? 'not-the-secret' : secret, user))});`)
     }
     const rows = collector
       .events()

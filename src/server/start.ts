@@ -17,7 +17,7 @@ async function main() {
   })
   const demo = createDemo({
     project: config.demoProject,
-    secret: config.projects[config.demoProject].secrets[0] as string,
+    secret: config.projects[config.demoProject].secrets[0] as string | undefined,
     snippet: readFileSync(dist('snippet.min.js'), 'utf8'),
     collector,
   })

@@ -186,13 +186,14 @@ describe('configuration', () => {
     writeFileSync(join(dir, 'old'), 'old-secret')
     writeFileSync(
       join(dir, 'signet.json'),
-      JSON.stringify({ projects: { A: { secureMode: 'report', secrets: ['new-secret'], secretFiles: [join(dir, 'old')] }, B: { secureMode: 'off' } } }),
+      JSON.stringify({ projects: { B: { secureMode: 'off' }, A: { secureMode: 'report', secrets: ['new-secret'], secretFiles: [join(dir, 'old')] } } }),
     )
     const config = loadConfig({ SIGNET_CONFIG: join(dir, 'signet.json'), PORT: '9000' })
     expect(config.port).toBe(9000)
+    expect(config.demoProject).toBe('A')
     expect(config.projects).toEqual({
-      A: { secureMode: 'report', secrets: ['new-secret', 'old-secret'] },
       B: { secureMode: 'off', secrets: [] },
+      A: { secureMode: 'report', secrets: ['new-secret', 'old-secret'] },
     })
   })
 
