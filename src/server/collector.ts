@@ -2,15 +2,23 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { dirname } from 'node:path'
 import { verifySignature, type Secret } from './signature'
+import { parseVerificationKey, verifyVerificationToken } from './token'
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean
 
 export type SecureMode = 'off' | 'report' | 'enforce'
 
+/** hex / base64: HMAC-SHA256 of the person id in that encoding; token: GetintheLoop verification tokens. */
+export type Scheme = 'hex' | 'base64' | 'token'
+
 export interface ProjectConfig {
   secureMode: SecureMode
-  /** Every secret that may have signed a person id; more than one while rotating. */
+  /** Every secret that may have signed a person id (Verification Keys for `token`); several while rotating. */
   secrets: Secret[]
+  /** Which signatures count; without one, hex or base64 HMACs both do. */
+  scheme?: Scheme
+  /** token: the oldest accepted token, in seconds. Default one day. */
+  maxAgeSeconds?: number
 }
 
 export interface CollectorOptions {
@@ -42,9 +50,9 @@ export interface IncomingEvent {
 
 /**
  * verified: signed for its personId; anonymous: no personId; unchecked: identified, Secure Mode off;
- * missing_signature / bad_signature: stored only in report mode.
+ * missing_signature / bad_signature / expired_signature: stored only in report mode.
  */
-export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signature' | 'bad_signature'
+export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signature' | 'bad_signature' | 'expired_signature'
 
 /** What the collector stores: the event without its signature, plus where and how it arrived. */
 export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict }
@@ -60,6 +68,7 @@ export interface CollectResult {
 }
 
 const TYPES = new Set(['pageview', 'event', 'identify', 'properties'])
+const DAY = 86_400
 const MEMORY_LIMIT = 10_000
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object' && !Array.isArray(v)
@@ -91,8 +100,16 @@ function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
   if (e.personId === undefined) return 'anonymous'
   if (project.secureMode == 'off') return 'unchecked'
   if (e.signature === undefined) return 'missing_signature'
-  return verifySignature(project.secrets, e.personId, e.signature) ? 'verified' : 'bad_signature'
+  if (project.scheme == 'token') {
+    const check = verifyVerificationToken(project.secrets as string[], e.personId, e.signature, {
+      maxAgeSeconds: project.maxAgeSeconds ?? DAY,
+    })
+    return check.ok ? 'verified' : check.reason
+  }
+  return verifySignature(project.secrets, e.personId, e.signature, project.scheme) ? 'verified' : 'bad_signature'
 }
+
+const REFUSED: ReadonlySet<Verdict> = new Set(['missing_signature', 'bad_signature', 'expired_signature'])
 
 export function createCollector(options: CollectorOptions) {
   const { projects, dataFile, maxBodyBytes = 128 * 1024, trackerFile, log = () => {}, onEvents } = options
@@ -101,6 +118,9 @@ export function createCollector(options: CollectorOptions) {
       throw new Error(`signet: project ${token}: secureMode must be off, report or enforce`)
     if (p.secureMode != 'off' && !p.secrets.length)
       throw new Error(`signet: project ${token}: Secure Mode ${p.secureMode} needs at least one secret`)
+    if (p.scheme !== undefined && !['hex', 'base64', 'token'].includes(p.scheme))
+      throw new Error(`signet: project ${token}: scheme must be hex, base64 or token`)
+    if (p.scheme == 'token') for (const key of p.secrets) parseVerificationKey(String(key))
   }
 
   const seen = new Set<string>()
@@ -146,7 +166,7 @@ export function createCollector(options: CollectorOptions) {
         continue
       }
       const verdict = verdictOf(project, e)
-      if (project.secureMode == 'enforce' && (verdict == 'bad_signature' || verdict == 'missing_signature')) {
+      if (project.secureMode == 'enforce' && REFUSED.has(verdict)) {
         reject(verdict)
         continue
       }

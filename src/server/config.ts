@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { ProjectConfig, SecureMode } from './collector'
+import type { ProjectConfig, Scheme, SecureMode } from './collector'
 
 export interface ServerConfig {
   port: number
@@ -15,22 +15,29 @@ export interface ServerConfig {
 
 type Env = Record<string, string | undefined>
 
-const readSecret = (file: string) => {
-  const secret = readFileSync(file, 'utf8').trim()
-  if (!secret) throw new Error(`signet: the secret file ${file} is empty`)
-  return secret
+// One secret per line, so a rotation can list the new secret beside the old one.
+const readSecrets = (file: string) => {
+  const secrets = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+  if (!secrets.length) throw new Error(`signet: the secret file ${file} is empty`)
+  return secrets
 }
 
 interface FileProject {
   secureMode?: SecureMode
+  scheme?: Scheme
+  maxAgeSeconds?: number
   secrets?: string[]
   secretFiles?: string[]
 }
 
 /**
  * Reads the collector's configuration from the environment, never from code:
- * SIGNET_CONFIG (a JSON file: {"projects": {"<token>": {"secureMode", "secrets" | "secretFiles"}}}),
- * or SIGNET_PROJECT, SIGNET_SECURE_MODE, SIGNET_SECRET / SIGNET_SECRET_FILE; PORT, HOST, SIGNET_DATA.
+ * SIGNET_CONFIG (a JSON file: {"projects": {"<token>": {"secureMode", "scheme", "maxAgeSeconds", "secrets" | "secretFiles"}}}),
+ * or SIGNET_PROJECT, SIGNET_SECURE_MODE, SIGNET_SCHEME, SIGNET_MAX_AGE, SIGNET_SECRET / SIGNET_SECRET_FILE
+ * (one secret per line); PORT, HOST, SIGNET_DATA.
  */
 export function loadConfig(env: Env = process.env): ServerConfig {
   const port = Number(env.PORT || 8787)
@@ -43,7 +50,9 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     for (const [token, p] of Object.entries(file.projects || {}))
       projects[token] = {
         secureMode: p.secureMode || 'enforce',
-        secrets: [...(p.secrets || []), ...(p.secretFiles || []).map(readSecret)],
+        secrets: [...(p.secrets || []), ...(p.secretFiles || []).flatMap(readSecrets)],
+        ...(p.scheme && { scheme: p.scheme }),
+        ...(p.maxAgeSeconds && { maxAgeSeconds: p.maxAgeSeconds }),
       }
     const tokens = Object.keys(projects)
     const demoProject = tokens.find((t) => projects[t].secrets.length) || tokens[0]
@@ -52,12 +61,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
 
   const token = env.SIGNET_PROJECT || 'GSN-DEMO-1'
-  const configured = env.SIGNET_SECRET || (env.SIGNET_SECRET_FILE && readSecret(env.SIGNET_SECRET_FILE))
-  const secret = configured || randomBytes(32).toString('hex')
-  return {
-    ...base,
-    projects: { [token]: { secureMode: (env.SIGNET_SECURE_MODE || 'enforce') as SecureMode, secrets: [secret] } },
-    demoProject: token,
-    generatedSecret: !configured,
+  const configured = env.SIGNET_SECRET ? [env.SIGNET_SECRET] : env.SIGNET_SECRET_FILE && readSecrets(env.SIGNET_SECRET_FILE)
+  const project: ProjectConfig = {
+    secureMode: (env.SIGNET_SECURE_MODE || 'enforce') as SecureMode,
+    secrets: configured || [randomBytes(32).toString('hex')],
   }
+  if (env.SIGNET_SCHEME) project.scheme = env.SIGNET_SCHEME as Scheme
+  if (env.SIGNET_MAX_AGE) project.maxAgeSeconds = Number(env.SIGNET_MAX_AGE)
+  return { ...base, projects: { [token]: project }, demoProject: token, generatedSecret: !configured }
 }

@@ -1,10 +1,9 @@
 import type { Collector, Handler } from './collector'
-import { personSignature } from './signature'
 
 export interface DemoOptions {
   project: string
-  /** Without one (a project in Secure Mode off), people are identified but not signed. */
-  secret?: string
+  /** Signs a person id the way the project verifies it; without one (Secure Mode off, no secret), people are identified unsigned. */
+  sign?: (id: string) => string
   /** The built loader snippet, with TRACKER_URL still in it. */
   snippet: string
   collector: Collector
@@ -22,7 +21,7 @@ const js = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c')
  * A site page the way a real site does Secure Mode: the server decides who is signed in and
  * renders that person's signature into the page; the secret stays here.
  */
-export function createDemo({ project, secret, snippet, collector }: DemoOptions): Handler {
+export function createDemo({ project, sign, snippet, collector }: DemoOptions): Handler {
   return (req, res) => {
     const url = new URL(req.url || '/', 'http://demo')
     if (url.pathname == '/favicon.ico') {
@@ -37,7 +36,8 @@ export function createDemo({ project, secret, snippet, collector }: DemoOptions)
     if (url.searchParams.has('logout')) calls.push(`_gs('unidentify');`)
     if (user) {
       calls.push(`_gs('identify', ${js({ id: user, name: user[0].toUpperCase() + user.slice(1) })});`)
-      if (secret) calls.push(`_gs('auth', ${js(personSignature(forged ? 'not-the-secret' : secret, user))});`)
+      // A forgery: a well-formed signature for someone else's id, as an attacker could get for themselves.
+      if (sign) calls.push(`_gs('auth', ${js(forged ? sign('mallory') : sign(user))});`)
     }
     const rows = collector
       .events()

@@ -1,4 +1,11 @@
-export { personSignature, userSignature, verifySignature, type Secret } from './signature'
+export { personSignature, userSignature, verifySignature, type Encoding, type Secret } from './signature'
+export {
+  parseVerificationKey,
+  verificationToken,
+  verifyVerificationToken,
+  type TokenCheck,
+  type TokenOptions,
+} from './token'
 export {
   createCollector,
   type Collector,
@@ -8,6 +15,7 @@ export {
   type IncomingEvent,
   type ProjectConfig,
   type Rejection,
+  type Scheme,
   type SecureMode,
   type StoredEvent,
   type Verdict,

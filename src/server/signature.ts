@@ -20,20 +20,28 @@ const BASE64 = /^[A-Za-z0-9+/]{43}=$/
 
 // Only the two canonical encodings of 32 bytes get as far as the comparison; anything else is not a
 // signature, so it is refused without touching the secret.
-export const decodeSignature = (signature: unknown): Buffer | undefined => {
+export type Encoding = 'hex' | 'base64'
+
+export const decodeSignature = (signature: unknown, encoding?: Encoding): Buffer | undefined => {
   if (typeof signature != 'string') return
-  if (HEX.test(signature)) return Buffer.from(signature, 'hex')
-  if (!BASE64.test(signature)) return
+  if (encoding != 'base64' && HEX.test(signature)) return Buffer.from(signature, 'hex')
+  if (encoding == 'hex' || !BASE64.test(signature)) return
   const bytes = Buffer.from(signature, 'base64')
   return bytes.toString('base64') == signature ? bytes : undefined
 }
 
 /**
- * True when signature is the hex or base64 HMAC-SHA256 of String(id) under one of the secrets.
- * Compared in constant time; malformed input returns false and never throws.
+ * True when signature is the hex or base64 HMAC-SHA256 of String(id) under one of the secrets
+ * (only that encoding when one is given). Compared in constant time; malformed input returns false
+ * and never throws.
  */
-export function verifySignature(secret: Secret | readonly Secret[], id: string | number, signature: unknown): boolean {
-  const given = decodeSignature(signature)
+export function verifySignature(
+  secret: Secret | readonly Secret[],
+  id: string | number,
+  signature: unknown,
+  encoding?: Encoding,
+): boolean {
+  const given = decodeSignature(signature, encoding)
   if (!given || id == null) return false
   let ok = false
   for (const s of Array.isArray(secret) ? secret : [secret as Secret]) ok = timingSafeEqual(mac(s, id), given) || ok

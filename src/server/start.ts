@@ -1,11 +1,20 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createCollector } from './collector'
+import { createCollector, type ProjectConfig } from './collector'
 import { loadConfig } from './config'
 import { createDemo } from './demo'
+import { personSignature, userSignature } from './signature'
+import { verificationToken } from './token'
 
 // Started by `npm start` from dist/: the tracker and snippet are built beside this file.
 const dist = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+
+// The demo site's server signs the way the project verifies.
+function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) => string) | undefined {
+  if (!secret) return
+  if (scheme == 'token') return (id) => verificationToken(String(secret), id)
+  return (id) => (scheme == 'base64' ? userSignature : personSignature)(secret, id)
+}
 
 async function main() {
   const config = loadConfig()
@@ -17,7 +26,7 @@ async function main() {
   })
   const demo = createDemo({
     project: config.demoProject,
-    secret: config.projects[config.demoProject].secrets[0] as string | undefined,
+    sign: signerFor(config.projects[config.demoProject]),
     snippet: readFileSync(dist('snippet.min.js'), 'utf8'),
     collector,
   })

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCollector, type Collector, type CollectorOptions } from '../../src/server/collector'
 import { loadConfig } from '../../src/server/config'
-import { personSignature } from '../../src/server/signature'
+import { personSignature, userSignature } from '../../src/server/signature'
+import { verificationToken } from '../../src/server/token'
 
 const SECRET = 'test-secret'
 let open: Collector[] = []
@@ -108,6 +109,46 @@ describe('collector Secure Mode', () => {
   })
 })
 
+describe('collector signature schemes', () => {
+  const KEY = Buffer.from('a1b2-c3d4;00ff-11ee-22dd').toString('base64')
+
+  it('hex and base64 schemes accept only their own encoding', async () => {
+    const { url } = await start({
+      projects: { HEX: { secureMode: 'enforce', scheme: 'hex', secrets: [SECRET] }, B64: { secureMode: 'enforce', scheme: 'base64', secrets: [SECRET] } },
+    })
+    const asHex = event({ personId: 'u1', signature: personSignature(SECRET, 'u1') })
+    const asB64 = event({ personId: 'u1', signature: userSignature(SECRET, 'u1') })
+    expect((await post(url, batch('HEX', [asHex, asB64]))).body.rejected).toEqual([{ id: asB64.id, reason: 'bad_signature' }])
+    expect((await post(url, batch('B64', [asHex, asB64]))).body.rejected).toEqual([{ id: asHex.id, reason: 'bad_signature' }])
+  })
+
+  it('token scheme accepts a fresh token and rejects an old one as expired_signature', async () => {
+    const { collector, url } = await start({ projects: { TOK: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: 600, secrets: [KEY] } } })
+    const fresh = event({ personId: 'u1', signature: verificationToken(KEY, 'u1') })
+    const old = event({ personId: 'u1', signature: verificationToken(KEY, 'u1', Date.now() - 601_000) })
+    const hexSig = event({ personId: 'u1', signature: personSignature(SECRET, 'u1') })
+    expect((await post(url, batch('TOK', [fresh, old, hexSig]))).body).toEqual({
+      accepted: 1,
+      rejected: [
+        { id: old.id, reason: 'expired_signature' },
+        { id: hexSig.id, reason: 'bad_signature' },
+      ],
+    })
+    expect(collector.events().map((e) => e.verdict)).toEqual(['verified'])
+  })
+
+  it('accepts the old and the new secret while a rotation overlaps', async () => {
+    const { url } = await start({ projects: { ROT: { secureMode: 'enforce', secrets: ['new-secret', 'old-secret'] } } })
+    const events = ['new-secret', 'old-secret', 'retired'].map((s) => event({ personId: 'u1', signature: personSignature(s, 'u1') }))
+    expect((await post(url, batch('ROT', events))).body).toEqual({ accepted: 2, rejected: [{ id: events[2].id, reason: 'bad_signature' }] })
+  })
+
+  it('refuses a token project with a malformed key, or an unknown scheme', () => {
+    expect(() => createCollector({ projects: { T: { secureMode: 'enforce', scheme: 'token', secrets: ['nope'] } } })).toThrow(/hmacId;hmacSecret/)
+    expect(() => createCollector({ projects: { T: { secureMode: 'enforce', scheme: 'rot13' as 'hex', secrets: ['s'] } } })).toThrow(/hex, base64 or token/)
+  })
+})
+
 describe('collector robustness', () => {
   it('answers 400 to malformed JSON or a body that is not a batch, and keeps serving', async () => {
     const { url } = await start()
@@ -183,17 +224,17 @@ describe('configuration', () => {
 
   it('reads several projects and rotated secrets from SIGNET_CONFIG', () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-'))
-    writeFileSync(join(dir, 'old'), 'old-secret')
+    writeFileSync(join(dir, 'old'), 'old-secret\nolder-secret\n')
     writeFileSync(
       join(dir, 'signet.json'),
-      JSON.stringify({ projects: { B: { secureMode: 'off' }, A: { secureMode: 'report', secrets: ['new-secret'], secretFiles: [join(dir, 'old')] } } }),
+      JSON.stringify({ projects: { B: { secureMode: 'off' }, A: { secureMode: 'report', scheme: 'hex', secrets: ['new-secret'], secretFiles: [join(dir, 'old')] } } }),
     )
     const config = loadConfig({ SIGNET_CONFIG: join(dir, 'signet.json'), PORT: '9000' })
     expect(config.port).toBe(9000)
     expect(config.demoProject).toBe('A')
     expect(config.projects).toEqual({
       B: { secureMode: 'off', secrets: [] },
-      A: { secureMode: 'report', secrets: ['new-secret', 'old-secret'] },
+      A: { secureMode: 'report', scheme: 'hex', secrets: ['new-secret', 'old-secret', 'older-secret'] },
     })
   })
 

@@ -15,7 +15,7 @@ afterEach(async () => {
 async function page(path: string) {
   const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } } })
   open.push(collector)
-  const demo = createDemo({ project: 'DEMO', secret: SECRET, snippet: "x.src='TRACKER_URL'", collector })
+  const demo = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='TRACKER_URL'", collector })
   const url = await collector.listen(0, '127.0.0.1', demo)
   const res = await fetch(url + path)
   return { status: res.status, html: await res.text() }

@@ -1,0 +1,81 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+
+// GetintheLoop-style verification tokens: base64(hmacId ‖ timestamp ‖ HMAC-SHA256(hmacSecret, userId ‖ timestamp)),
+// where the Verification Key is base64 of "hmacId;hmacSecret", both hex (dashes allowed), and the
+// timestamp is the issue time in unix seconds as big-endian bytes.
+
+interface Key {
+  id: Buffer
+  secret: Buffer
+}
+
+const HEX_PART = /^[0-9a-fA-F-]+$/
+
+/** Decodes a Verification Key; throws a clear error for one that is not base64 of "hmacId;hmacSecret". */
+export function parseVerificationKey(verificationKey: string): Key {
+  const decoded = Buffer.from(String(verificationKey), 'base64').toString('utf8')
+  const parts = decoded.split(';')
+  const hex = parts.map((p) => p.replace(/-/g, ''))
+  if (parts.length != 2 || !parts.every((p) => HEX_PART.test(p)) || !hex.every((h) => h.length && h.length % 2 == 0))
+    throw new TypeError('signet: a Verification Key is base64 of "hmacId;hmacSecret", both in hex')
+  return { id: Buffer.from(hex[0], 'hex'), secret: Buffer.from(hex[1], 'hex') }
+}
+
+// The seed writes the seconds as hex and decodes that as bytes; from 1978 to 2106 that is 4 bytes.
+// Padding to an even number of digits gives the same bytes then, and whole bytes at any other time.
+const timestampBytes = (seconds: number) => {
+  const hex = seconds.toString(16)
+  return Buffer.from(hex.length % 2 ? '0' + hex : hex, 'hex')
+}
+
+const digest = (key: Key, userId: string, timestamp: Buffer) =>
+  createHmac('sha256', key.secret).update(String(userId), 'utf8').update(timestamp).digest()
+
+/** Makes a verification token for userId, issued at `now` (ms since the epoch). */
+export function verificationToken(verificationKey: string, userId: string | number, now: number = Date.now()): string {
+  const key = parseVerificationKey(verificationKey)
+  const timestamp = timestampBytes(Math.round(now / 1000))
+  return Buffer.concat([key.id, timestamp, digest(key, String(userId), timestamp)]).toString('base64')
+}
+
+export type TokenCheck =
+  | { ok: true; issuedAt: number }
+  | { ok: false; reason: 'bad_signature' | 'expired_signature' }
+
+export interface TokenOptions {
+  /** Oldest accepted token, in seconds. */
+  maxAgeSeconds: number
+  /** How far in the future an issue time may be (clock skew), in seconds. Default 60. */
+  maxSkewSeconds?: number
+  now?: number
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * Checks a verification token for userId in constant time. Anything malformed is a bad_signature;
+ * a genuine token issued more than maxAgeSeconds ago, or in the future beyond the skew, is expired_signature.
+ * Never throws for a bad token (a bad key is a configuration error and does throw).
+ */
+export function verifyVerificationToken(
+  verificationKey: string | readonly string[],
+  userId: string | number,
+  token: unknown,
+  { maxAgeSeconds, maxSkewSeconds = 60, now = Date.now() }: TokenOptions,
+): TokenCheck {
+  const keys = (Array.isArray(verificationKey) ? verificationKey : [verificationKey as string]).map(parseVerificationKey)
+  const bad = { ok: false, reason: 'bad_signature' } as const
+  if (typeof token != 'string' || token.length > 1024 || !BASE64.test(token) || userId == null) return bad
+  const bytes = Buffer.from(token, 'base64')
+  for (const key of keys) {
+    const tsLength = bytes.length - key.id.length - 32
+    if (tsLength < 1 || tsLength > 6 || !bytes.subarray(0, key.id.length).equals(key.id)) continue
+    const timestamp = bytes.subarray(key.id.length, key.id.length + tsLength)
+    if (!timingSafeEqual(digest(key, String(userId), timestamp), bytes.subarray(bytes.length - 32))) continue
+    const issuedAt = timestamp.readUIntBE(0, tsLength)
+    const age = now / 1000 - issuedAt
+    if (age > maxAgeSeconds || age < -maxSkewSeconds) return { ok: false, reason: 'expired_signature' }
+    return { ok: true, issuedAt }
+  }
+  return bad
+}
