@@ -74,6 +74,14 @@ export function createIdentity(store: Store<IdentityState>, newId: () => string)
       } else held = signature
     },
 
+    /** Sets or clears the signature of personId, if that is still who is identified. */
+    sign(personId: string, signature?: string) {
+      if (state.p == personId) {
+        state.s = signature
+        save()
+      }
+    },
+
     properties(props: Props): Props {
       state.r = { ...state.r, ...props }
       save()

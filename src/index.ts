@@ -1,3 +1,4 @@
+import { createAuthQueue, type Waiting } from './authqueue'
 import { createIdentity, type IdentityState } from './identity'
 import { onPageHide } from './lifecycle'
 import { install } from './queue'
@@ -10,6 +11,7 @@ install(window as unknown as Record<string, unknown>, '_gs', () => {
   const tracker = createTracker(
     new URL('/track', (script && script.src) || location.href).href,
     createIdentity(createStore<IdentityState>('signet'), uid),
+    createAuthQueue(createStore<Waiting[]>('signet_wait')),
     uid,
   )
   onPageHide(() => tracker.flush(true))

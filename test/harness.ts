@@ -1,4 +1,5 @@
 import { vi } from 'vitest'
+import { createAuthQueue, type Waiting } from '../src/authqueue'
 import { createIdentity, type IdentityState } from '../src/identity'
 import type { Batch } from '../src/payload'
 import { install } from '../src/queue'
@@ -13,8 +14,8 @@ export interface Wire {
   requests: { url: string; init: RequestInit }[]
   events: () => Batch['events']
   warnings: string[]
-  /** Status the next fetch answers with; a thrown value means a network error. */
-  answer: (status: number | 'network', body?: unknown) => void
+  /** How the next fetch is answered ('network': it fails); body may be made from the batch sent. */
+  answer: (status: number | 'network', body?: unknown | ((batch: Batch) => unknown)) => void
 }
 
 /** Records what would cross the wire: fetch and sendBeacon are replaced, console.warn captured. */
@@ -32,10 +33,11 @@ export function recordWire(): Wire {
     'fetch',
     vi.fn(async (url: string, init: RequestInit) => {
       wire.requests.push({ url, init })
-      wire.batches.push(JSON.parse(init.body as string))
-      const [status, body] = answers.shift() || [200, { accepted: 1, rejected: [] }]
+      const batch: Batch = JSON.parse(init.body as string)
+      wire.batches.push(batch)
+      const [status, body] = answers.shift() || [200, (b: Batch) => ({ accepted: b.events.length, rejected: [] })]
       if (status == 'network') throw new TypeError('Failed to fetch')
-      return new Response(JSON.stringify(body ?? {}), { status })
+      return new Response(JSON.stringify((typeof body == 'function' ? body(batch) : body) ?? {}), { status })
     }),
   )
   Object.defineProperty(navigator, 'sendBeacon', {
@@ -55,7 +57,12 @@ export function recordWire(): Wire {
 export function loadTracker(endpoint = 'https://collector.test/track') {
   let tracker: ReturnType<typeof createTracker> | undefined
   install(window as unknown as Record<string, unknown>, '_gs', () => {
-    tracker = createTracker(endpoint, createIdentity(createStore<IdentityState>('signet'), uid), uid)
+    tracker = createTracker(
+      endpoint,
+      createIdentity(createStore<IdentityState>('signet'), uid),
+      createAuthQueue(createStore<Waiting[]>('signet_wait')),
+      uid,
+    )
     return tracker
   })
   return tracker
