@@ -8,8 +8,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createCollector, type Collector, type StoredEvent } from '../src/server/collector'
 import { personSignature, userSignature } from '../src/server/signature'
+import { verificationToken } from '../src/server/token'
 
 export const TOKEN = 'GSN-E2E-1'
+/** A project verifying GetintheLoop verification tokens no older than a minute. */
+export const TOKEN_PROJECT = 'GSN-E2E-TOKEN'
+/** A project in the middle of a secret rotation: the new secret and the old one both verify. */
+export const ROTATING = 'GSN-E2E-ROTATING'
+export const MAX_AGE = 60
 const DIST = fileURLToPath(new URL('../dist', import.meta.url))
 
 /** One wire event as the tracker sent it, and the collector's answer to its request. */
@@ -26,6 +32,8 @@ export interface Sent {
 export interface Site {
   /** Serves html at a fresh path of the site's origin (not the collector's) and returns its URL. */
   page(html: string): string
+  /** Serves answer(url) as text at path, the way a site's own server route would. */
+  route(path: string, answer: (url: URL) => string): void
   /** A page with the built snippet pointing at the collector, followed by the given calls. */
   snippetPage(calls: string, body?: string): string
   trackerUrl: string
@@ -33,6 +41,12 @@ export interface Site {
 
 export interface Fixtures {
   secret: string
+  /** The rotating project's new secret (its old one is `secret`). */
+  newSecret: string
+  /** The token project's Verification Key: base64 of "hmacId;hmacSecret". */
+  verificationKey: string
+  /** A verification token for id, issued `ageSeconds` ago. */
+  token: (id: string, ageSeconds?: number) => string
   collector: Collector & { url: string }
   site: Site
   /** Events in POST /track bodies the page sent, in order, read off the wire. */
@@ -48,12 +62,20 @@ export interface Fixtures {
 
 export const test = base.extend<Fixtures>({
   secret: async ({}, use) => use(randomBytes(32).toString('hex')),
+  newSecret: async ({}, use) => use(randomBytes(32).toString('hex')),
+  verificationKey: async ({}, use) =>
+    use(Buffer.from(`${randomBytes(16).toString('hex')};${randomBytes(32).toString('hex')}`).toString('base64')),
+  token: async ({ verificationKey }, use) => use((id, age = 0) => verificationToken(verificationKey, id, Date.now() - age * 1000)),
 
-  collector: async ({ secret }, use) => {
+  collector: async ({ secret, newSecret, verificationKey }, use) => {
     const collector = createCollector({
-      projects: { [TOKEN]: { secureMode: 'enforce', secrets: [secret] } },
+      projects: {
+        [TOKEN]: { secureMode: 'enforce', secrets: [secret] },
+        [TOKEN_PROJECT]: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: MAX_AGE, secrets: [verificationKey] },
+        [ROTATING]: { secureMode: 'enforce', scheme: 'hex', secrets: [newSecret, secret] },
+      },
       dataFile: join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'events.jsonl'),
-      trackerFile: join(DIST, 'tracker.js'),
+      assetDir: DIST,
     })
     const url = await collector.listen(0, '127.0.0.1')
     await use(Object.assign(collector, { url }))
@@ -62,10 +84,13 @@ export const test = base.extend<Fixtures>({
 
   site: async ({ collector }, use) => {
     const pages = new Map<string, string>()
+    const routes = new Map<string, (url: URL) => string>()
     const server: Server = createServer((req, res) => {
-      const html = pages.get((req.url || '').split('?')[0])
-      res.writeHead(html ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' })
-      res.end(html || 'not found')
+      const url = new URL(req.url || '/', 'http://site')
+      const route = routes.get(url.pathname)
+      const html = pages.get(url.pathname)
+      res.writeHead(route || html ? 200 : 404, { 'Content-Type': `text/${route ? 'plain' : 'html'}; charset=utf-8` })
+      res.end(route ? route(url) : html || 'not found')
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as { port: number }).port
@@ -73,6 +98,7 @@ export const test = base.extend<Fixtures>({
     const trackerUrl = collector.url + '/tracker.js'
     const site: Site = {
       trackerUrl,
+      route: (path, answer) => void routes.set(path, answer),
       page(html) {
         const path = `/page-${pages.size + 1}`
         pages.set(path, html)
@@ -125,6 +151,12 @@ export const test = base.extend<Fixtures>({
     })
   },
 })
+
+/** Runs _gs calls in the page, in order; arguments must survive structured cloning (no functions). */
+export const call = (page: Page, ...calls: unknown[][]) =>
+  page.evaluate((list) => {
+    for (const args of list) (window as unknown as { _gs: (...a: unknown[]) => void })._gs(...args)
+  }, calls)
 
 /** Fails the test on any uncaught error in the page. */
 export function noPageErrors(page: Page): Error[] {

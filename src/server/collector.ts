@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { verifySignature, type Secret } from './signature'
 import { parseVerificationKey, verifyVerificationToken } from './token'
 
@@ -27,8 +27,8 @@ export interface CollectorOptions {
   dataFile?: string
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxBodyBytes?: number
-  /** The built tracker, served at /tracker.js. */
-  trackerFile?: string
+  /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
+  assetDir?: string
   log?: (line: string) => void
   /** Called with each batch's newly stored events. */
   onEvents?: (events: StoredEvent[]) => void
@@ -69,6 +69,7 @@ export interface CollectResult {
 
 const TYPES = new Set(['pageview', 'event', 'identify', 'properties'])
 const DAY = 86_400
+const ASSETS = new Set(['/tracker.js', '/adapters/beacon.js', '/adapters/engagespot.js'])
 const MEMORY_LIMIT = 10_000
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object' && !Array.isArray(v)
@@ -112,7 +113,7 @@ function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
 const REFUSED: ReadonlySet<Verdict> = new Set(['missing_signature', 'bad_signature', 'expired_signature'])
 
 export function createCollector(options: CollectorOptions) {
-  const { projects, dataFile, maxBodyBytes = 128 * 1024, trackerFile, log = () => {}, onEvents } = options
+  const { projects, dataFile, maxBodyBytes = 128 * 1024, assetDir, log = () => {}, onEvents } = options
   for (const [token, p] of Object.entries(projects)) {
     if (!['off', 'report', 'enforce'].includes(p.secureMode))
       throw new Error(`signet: project ${token}: secureMode must be off, report or enforce`)
@@ -216,11 +217,11 @@ export function createCollector(options: CollectorOptions) {
     })
   }
 
-  /** Handles /track and /tracker.js; returns false for any other path so a host server can route it. */
+  /** Handles /track and the tracker's scripts; returns false for any other path so a host server can route it. */
   const handle: Handler = (req, res) => {
     const path = (req.url || '/').split('?')[0]
-    if (path == '/tracker.js' && trackerFile && (req.method == 'GET' || req.method == 'HEAD')) {
-      send(res, 200, readFileSync(trackerFile, 'utf8'), 'text/javascript; charset=utf-8')
+    if (assetDir && ASSETS.has(path) && (req.method == 'GET' || req.method == 'HEAD')) {
+      send(res, 200, readFileSync(join(assetDir, path), 'utf8'), 'text/javascript; charset=utf-8')
       return true
     }
     if (path != '/track') return false

@@ -21,7 +21,7 @@ async function main() {
   const collector = createCollector({
     projects: config.projects,
     dataFile: config.dataFile,
-    trackerFile: dist('tracker.js'),
+    assetDir: dist('.'),
     log: (line) => console.log(`[collector] ${line}`),
   })
   const demo = createDemo({

@@ -1,5 +1,5 @@
 // @vitest-environment node
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -189,13 +189,18 @@ describe('collector robustness', () => {
     expect(lines).toHaveLength(2)
   })
 
-  it('serves the tracker and answers a CORS preflight', async () => {
+  it('serves the tracker and its adapters, nothing else from its folder, and answers a CORS preflight', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-'))
+    mkdirSync(join(dir, 'adapters'))
     writeFileSync(join(dir, 'tracker.js'), '/* tracker */')
-    const { url } = await start({ trackerFile: join(dir, 'tracker.js') })
+    writeFileSync(join(dir, 'adapters', 'beacon.js'), '/* beacon */')
+    writeFileSync(join(dir, 'secret.txt'), 'do not serve')
+    const { url } = await start({ assetDir: dir })
     const js = await fetch(url + '/tracker.js')
     expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
     expect(await js.text()).toBe('/* tracker */')
+    expect(await (await fetch(url + '/adapters/beacon.js')).text()).toBe('/* beacon */')
+    for (const path of ['/secret.txt', '/adapters/../secret.txt', '/%2e%2e/secret.txt']) expect((await fetch(url + path)).status).toBe(404)
     const pre = await fetch(url + '/track', { method: 'OPTIONS' })
     expect(pre.status).toBe(204)
     expect(pre.headers.get('access-control-allow-origin')).toBe('*')
