@@ -1,6 +1,6 @@
-import type { AuthQueue } from './authqueue'
 import type { Emitter } from './emitter'
 import type { Identity } from './identity'
+import type { Outbox } from './outbox'
 import type { WireEvent } from './payload'
 import { createAsker, type SignatureProvider } from './provider'
 import type { CollectorAnswer } from './transport'
@@ -20,7 +20,7 @@ const text = (e: unknown) => {
 // Secure Mode in the browser: decides which identified events wait for a signature, hands each
 // signature only to events of the id it was given for, asks the site's provider, and turns the
 // collector's rejections into 'rejected' notifications and (with a provider) one signed re-send.
-export function createSecure(identity: Identity, queue: AuthQueue, push: (e: WireEvent) => void, events: Emitter) {
+export function createSecure(identity: Identity, queue: Outbox, events: Emitter) {
   let secure = false
   let timeout = 10_000
   let started = false
@@ -29,12 +29,10 @@ export function createSecure(identity: Identity, queue: AuthQueue, push: (e: Wir
   const refreshedAt = new Map<string, number>()
   const warned = new Set<string>()
 
-  const release = (personId: string, signature?: string) => queue.release(personId, signature).forEach(push)
-
   const asker = createAsker(
     (personId, signature) => {
       identity.sign(personId, signature)
-      release(personId, signature)
+      queue.release(personId, signature)
       notify()
     },
     (personId, error) => {
@@ -42,7 +40,7 @@ export function createSecure(identity: Identity, queue: AuthQueue, push: (e: Wir
         `the signature provider failed 3 times for "${personId}" (${text(error)}); ` +
           (secure ? "its events wait for _gs('auth', signature)" : 'its events are sent unsigned'),
       )
-      if (!secure) release(personId)
+      if (!secure) queue.release(personId)
     },
   )
 
@@ -60,7 +58,6 @@ export function createSecure(identity: Identity, queue: AuthQueue, push: (e: Wir
             "call _gs('auth', signature) after identify, or give _gs('auth', provider)",
         )
       people.forEach((p) => warned.add(p))
-      late.forEach(push)
       schedule()
     }, Math.max(0, oldest + timeout - Date.now()))
   }
@@ -95,7 +92,7 @@ export function createSecure(identity: Identity, queue: AuthQueue, push: (e: Wir
       if (e.personId && !e.signature && (secure || asker.pending(e.personId))) {
         queue.hold(e)
         schedule()
-      } else push(e)
+      } else queue.push(e)
     },
 
     provide(fn: SignatureProvider) {
@@ -103,13 +100,16 @@ export function createSecure(identity: Identity, queue: AuthQueue, push: (e: Wir
       askForCurrent()
     },
 
+    /** Waiting events came from another page's backlog: their timeout runs here now. */
+    wake: () => schedule(),
+
     /** After identify: a new person without a signature gets one from the provider, if there is one. */
     identified: askForCurrent,
 
     /** After every command: a signature now held for the current person frees that person's waiting events. */
     settled() {
       const s = identity.stamp()
-      if (s.personId && s.signature) release(s.personId, s.signature)
+      if (s.personId && s.signature) queue.release(s.personId, s.signature)
       notify()
     },
 

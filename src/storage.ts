@@ -1,25 +1,45 @@
+// localStorage may be missing, disabled or throwing (private modes, sandboxed iframes, full quota):
+// every access is guarded, and callers keep their own in-memory copy as the truth for this page.
+
+export const read = (key: string): unknown => {
+  try {
+    return JSON.parse(localStorage.getItem(key) || 'null')
+  } catch (_) {
+    return null
+  }
+}
+
+export const write = (key: string, value: unknown): void => {
+  try {
+    localStorage.setItem(key, JSON.stringify(value))
+  } catch (_) {}
+}
+
+export const remove = (key: string): void => {
+  try {
+    localStorage.removeItem(key)
+  } catch (_) {}
+}
+
+export const keys = (): string[] => {
+  try {
+    return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)!)
+  } catch (_) {
+    return []
+  }
+}
+
 export interface Store<T> {
   get(): T | undefined
   set(value: T): void
 }
 
-// localStorage may be missing, disabled or throwing (private modes, sandboxed iframes, full quota):
-// the in-memory copy keeps the tracker working for this page either way.
 export function createStore<T>(key: string): Store<T> {
   let memory: T | undefined
   return {
-    get() {
-      try {
-        const raw = localStorage.getItem(key)
-        if (raw) memory = JSON.parse(raw)
-      } catch (_) {}
-      return memory
-    },
+    get: () => (memory = (read(key) as T) || memory),
     set(value) {
-      memory = value
-      try {
-        localStorage.setItem(key, JSON.stringify(value))
-      } catch (_) {}
+      write(key, (memory = value))
     },
   }
 }

@@ -1,11 +1,11 @@
-import type { AuthQueue } from './authqueue'
 import { isDevHost, signatureProblem } from './checks'
 import { createEmitter } from './emitter'
 import { parsePerson, type Identity } from './identity'
 import { createOutbox } from './outbox'
+import type { Item } from './pagequeue'
 import { currentPage, makeBatch, makeEvent, snapshot, type EventType, type Page, type WireEvent } from './payload'
 import { createSecure } from './secure'
-import { post, type Delivery } from './transport'
+import { beacon, post } from './transport'
 import { warn } from './warn'
 
 const isString = (v: unknown): v is string => typeof v == 'string'
@@ -13,7 +13,12 @@ const isString = (v: unknown): v is string => typeof v == 'string'
 // Long enough to gather a burst of calls into one request, short enough to beat a navigation.
 const FLUSH_DELAY = 20
 
-export function createTracker(defaultEndpoint: string, identity: Identity, authQueue: AuthQueue, newId: () => string) {
+export function createTracker(
+  defaultEndpoint: string,
+  identity: Identity,
+  newId: () => string,
+  save: (items: Item[], project?: string) => void,
+) {
   let project: string | undefined
   let endpoint = defaultEndpoint
   let replaying = true
@@ -25,22 +30,24 @@ export function createTracker(defaultEndpoint: string, identity: Identity, authQ
 
   const events = createEmitter((name) => warn(`a '${name}' handler threw; tracking goes on`))
 
-  const report = (d: Delivery, sent: WireEvent[]): Delivery => {
-    const rejected = d.answer && d.answer.rejected
-    if (rejected && rejected.length) {
-      warn(`the collector rejected ${rejected.length} event(s): ${rejected.map((r) => r.reason).join(', ')}`)
-      secure.rejected(sent, rejected)
-    } else if (!d.ok && !d.retry) warn(`the collector answered ${d.status}; ${sent.length} event(s) dropped`)
-    return d
-  }
-
   const outbox = createOutbox(
-    (batch, beacon) =>
-      project ? post(endpoint, makeBatch(project, batch), beacon).then((d) => report(d, batch)) : undefined,
+    {
+      send: (batch) => (project ? post(endpoint, makeBatch(project, batch)) : undefined),
+      beacon: (batch) => !!project && beacon(endpoint, makeBatch(project, batch)),
+      answered(d, sent) {
+        const rejected = d.answer && d.answer.rejected
+        if (rejected && rejected.length) {
+          warn(`the collector rejected ${rejected.length} event(s): ${rejected.map((r) => r.reason).join(', ')}`)
+          secure.rejected(sent, rejected)
+        } else if (!d.ok) warn(`the collector answered ${d.status}; ${sent.length} event(s) dropped`)
+      },
+      dropped: (count, reason) => events.emit('dropped', { count, reason }),
+      save: (items) => save(items, project),
+    },
     FLUSH_DELAY,
   )
 
-  const secure = createSecure(identity, authQueue, outbox.push, events)
+  const secure = createSecure(identity, outbox, events)
 
   const event = (type: EventType, page: Page, name?: string, props?: object) =>
     makeEvent(newId(), type, identity.stamp(), page, name, props as WireEvent['props'])
@@ -73,6 +80,7 @@ export function createTracker(defaultEndpoint: string, identity: Identity, authQ
     }
     if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'authTimeout must be a number of milliseconds'
     project = token
+    outbox.save()
     secure.start(isSecure === true, authTimeout)
     if (pageview !== false) {
       if (replaying) autoPageview = true
@@ -150,7 +158,13 @@ export function createTracker(defaultEndpoint: string, identity: Identity, authQ
       if (autoPageview) command('track')
       secure.settled()
     },
+    project: () => project,
     flush: outbox.flush,
+    retryNow: outbox.retryNow,
+    adopt(items: Item[]) {
+      outbox.adopt(items)
+      secure.wake()
+    },
   }
 }
 

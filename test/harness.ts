@@ -1,7 +1,7 @@
 import { vi } from 'vitest'
-import { createAuthQueue, type Waiting } from '../src/authqueue'
 import { createIdentity, type IdentityState } from '../src/identity'
 import type { Batch } from '../src/payload'
+import { createPageQueue, type PageQueue } from '../src/pagequeue'
 import { install } from '../src/queue'
 import { createStore } from '../src/storage'
 import { createTracker } from '../src/tracker'
@@ -53,19 +53,16 @@ export function recordWire(): Wire {
   return wire
 }
 
-/** Loads a tracker the way dist/tracker.js does, over whatever window._gs holds. */
+/** Loads a tracker the way dist/tracker.js does (src/index.ts), minus its timers and window listeners. */
 export function loadTracker(endpoint = 'https://collector.test/track') {
   let tracker: ReturnType<typeof createTracker> | undefined
+  let pageQueue: PageQueue | undefined
   install(window as unknown as Record<string, unknown>, '_gs', () => {
-    tracker = createTracker(
-      endpoint,
-      createIdentity(createStore<IdentityState>('signet'), uid),
-      createAuthQueue(createStore<Waiting[]>('signet_wait')),
-      uid,
-    )
+    pageQueue = createPageQueue(uid(), () => tracker!.project(), (items) => tracker!.adopt(items))
+    tracker = createTracker(endpoint, createIdentity(createStore<IdentityState>('signet'), uid), uid, pageQueue.save)
     return tracker
   })
-  return tracker
+  return tracker && Object.assign(tracker, { pageQueue: pageQueue! })
 }
 
 /** The snippet's stub, as the built snippet defines it. */

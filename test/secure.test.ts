@@ -80,15 +80,18 @@ describe('auth queue (secure: true)', () => {
   })
 
   it('keeps waiting events across a reload, with their ids', async () => {
-    loadTracker()
+    const before = loadTracker()!
     gs('GSN-1', { secure: true, pageview: false })
     gs('identify', { id: 'a' })
     gs('event', 'before-reload')
     await settle()
     expect(wire.batches).toHaveLength(0)
+    before.pageQueue.release()
     delete (window as { _gs?: unknown })._gs
-    loadTracker()
+    const after = loadTracker()!
     gs('GSN-1', { secure: true, pageview: false })
+    after.pageQueue.claim()
+    await wait(150)
     gs('identify', { id: 'a' })
     gs('auth', HEX_A)
     await settle()

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { gs, loadTracker, recordWire, settle, stub, type Wire } from './harness'
 
 let wire: Wire
@@ -190,21 +190,29 @@ describe('commands', () => {
     expect(wire.events().map((e) => e.name)).toEqual(['still-works'])
   })
 
-  it('keeps events that failed for a passing reason and re-sends them with the same ids', async () => {
-    loadTracker()
-    wire.answer(503)
-    gs('GSN-1', false)
-    gs('event', 'one')
-    await settle()
-    wire.answer('network')
-    gs('event', 'two')
-    await settle()
-    gs('event', 'three')
-    await settle()
-    const [first, second, third] = wire.batches
-    expect(first.events.map((e) => e.name)).toEqual(['one'])
-    expect(second.events.map((e) => e.name)).toEqual(['one', 'two'])
-    expect(third.events.map((e) => e.id)).toEqual([...second.events.map((e) => e.id), third.events[2].id])
+  it('keeps events that failed for a passing reason and re-sends them, after a backoff, with the same ids', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    try {
+      loadTracker()
+      wire.answer(503)
+      wire.answer('network')
+      gs('GSN-1', false)
+      gs('event', 'one')
+      await vi.advanceTimersByTimeAsync(100)
+      gs('event', 'two')
+      await vi.advanceTimersByTimeAsync(100)
+      expect(wire.batches).toHaveLength(1)
+      await vi.advanceTimersByTimeAsync(1600)
+      expect(wire.batches).toHaveLength(2)
+      await vi.advanceTimersByTimeAsync(3100)
+      expect(wire.batches).toHaveLength(3)
+      const [first, second, third] = wire.batches
+      expect(first.events.map((e) => e.name)).toEqual(['one'])
+      expect(second.events.map((e) => e.id)).toEqual([first.events[0].id, expect.any(String)])
+      expect(third.events.map((e) => e.id)).toEqual(second.events.map((e) => e.id))
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('drops a batch the collector refuses outright, and says so', async () => {
