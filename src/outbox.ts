@@ -36,21 +36,25 @@ export function createOutbox(hooks: OutboxHooks, delay: number) {
   let dirty = false
   const leased = new Map<string, number>()
 
-  const drop = (count: number, reason: string) => {
-    if (!count) return
+  // Oldest first; counted, and reported once per task however many calls overflowed.
+  let full = 0
+  const drop = (count: number) => {
+    if (count < 1) return
     items = items.slice(count)
-    hooks.dropped(count, reason)
+    full += count
   }
 
   const persist = () => {
     if (!dirty) return
     dirty = false
     let size = JSON.stringify(items).length
-    // Oldest first, in proportion to the overshoot, until the stored copy fits.
+    // In proportion to the overshoot, until the stored copy fits.
     while (size > MAX_BYTES) {
-      drop(Math.ceil(items.length * (1 - MAX_BYTES / size)), 'full')
+      drop(Math.ceil(items.length * (1 - MAX_BYTES / size)))
       size = JSON.stringify(items).length
     }
+    if (full) hooks.dropped(full, 'full')
+    full = 0
     hooks.save(items)
   }
 
@@ -64,9 +68,16 @@ export function createOutbox(hooks: OutboxHooks, delay: number) {
     if (!timer) timer = setTimeout(() => ((timer = undefined), flush()), ms)
   }
 
+  // A full batch goes at the end of the current task: one flush however long the burst.
+  const soon = () => {
+    clearTimeout(timer)
+    timer = undefined
+    schedule(0)
+  }
+
   const add = (item: Item) => {
     items.push(item)
-    drop(items.length - MAX_ITEMS, 'full')
+    drop(items.length - MAX_ITEMS)
     changed()
   }
 
@@ -122,8 +133,8 @@ export function createOutbox(hooks: OutboxHooks, delay: number) {
   return {
     push(e: WireEvent) {
       add({ e })
-      if (ready().length >= BATCH_EVENTS) flush()
-      else schedule(delay)
+      if (items.length % BATCH_EVENTS) schedule(delay)
+      else soon()
     },
     flush,
     /** Back online: whatever the backoff said, try now. */

@@ -32,6 +32,8 @@ export function recordWire(): Wire {
   vi.stubGlobal(
     'fetch',
     vi.fn(async (url: string, init: RequestInit) => {
+      // A collector nobody reaches: for pages that must not deliver anything themselves.
+      if (url.includes('unreachable.test')) throw new TypeError('Failed to fetch')
       wire.requests.push({ url, init })
       const batch: Batch = JSON.parse(init.body as string)
       wire.batches.push(batch)
@@ -62,8 +64,9 @@ export function loadTracker(endpoint = 'https://collector.test/track') {
     tracker = createTracker(endpoint, createIdentity(createStore<IdentityState>('signet'), uid), uid, pageQueue.save)
     return tracker
   })
-  return tracker && Object.assign(tracker, { pageQueue: pageQueue! })
+  return (loadTracker.last = tracker && Object.assign(tracker, { pageQueue: pageQueue! }))
 }
+loadTracker.last = undefined as (ReturnType<typeof createTracker> & { pageQueue: PageQueue }) | undefined
 
 /** The snippet's stub, as the built snippet defines it. */
 export function stub() {
