@@ -57,6 +57,9 @@ export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signatur
 /** What the collector stores: the event without its signature, plus where and how it arrived. */
 export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict }
 
+/** What the collector does to the next POST /track requests instead of answering them (for fault-injection tests). */
+export type Fault = { status: number; retryAfter?: number } | { reset: true }
+
 export interface Rejection {
   id: string
   reason: string
@@ -190,11 +193,17 @@ export function createCollector(options: CollectorOptions) {
     return { accepted, rejected }
   }
 
-  const send = (res: ServerResponse, status: number, body: unknown, type = 'application/json') => {
+  let fault: { what: Fault; times: number } | undefined
+  let requests = 0
+
+  const send = (res: ServerResponse, status: number, body: unknown, type = 'application/json', retryAfter?: number) => {
     res.writeHead(status, {
       'Content-Type': type,
       'Access-Control-Allow-Origin': '*',
+      // Without it a page on another origin cannot read Retry-After.
+      'Access-Control-Expose-Headers': 'Retry-After',
       'Cache-Control': 'no-store',
+      ...(retryAfter !== undefined && { 'Retry-After': String(retryAfter) }),
     })
     res.end(typeof body == 'string' ? body : JSON.stringify(body))
   }
@@ -234,7 +243,11 @@ export function createCollector(options: CollectorOptions) {
       })
       res.end()
     } else if (req.method != 'POST') send(res, 405, { error: 'POST a batch to /track' })
-    else
+    else if ((requests++, fault && fault.times-- > 0)) {
+      const what = fault!.what
+      if ('reset' in what) req.socket.destroy()
+      else req.resume().on('end', () => send(res, what.status, { error: 'injected fault' }, undefined, what.retryAfter))
+    } else
       readBody(req)
         .then((text) => {
           let batch: unknown
@@ -264,6 +277,12 @@ export function createCollector(options: CollectorOptions) {
     events: (): readonly StoredEvent[] => recent,
     /** How many events were stored per verdict and rejected per reason since start. */
     stats: (): Readonly<Record<string, number>> => counts,
+    /** How many POST /track requests arrived since start, answered or not. */
+    requests: () => requests,
+    /** Makes the next `times` POST /track requests fail this way; undefined ends it. */
+    inject(what: Fault | undefined, times = Infinity) {
+      fault = what && { what, times }
+    },
     /** Starts an HTTP server; `other` may serve the paths the collector does not. Resolves to its base URL. */
     listen(port = 0, host = '127.0.0.1', other?: Handler): Promise<string> {
       server = createServer((req, res) => {

@@ -11,6 +11,7 @@ export {
   type Collector,
   type CollectorOptions,
   type CollectResult,
+  type Fault,
   type Handler,
   type IncomingEvent,
   type ProjectConfig,

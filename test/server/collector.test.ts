@@ -213,6 +213,28 @@ describe('collector robustness', () => {
   })
 })
 
+describe('fault mode', () => {
+  it('answers the next requests with an injected status, then recovers, counting every request', async () => {
+    const { collector, url } = await start()
+    collector.inject({ status: 429, retryAfter: 3 }, 2)
+    const first = await fetch(url + '/track', { method: 'POST', body: batch('ENF', [event()]) })
+    expect(first.status).toBe(429)
+    expect(first.headers.get('retry-after')).toBe('3')
+    expect(first.headers.get('access-control-expose-headers')).toBe('Retry-After')
+    expect((await post(url, batch('ENF', [event()]))).status).toBe(429)
+    expect((await post(url, batch('ENF', [event()]))).status).toBe(200)
+    expect(collector.requests()).toBe(3)
+    expect(collector.events()).toHaveLength(1)
+  })
+
+  it('can reset connections', async () => {
+    const { collector, url } = await start()
+    collector.inject({ reset: true }, 1)
+    await expect(post(url, batch('ENF', [event()]))).rejects.toThrow()
+    expect((await post(url, batch('ENF', [event()]))).status).toBe(200)
+  })
+})
+
 describe('configuration', () => {
   it('reads secrets from the environment or a file, never a default', () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-'))
