@@ -34,13 +34,17 @@ export interface Site {
   page(html: string): string
   /** Serves answer(url) as text at path, the way a site's own server route would. */
   route(path: string, answer: (url: URL) => string): void
-  /** A page with the built snippet pointing at the collector, followed by the given calls. */
-  snippetPage(calls: string, body?: string): string
+  /** A page with the built snippet loading trackerUrl (default: the collector's), followed by the given calls. */
+  snippetPage(calls: string, body?: string, trackerUrl?: string): string
   trackerUrl: string
+  /** The tracker served by the site itself, for pages that must load while the collector is down. */
+  ownTrackerUrl: string
 }
 
 export interface Fixtures {
   secret: string
+  /** The collector's JSONL file. */
+  dataFile: string
   /** The rotating project's new secret (its old one is `secret`). */
   newSecret: string
   /** The token project's Verification Key: base64 of "hmacId;hmacSecret". */
@@ -67,14 +71,16 @@ export const test = base.extend<Fixtures>({
     use(Buffer.from(`${randomBytes(16).toString('hex')};${randomBytes(32).toString('hex')}`).toString('base64')),
   token: async ({ verificationKey }, use) => use((id, age = 0) => verificationToken(verificationKey, id, Date.now() - age * 1000)),
 
-  collector: async ({ secret, newSecret, verificationKey }, use) => {
+  dataFile: async ({}, use) => use(join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'events.jsonl')),
+
+  collector: async ({ secret, newSecret, verificationKey, dataFile }, use) => {
     const collector = createCollector({
       projects: {
         [TOKEN]: { secureMode: 'enforce', secrets: [secret] },
         [TOKEN_PROJECT]: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: MAX_AGE, secrets: [verificationKey] },
         [ROTATING]: { secureMode: 'enforce', scheme: 'hex', secrets: [newSecret, secret] },
       },
-      dataFile: join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'events.jsonl'),
+      dataFile,
       assetDir: DIST,
     })
     const url = await collector.listen(0, '127.0.0.1')
@@ -89,8 +95,11 @@ export const test = base.extend<Fixtures>({
       const url = new URL(req.url || '/', 'http://site')
       const route = routes.get(url.pathname)
       const html = pages.get(url.pathname)
-      res.writeHead(route || html ? 200 : 404, { 'Content-Type': `text/${route ? 'plain' : 'html'}; charset=utf-8` })
-      res.end(route ? route(url) : html || 'not found')
+      const script = url.pathname == '/tracker.js'
+      res.writeHead(route || html || script ? 200 : 404, {
+        'Content-Type': `text/${script ? 'javascript' : route ? 'plain' : 'html'}; charset=utf-8`,
+      })
+      res.end(script ? readFileSync(join(DIST, 'tracker.js')) : route ? route(url) : html || 'not found')
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as { port: number }).port
@@ -105,9 +114,10 @@ export const test = base.extend<Fixtures>({
         // localhost vs 127.0.0.1: the site and the collector are different origins, as in production.
         return `http://localhost:${port}${path}`
       },
-      snippetPage(calls, body = '') {
+      ownTrackerUrl: `http://localhost:${port}/tracker.js`,
+      snippetPage(calls, body = '', src = trackerUrl) {
         return site.page(
-          `<!doctype html><html><head><title>E2E page</title><script>${snippet.replace('TRACKER_URL', trackerUrl)}\n${calls}</script></head><body>${body}</body></html>`,
+          `<!doctype html><html><head><title>E2E page</title><script>${snippet.replace('TRACKER_URL', src)}\n${calls}</script></head><body>${body}</body></html>`,
         )
       },
     }
