@@ -1,3 +1,4 @@
+import { LIMITS } from './limits'
 import type { Store } from './storage'
 
 export type Props = Record<string, unknown>
@@ -38,8 +39,10 @@ export function parsePerson(input: unknown): Person | string {
   const raw = id != null ? id : userId != null ? userId : props.email
   if (!(isString(raw) && raw) && !(typeof raw == 'number' && isFinite(raw)))
     return 'identify needs a non-empty string or number in id, userId or email'
+  if (String(raw).length > LIMITS.personId) return `the person id is over ${LIMITS.personId} characters`
   const sig = signature != null ? signature : userSignature
-  if (sig != null && !(isString(sig) && sig)) return 'identify: the signature must be a non-empty string'
+  if (sig != null && !(isString(sig) && sig && sig.length <= LIMITS.signature))
+    return `the signature must be a non-empty string of at most ${LIMITS.signature} characters`
   return { id: String(raw), signature: sig as string | undefined, props }
 }
 
@@ -50,8 +53,12 @@ export function createIdentity(store: Store<IdentityState>, newId: () => string)
   let held: string | undefined
   let identified = false
   const save = () => store.set(state)
+  save()
 
   return {
+    /** Writes the current state again, e.g. once storage is allowed. */
+    save,
+
     stamp: (): Stamp => ({ anonymousId: state.a, personId: state.p, signature: state.p && state.s }),
 
     identify(person: Person): Props {

@@ -148,6 +148,12 @@ export function createOutbox(hooks: OutboxHooks, delay: number) {
       schedule(delay)
     },
     save: () => ((dirty = true), persist()),
+    /** Empties the outbox; returns how many events were in it. */
+    clear(): number {
+      const count = items.length
+      items = []
+      return count
+    },
 
     hold(e: WireEvent) {
       add({ e, w: Date.now() })

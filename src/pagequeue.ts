@@ -26,18 +26,34 @@ const fresh = (at: unknown, within: number) => typeof at == 'number' && Date.now
 // beats while alive and stops on pagehide; a queue whose page stopped beating is a backlog that
 // exactly one other page claims: it writes a lock, waits for other tabs' writes to land, and only
 // the page whose lock survived takes the queue.
-export function createPageQueue(id: string, project: () => string | undefined, adopt: (items: Item[]) => void) {
+export function createPageQueue(
+  id: string,
+  project: () => string | undefined,
+  adopt: (items: Item[]) => void,
+  allowed: () => boolean,
+) {
   const own = QUEUE + id
 
   return {
-    save: (items: Item[]) => write(own, { p: project(), i: items } as Record),
+    save(items: Item[]) {
+      if (allowed()) write(own, { p: project(), i: items } as Record)
+    },
 
-    beat: () => write(BEAT + id, Date.now()),
+    beat() {
+      if (allowed()) write(BEAT + id, Date.now())
+    },
 
     /** The page is going away (or into the bfcache): its queue may be claimed at once. */
     release: () => remove(BEAT + id),
 
+    /** Consent was refused: nothing of this page stays stored. */
+    clear() {
+      remove(own)
+      remove(BEAT + id)
+    },
+
     claim() {
+      if (!allowed()) return
       for (const key of keys()) {
         const other = key.slice(QUEUE.length)
         if (key.indexOf(QUEUE) || key == own || fresh(read(BEAT + other), STALE)) continue

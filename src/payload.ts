@@ -1,4 +1,6 @@
 import type { Props, Stamp } from './identity'
+import { clip, LIMITS } from './limits'
+import { warn } from './warn'
 
 export type EventType = 'pageview' | 'event' | 'identify' | 'properties'
 
@@ -21,13 +23,14 @@ export interface Batch {
   v: 1
   project: string
   sentAt: number
+  anonymizeIP?: true
   events: WireEvent[]
 }
 
 export const currentPage = (path?: string, title?: string): Page => ({
-  url: path ? new URL(path, location.href).href : location.href,
-  title: title != null ? title : document.title,
-  referrer: document.referrer,
+  url: clip(path ? new URL(path, location.href).href : location.href, LIMITS.url),
+  title: clip(title != null ? title : document.title, LIMITS.title),
+  referrer: clip(document.referrer, LIMITS.url),
 })
 
 // Props are copied when the command runs, so a page that mutates its object afterwards cannot
@@ -36,7 +39,11 @@ export const currentPage = (path?: string, title?: string): Page => ({
 export const snapshot = (props: unknown): Props | undefined => {
   if (props === undefined) return
   if (!props || typeof props != 'object' || Array.isArray(props)) throw 'props must be a plain object'
-  return JSON.parse(JSON.stringify(props))
+  const json = JSON.stringify(props)
+  // The event still goes; only what the collector would refuse is left out.
+  if (json.length <= LIMITS.props) return JSON.parse(json)
+  warn(`props over ${LIMITS.props} characters of JSON were left out`)
+  return undefined
 }
 
 export const makeEvent = (
@@ -48,5 +55,5 @@ export const makeEvent = (
   props?: Props,
 ): WireEvent => ({ id, type, ts: Date.now(), ...stamp, name, props, page })
 
-export const makeBatch = (project: string, events: WireEvent[]): string =>
-  JSON.stringify({ v: 1, project, sentAt: Date.now(), events } as Batch)
+export const makeBatch = (project: string, events: WireEvent[], anonymizeIP?: boolean): string =>
+  JSON.stringify({ v: 1, project, sentAt: Date.now(), anonymizeIP: anonymizeIP || undefined, events } as Batch)

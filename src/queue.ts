@@ -1,4 +1,4 @@
-import type { Tracker } from './tracker'
+import { COMMANDS, type Tracker } from './tracker'
 
 interface Gs {
   (...args: unknown[]): void
@@ -6,22 +6,50 @@ interface Gs {
   v?: number
 }
 
+const NAME = /^[A-Za-z_$][\w$]*$/
+// A project token has something besides lowercase letters (GoSquared's: GSN-123456-A), so that a
+// mistyped command such as _gs('evnet', 'signup') is reported rather than taken for a tracker.
+const TOKEN = /[^a-z]/
+
 // Replays what the snippet queued, in call order, then puts the live function in its place.
+// Calls are routed GoSquared's way: _gs(token, 'name') starts a named tracker and
+// _gs('name.command', ...) talks to it; everything else goes to the default tracker.
 // A second copy of the tracker finds the live function (marked by v) and does nothing.
-export function install(w: Record<string, unknown>, name: string, create: () => Tracker): void {
+export function install(w: Record<string, unknown>, name: string, create: (trackerName: string) => Tracker): void {
   const stub = w[name] as Gs | undefined
   if (stub && stub.v) return
-  const tracker = create()
+  const trackers = new Map([['', create('')]])
+  let live = false
+
+  const run = (args: ArrayLike<unknown>) => {
+    const [first, second] = args as unknown[]
+    if (typeof first == 'string') {
+      const dot = first.indexOf('.')
+      const named = dot > 0 && trackers.get(first.slice(0, dot))
+      if (named) return named.run([first.slice(dot + 1), ...Array.prototype.slice.call(args, 1)])
+      if (typeof second == 'string' && NAME.test(second) && TOKEN.test(first) && COMMANDS.indexOf(first) < 0) {
+        let tracker = trackers.get(second)
+        if (!tracker) {
+          trackers.set(second, (tracker = create(second)))
+          if (live) tracker.replayed()
+        }
+        return tracker.run([first, args[2]])
+      }
+    }
+    trackers.get('')!.run(args)
+  }
+
   const queued = stub && (stub.q as ArrayLike<IArguments> | undefined)
   // Indexing the live length: a call made while replaying is appended by the stub and still runs in order.
-  if (queued) for (let i = 0; i < queued.length; i++) tracker.run(queued[i])
-  const live: Gs = function () {
-    tracker.run(arguments)
+  if (queued) for (let i = 0; i < queued.length; i++) run(queued[i])
+  const gs: Gs = function () {
+    run(arguments)
   }
-  live.v = 1
+  gs.v = 1
   // Code that kept a reference to the stub pushes onto q; route those calls to the live tracker.
-  live.q = { push: tracker.run }
-  if (stub) stub.q = live.q
-  w[name] = live
-  tracker.replayed()
+  gs.q = { push: run }
+  if (stub) stub.q = gs.q
+  w[name] = gs
+  live = true
+  trackers.forEach((t) => t.replayed())
 }

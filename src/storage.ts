@@ -32,14 +32,18 @@ export const keys = (): string[] => {
 export interface Store<T> {
   get(): T | undefined
   set(value: T): void
+  clear(): void
 }
 
-export function createStore<T>(key: string): Store<T> {
+/** A value kept in memory, and in localStorage whenever `allowed` says so (consent). */
+export function createStore<T>(key: string, allowed: () => boolean = () => true): Store<T> {
   let memory: T | undefined
   return {
     get: () => (memory = (read(key) as T) || memory),
     set(value) {
-      write(key, (memory = value))
+      memory = value
+      if (allowed()) write(key, value)
     },
+    clear: () => remove(key),
   }
 }

@@ -1,39 +1,69 @@
 import { isDevHost, signatureProblem } from './checks'
+import { privacySignal, type Consent } from './consent'
 import { createEmitter } from './emitter'
 import { parsePerson, type Identity } from './identity'
+import { clip, LIMITS } from './limits'
 import { createOutbox } from './outbox'
 import type { Item } from './pagequeue'
 import { currentPage, makeBatch, makeEvent, snapshot, type EventType, type Page, type WireEvent } from './payload'
 import { createSecure } from './secure'
+import { onRouteChange } from './spa'
 import { beacon, post } from './transport'
 import { warn } from './warn'
+
+/** Every command name; anything else in first place is a project token. */
+export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent']
 
 const isString = (v: unknown): v is string => typeof v == 'string'
 
 // Long enough to gather a burst of calls into one request, short enough to beat a navigation.
 const FLUSH_DELAY = 20
 
-export function createTracker(
-  defaultEndpoint: string,
-  identity: Identity,
-  newId: () => string,
-  save: (items: Item[], project?: string) => void,
-) {
+export interface Env {
+  /** Where events go unless the start options say otherwise: the tracker script's origin + /track. */
+  endpoint: string
+  identity: Identity
+  consent: Consent
+  newId: () => string
+  /** Stores the outbox (the page queue; it checks may() itself). */
+  save: (items: Item[]) => void
+  /** Consent was refused: removes what this tracker stored. */
+  forget: () => void
+}
+
+interface Options {
+  endpoint?: unknown
+  pageview?: unknown
+  secure?: unknown
+  authTimeout?: unknown
+  spa?: unknown
+  hash?: unknown
+  requireConsent?: unknown
+  privacySignals?: unknown
+}
+
+export function createTracker({ endpoint, identity, consent, newId, save, forget }: Env) {
   let project: string | undefined
-  let endpoint = defaultEndpoint
+  let options: Options = {}
   let replaying = true
   let autoPageview = false
   let debug = isDevHost(location.hostname)
+  let anonymizeIP = false
   // identify's own event waits for the rest of the current task, so GoSquared's order
   // identify → auth still sends it signed. Nothing else runs in between except auth for that person.
   let identifyEvent: WireEvent | undefined
+
+  // Opted out (now or on an earlier page), or a privacy signal the site chose to respect.
+  const refused = () => consent.given() === false || (options.privacySignals === true && privacySignal())
+  // Whether anything may be stored or sent: started, not refused, and consented if the project asks.
+  const may = () => !!project && !refused() && (consent.given() === true || options.requireConsent !== true)
 
   const events = createEmitter((name) => warn(`a '${name}' handler threw; tracking goes on`))
 
   const outbox = createOutbox(
     {
-      send: (batch) => (project ? post(endpoint, makeBatch(project, batch)) : undefined),
-      beacon: (batch) => !!project && beacon(endpoint, makeBatch(project, batch)),
+      send: (batch) => (may() ? post(endpoint, makeBatch(project!, batch, anonymizeIP)) : undefined),
+      beacon: (batch) => may() && beacon(endpoint, makeBatch(project!, batch, anonymizeIP)),
       answered(d, sent) {
         const rejected = d.answer && d.answer.rejected
         if (rejected && rejected.length) {
@@ -42,18 +72,37 @@ export function createTracker(
         } else if (!d.ok) warn(`the collector answered ${d.status}; ${sent.length} event(s) dropped`)
       },
       dropped: (count, reason) => events.emit('dropped', { count, reason }),
-      save: (items) => save(items, project),
+      save,
     },
     FLUSH_DELAY,
   )
 
   const secure = createSecure(identity, outbox, events)
 
+  const store = () => {
+    if (!may()) return
+    identity.save()
+    outbox.save()
+    outbox.flush()
+  }
+
+  consent.on((given) => {
+    if (given) return store()
+    // Refused: nothing waiting is sent, nothing of this tracker stays stored.
+    const count = outbox.clear()
+    if (count) events.emit('dropped', { count, reason: 'consent' })
+    forget()
+  })
+
+  const dispatch = (e: WireEvent) => {
+    if (!refused()) secure.dispatch(e)
+  }
+
   const event = (type: EventType, page: Page, name?: string, props?: object) =>
     makeEvent(newId(), type, identity.stamp(), page, name, props as WireEvent['props'])
 
   const settle = () => {
-    if (identifyEvent) secure.dispatch(Object.assign(identifyEvent, identity.stamp()))
+    if (identifyEvent) dispatch(Object.assign(identifyEvent, identity.stamp()))
     identifyEvent = undefined
   }
 
@@ -62,13 +111,14 @@ export function createTracker(
     if (problem) warn(`a signature was given that looks wrong: ${problem}`)
   }
 
-  const start = (token: string, options: unknown): string | void => {
+  const start = (token: string, given: unknown): string | void => {
     if (project) return project == token ? undefined : `"${token}" is not a command`
     if (!token) return 'the project token must be a non-empty string'
-    if (options === false) options = { pageview: false }
-    if (options !== undefined && (!options || typeof options != 'object'))
+    if (given === false) given = { pageview: false }
+    if (given !== undefined && (!given || typeof given != 'object'))
       return `"${token}" is not a command, and a project token's options must be false or an object`
-    const { endpoint: url, pageview, secure: isSecure, authTimeout = 10_000 } = (options || {}) as Record<string, unknown>
+    const o = { ...(given as Options) }
+    const { endpoint: url, authTimeout = 10_000 } = o
     if (url !== undefined) {
       const bad = 'endpoint must be the URL of the collect endpoint'
       if (!isString(url)) return bad
@@ -80,13 +130,14 @@ export function createTracker(
     }
     if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'authTimeout must be a number of milliseconds'
     project = token
-    outbox.save()
-    secure.start(isSecure === true, authTimeout)
-    if (pageview !== false) {
+    options = o
+    secure.start(o.secure === true, authTimeout)
+    if (o.pageview !== false) {
       if (replaying) autoPageview = true
       else command('track')
+      if (o.spa !== false) onRouteChange(() => command('track'), () => o.hash === true)
     }
-    outbox.flush()
+    store()
   }
 
   function command(name: string, a?: unknown, b?: unknown): string | void {
@@ -94,19 +145,20 @@ export function createTracker(
     switch (name) {
       case 'track':
         if ((a != null && !isString(a)) || (b != null && !isString(b))) return 'path and title must be strings'
-        return secure.dispatch(event('pageview', currentPage(a as string, b as string)))
+        return dispatch(event('pageview', currentPage(a as string, b as string)))
       case 'event':
         if (!isString(a) || !a) return 'an event needs a name'
-        return secure.dispatch(event('event', currentPage(), a, snapshot(b)))
+        if (a.length > LIMITS.name) warn(`an event name was cut to ${LIMITS.name} characters`)
+        return dispatch(event('event', currentPage(), clip(a, LIMITS.name), snapshot(b)))
       case 'properties': {
         const props = snapshot(a)
         if (!props) return 'properties needs an object'
-        return secure.dispatch(event('properties', currentPage(), undefined, identity.properties(props)))
+        return dispatch(event('properties', currentPage(), undefined, identity.properties(props)))
       }
       case 'identify': {
         const person = parsePerson(a)
         if (isString(person)) return person
-        person.props = snapshot(person.props)!
+        person.props = snapshot(person.props) || {}
         if (person.signature) checkSignature(person.signature)
         identifyEvent = event('identify', currentPage(), undefined, identity.identify(person))
         secure.identified()
@@ -115,7 +167,7 @@ export function createTracker(
       }
       case 'auth':
         if (typeof a == 'function') return secure.provide(a as (personId: string) => string)
-        if (!isString(a) || !a)
+        if (!isString(a) || !a || a.length > LIMITS.signature)
           return 'auth needs the Person Signature made on your server, or a function that returns it for a person id'
         checkSignature(a)
         return identity.auth(a)
@@ -133,8 +185,14 @@ export function createTracker(
           }
         return
       case 'set':
-        if (a == 'debug' && typeof b == 'boolean') return void (debug = b)
-        return `unknown setting ${JSON.stringify(a)} (settings: debug)`
+        if (typeof b != 'boolean' || (a != 'debug' && a != 'anonymizeIP'))
+          return "set takes 'debug' or 'anonymizeIP' and true or false"
+        if (a == 'debug') debug = b
+        else anonymizeIP = b
+        return
+      case 'consent':
+        if (typeof a != 'boolean') return 'consent needs true or false'
+        return consent.set(a)
     }
     return start(name, a)
   }
@@ -159,6 +217,7 @@ export function createTracker(
       secure.settled()
     },
     project: () => project,
+    may,
     flush: outbox.flush,
     retryNow: outbox.retryNow,
     adopt(items: Item[]) {

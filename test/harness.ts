@@ -1,10 +1,11 @@
 import { vi } from 'vitest'
+import { createConsent } from '../src/consent'
 import { createIdentity, type IdentityState } from '../src/identity'
 import type { Batch } from '../src/payload'
 import { createPageQueue, type PageQueue } from '../src/pagequeue'
 import { install } from '../src/queue'
 import { createStore } from '../src/storage'
-import { createTracker } from '../src/tracker'
+import { createTracker, type Tracker } from '../src/tracker'
 import { uid } from '../src/uid'
 
 export interface Wire {
@@ -57,16 +58,31 @@ export function recordWire(): Wire {
 
 /** Loads a tracker the way dist/tracker.js does (src/index.ts), minus its timers and window listeners. */
 export function loadTracker(endpoint = 'https://collector.test/track') {
-  let tracker: ReturnType<typeof createTracker> | undefined
-  let pageQueue: PageQueue | undefined
-  install(window as unknown as Record<string, unknown>, '_gs', () => {
-    pageQueue = createPageQueue(uid(), () => tracker!.project(), (items) => tracker!.adopt(items))
-    tracker = createTracker(endpoint, createIdentity(createStore<IdentityState>('signet'), uid), uid, pageQueue.save)
-    return tracker
+  let created: Loaded | undefined
+  install(window as unknown as Record<string, unknown>, '_gs', (name) => {
+    let tracker: Tracker | undefined
+    const allowed = () => !!tracker && tracker.may()
+    const identityStore = createStore<IdentityState>(name ? 'signet_' + name : 'signet', allowed)
+    const pageQueue = createPageQueue(uid(), () => tracker!.project(), (items) => tracker!.adopt(items), allowed)
+    tracker = createTracker({
+      endpoint,
+      identity: createIdentity(identityStore, uid),
+      consent: createConsent(),
+      newId: uid,
+      save: pageQueue.save,
+      forget() {
+        identityStore.clear()
+        pageQueue.clear()
+      },
+    })
+    const loaded = Object.assign(tracker, { pageQueue })
+    if (!name) created = loaded
+    return loaded
   })
-  return (loadTracker.last = tracker && Object.assign(tracker, { pageQueue: pageQueue! }))
+  return (loadTracker.last = created)
 }
-loadTracker.last = undefined as (ReturnType<typeof createTracker> & { pageQueue: PageQueue }) | undefined
+type Loaded = Tracker & { pageQueue: PageQueue }
+loadTracker.last = undefined as Loaded | undefined
 
 /** The snippet's stub, as the built snippet defines it. */
 export function stub() {

@@ -9,7 +9,11 @@ const person = (id: string, signature?: string): Person => ({ id, signature, pro
 // A store shared by several "page loads", as localStorage would be.
 const memoryStore = (): Store<IdentityState> => {
   let saved: string | undefined
-  return { get: () => (saved ? JSON.parse(saved) : undefined), set: (v) => void (saved = JSON.stringify(v)) }
+  return {
+    get: () => (saved ? JSON.parse(saved) : undefined),
+    set: (v) => void (saved = JSON.stringify(v)),
+    clear: () => void (saved = undefined),
+  }
 }
 
 describe('parsePerson', () => {
@@ -113,6 +117,12 @@ describe('storage', () => {
     } finally {
       Object.defineProperty(globalThis, 'localStorage', real!)
     }
+  })
+
+  it('keeps an anonymous visitor’s id across reloads without any identify', () => {
+    localStorage.clear()
+    const first = createIdentity(createStore<IdentityState>('signet'), () => 'anon-first').stamp()
+    expect(createIdentity(createStore<IdentityState>('signet'), () => 'anon-second').stamp()).toEqual(first)
   })
 
   it('survives a reload through localStorage', () => {

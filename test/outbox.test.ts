@@ -51,7 +51,8 @@ describe('durable outbox', () => {
   it('caps the outbox, dropping the oldest first and reporting how many', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     const dropped: unknown[] = []
-    loadTracker()
+    loadTracker('https://unreachable.test/track')
+    gs('GSN-1', false)
     gs('on', 'dropped', (d: unknown) => dropped.push(d))
     for (let i = 0; i < 1100; i++) gs('event', `e${i}`)
     await vi.advanceTimersByTimeAsync(100)

@@ -27,6 +27,10 @@ export interface CollectorOptions {
   dataFile?: string
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxBodyBytes?: number
+  /** Most events in one request; more get 413. */
+  maxEvents?: number
+  /** How long a request body may take to arrive, in ms; slower ones get 408. */
+  bodyTimeoutMs?: number
   /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
   assetDir?: string
   log?: (line: string) => void
@@ -54,8 +58,22 @@ export interface IncomingEvent {
  */
 export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signature' | 'bad_signature' | 'expired_signature'
 
-/** What the collector stores: the event without its signature, plus where and how it arrived. */
-export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict }
+/**
+ * What the collector stores: the event without its signature, plus where and how it arrived.
+ * ip is the sender's address, cut to its network (IPv4 /24, IPv6 /48) when the batch asked for anonymizeIP.
+ */
+export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict; ip?: string }
+
+/** Field limits, the same as the tracker's (docs/protocol.md). */
+export const LIMITS = { id: 128, name: 256, personId: 512, signature: 1024, props: 8192, url: 2048, title: 512, events: 500 }
+
+/** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
+export function anonymizeIp(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+)\.\d+$/.exec(ip)
+  if (v4) return v4[1] + '.0'
+  const groups = ip.split(':')
+  return ip.includes(':') ? groups.slice(0, 3).join(':') + '::' : ip
+}
 
 /** What the collector does to the next POST /track requests instead of answering them (for fault-injection tests). */
 export type Fault = { status: number; retryAfter?: number } | { reset: true }
@@ -79,17 +97,36 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 const isText = (v: unknown, max: number) => typeof v == 'string' && v.length > 0 && v.length <= max
 const optionalText = (v: unknown, max: number) => v === undefined || isText(v, max)
 
-export const validEvent = (e: unknown): e is IncomingEvent =>
-  isObject(e) &&
-  isText(e.id, 128) &&
-  TYPES.has(e.type as string) &&
-  Number.isFinite(e.ts) &&
-  isText(e.anonymousId, 128) &&
-  optionalText(e.personId, 512) &&
-  optionalText(e.signature, 1024) &&
-  (e.type == 'event' ? isText(e.name, 512) : optionalText(e.name, 512)) &&
-  (e.props === undefined || isObject(e.props)) &&
-  (e.page === undefined || isObject(e.page))
+const optionalString = (v: unknown, max: number) => v === undefined || (typeof v == 'string' && v.length <= max)
+
+/** Why an event cannot be stored (invalid_event, too_large), or undefined when it can. */
+export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefined {
+  if (
+    !isObject(e) ||
+    !isText(e.id, LIMITS.id) ||
+    !TYPES.has(e.type as string) ||
+    !Number.isFinite(e.ts) ||
+    !isText(e.anonymousId, LIMITS.id) ||
+    (e.type == 'event' && typeof e.name != 'string') ||
+    (e.props !== undefined && !isObject(e.props)) ||
+    (e.page !== undefined && !isObject(e.page))
+  )
+    return 'invalid_event'
+  const page = (e.page || {}) as Record<string, unknown>
+  if (
+    !optionalText(e.personId, LIMITS.personId) ||
+    !optionalText(e.signature, LIMITS.signature) ||
+    !optionalText(e.name, LIMITS.name) ||
+    !optionalString(page.url, LIMITS.url) ||
+    !optionalString(page.referrer, LIMITS.url) ||
+    !optionalString(page.title, LIMITS.title) ||
+    (e.props !== undefined && JSON.stringify(e.props).length > LIMITS.props)
+  )
+    return 'too_large'
+  return undefined
+}
+
+export const validEvent = (e: unknown): e is IncomingEvent => !eventProblem(e)
 
 export class HttpError extends Error {
   constructor(
@@ -116,7 +153,16 @@ function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
 const REFUSED: ReadonlySet<Verdict> = new Set(['missing_signature', 'bad_signature', 'expired_signature'])
 
 export function createCollector(options: CollectorOptions) {
-  const { projects, dataFile, maxBodyBytes = 128 * 1024, assetDir, log = () => {}, onEvents } = options
+  const {
+    projects,
+    dataFile,
+    maxBodyBytes = 128 * 1024,
+    maxEvents = LIMITS.events,
+    bodyTimeoutMs = 10_000,
+    assetDir,
+    log = () => {},
+    onEvents,
+  } = options
   for (const [token, p] of Object.entries(projects)) {
     if (!['off', 'report', 'enforce'].includes(p.secureMode))
       throw new Error(`signet: project ${token}: secureMode must be off, report or enforce`)
@@ -148,27 +194,31 @@ export function createCollector(options: CollectorOptions) {
   } else if (dataFile) mkdirSync(dirname(dataFile), { recursive: true })
 
   /** Verifies and stores one parsed request body. Throws HttpError for a body that is not a batch. */
-  function collect(batch: unknown, receivedAt = Date.now()): CollectResult {
+  function collect(batch: unknown, receivedAt = Date.now(), ip?: string): CollectResult {
     if (!isObject(batch) || batch.v !== 1 || typeof batch.project != 'string' || !Array.isArray(batch.events))
       throw new HttpError(400, 'expected {"v": 1, "project": "<token>", "events": [...]}')
+    if (batch.events.length > maxEvents) throw new HttpError(413, `more than ${maxEvents} events in one request`)
+    if (ip && batch.anonymizeIP === true) ip = anonymizeIp(ip)
     const token = batch.project
     const project = Object.prototype.hasOwnProperty.call(projects, token) ? projects[token] : undefined
     const rejected: Rejection[] = []
     const stored: StoredEvent[] = []
     let accepted = 0
-    for (const e of batch.events as unknown[]) {
+    for (const item of batch.events as unknown[]) {
       const reject = (reason: string) => {
-        rejected.push({ id: isObject(e) && typeof e.id == 'string' ? e.id.slice(0, 128) : '', reason })
+        rejected.push({ id: isObject(item) && typeof item.id == 'string' ? item.id.slice(0, LIMITS.id) : '', reason })
         count(reason)
       }
       if (!project) {
         reject('unknown_project')
         continue
       }
-      if (!validEvent(e)) {
-        reject('invalid_event')
+      const problem = eventProblem(item)
+      if (problem) {
+        reject(problem)
         continue
       }
+      const e = item as IncomingEvent
       const verdict = verdictOf(project, e)
       if (project.secureMode == 'enforce' && REFUSED.has(verdict)) {
         reject(verdict)
@@ -180,7 +230,7 @@ export function createCollector(options: CollectorOptions) {
       seen.add(k)
       count(verdict)
       const { signature: _, ...rest } = e
-      stored.push({ ...rest, project: token, receivedAt, verdict })
+      stored.push({ ...rest, project: token, receivedAt, verdict, ...(ip && { ip }) })
     }
     if (stored.length) {
       if (dataFile) appendFileSync(dataFile, stored.map((e) => JSON.stringify(e) + '\n').join(''))
@@ -189,7 +239,9 @@ export function createCollector(options: CollectorOptions) {
       onEvents?.(stored)
     }
     const reasons = [...new Set(rejected.map((r) => r.reason))].join(', ')
-    log(`${token.slice(0, 64)}: ${accepted} accepted` + (rejected.length ? `, ${rejected.length} rejected (${reasons})` : ''))
+    // An unknown token is whatever a sender wrote, perhaps a signature: only a short, printable prefix is logged.
+    const name = project ? token : `unknown project ${JSON.stringify(token.slice(0, 6).replace(/[^\x20-\x7e]/g, '?') + '…')}`
+    log(`${name}: ${accepted} accepted` + (rejected.length ? `, ${rejected.length} rejected (${reasons})` : ''))
     return { accepted, rejected }
   }
 
@@ -214,6 +266,9 @@ export function createCollector(options: CollectorOptions) {
         return reject(new HttpError(413, `body over ${maxBodyBytes} bytes`))
       const chunks: Buffer[] = []
       let size = 0
+      // A body trickling in slower than this holds a connection for nothing.
+      const timer = setTimeout(() => reject(new HttpError(408, 'request body too slow')), bodyTimeoutMs)
+      req.on('close', () => clearTimeout(timer))
       req.on('data', (chunk: Buffer) => {
         size += chunk.length
         if (size > maxBodyBytes) {
@@ -221,7 +276,10 @@ export function createCollector(options: CollectorOptions) {
           reject(new HttpError(413, `body over ${maxBodyBytes} bytes`))
         } else chunks.push(chunk)
       })
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      req.on('end', () => {
+        clearTimeout(timer)
+        resolve(Buffer.concat(chunks).toString('utf8'))
+      })
       req.on('error', reject)
     })
   }
@@ -256,13 +314,13 @@ export function createCollector(options: CollectorOptions) {
           } catch {
             throw new HttpError(400, 'malformed JSON')
           }
-          send(res, 200, collect(batch))
+          send(res, 200, collect(batch, Date.now(), req.socket.remoteAddress))
         })
         .catch((err: unknown) => {
           const status = err instanceof HttpError ? err.status : 500
           if (status == 500) log(`error: ${err instanceof Error ? err.message : String(err)}`)
           // Closing after a refused body stops the rest of it from being read.
-          if (status == 413) res.setHeader('Connection', 'close')
+          if (status == 413 || status == 408) res.setHeader('Connection', 'close')
           send(res, status, { error: err instanceof HttpError ? err.message : 'internal error' })
         })
     return true

@@ -7,7 +7,9 @@ export {
   type TokenOptions,
 } from './token'
 export {
+  anonymizeIp,
   createCollector,
+  LIMITS,
   type Collector,
   type CollectorOptions,
   type CollectResult,

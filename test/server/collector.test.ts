@@ -4,7 +4,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCollector, type Collector, type CollectorOptions } from '../../src/server/collector'
+import { anonymizeIp, createCollector, type Collector, type CollectorOptions } from '../../src/server/collector'
 import { loadConfig } from '../../src/server/config'
 import { personSignature, userSignature } from '../../src/server/signature'
 import { verificationToken } from '../../src/server/token'
@@ -210,6 +210,61 @@ describe('collector robustness', () => {
   it('refuses a Secure Mode project without a secret, or an unknown mode', () => {
     expect(() => createCollector({ projects: { P: { secureMode: 'enforce', secrets: [] } } })).toThrow(/needs at least one secret/)
     expect(() => createCollector({ projects: { P: { secureMode: 'strict' as 'off', secrets: ['s'] } } })).toThrow(/off, report or enforce/)
+  })
+})
+
+describe('limits and privacy', () => {
+  it('rejects oversized fields as too_large and a request with too many events as 413', async () => {
+    const { url } = await start()
+    const big = [
+      event({ name: 'n'.repeat(257) }),
+      event({ props: { blob: 'x'.repeat(9000) } }),
+      event({ page: { url: 'https://site.test/' + 'p'.repeat(2100) } }),
+      event({ personId: 'p'.repeat(513) }),
+    ]
+    const res = await post(url, batch('OFF', big))
+    expect(res.body.rejected.map((r: { reason: string }) => r.reason)).toEqual(Array(4).fill('too_large'))
+    expect((await post(url, batch('OFF', Array.from({ length: 501 }, () => event())))).status).toBe(413)
+    expect((await post(url, batch('OFF', [event()]))).body.accepted).toBe(1)
+  })
+
+  it('answers 408 to a body that trickles in too slowly, and keeps serving', async () => {
+    const { url } = await start({ bodyTimeoutMs: 200 })
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(url + '/track', { method: 'POST', headers: { 'Content-Length': '1000' } }, (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      })
+      req.on('error', reject)
+      req.write('{"v":1,')
+    })
+    expect(status).toBe(408)
+    expect((await post(url, batch('OFF', [event()]))).body.accepted).toBe(1)
+  })
+
+  it('stores the sender address, cut to its network when the batch asks for anonymizeIP', async () => {
+    const { collector, url } = await start()
+    await post(url, batch('OFF', [event()]))
+    await post(url, JSON.stringify({ v: 1, project: 'OFF', sentAt: 1, anonymizeIP: true, events: [event()] }))
+    expect(collector.events().map((e) => e.ip)).toEqual(['127.0.0.1', '127.0.0.0'])
+    expect(anonymizeIp('2001:db8:85a3:8d3:1319:8a2e:370:7348')).toBe('2001:db8:85a3::')
+    expect(anonymizeIp('::ffff:203.0.113.77')).toBe('203.0.113.0')
+  })
+
+  it('never logs or echoes a signature or a secret', async () => {
+    const lines: string[] = []
+    const { url } = await start({ log: (l) => lines.push(l) })
+    const sig = personSignature(SECRET, 'u1')
+    const answers = [
+      await post(url, batch('ENF', [event({ personId: 'u1', signature: sig }), event({ personId: 'u1', signature: sig.replace('a', 'b') })])),
+      await post(url, `{"v":1,"project":"ENF","events":[{"signature":"${sig}"`),
+      await post(url, batch(sig, [event({ personId: 'u1', signature: sig })])),
+    ]
+    const seen = JSON.stringify(answers) + lines.join('\n')
+    expect(lines.length).toBeGreaterThan(0)
+    expect(seen).not.toContain(sig)
+    expect(seen).not.toContain(sig.slice(0, 16))
+    expect(seen).not.toContain(SECRET)
   })
 })
 
