@@ -1,0 +1,71 @@
+import fc from 'fast-check'
+import { afterEach, expect, it, vi } from 'vitest'
+import { COMMANDS } from '../src/tracker'
+import { gs, loadTracker, recordWire } from './harness'
+
+afterEach(() => vi.useRealTimers())
+
+const cyclic: Record<string, unknown> = { a: 1 }
+cyclic.self = cyclic
+const hostile: unknown[] = [
+  cyclic,
+  Object.defineProperty({}, 'boom', { enumerable: true, get: () => { throw new Error('getter') } }),
+  new Proxy({}, { ownKeys: () => { throw new Error('ownKeys') }, get: () => { throw new Error('get') } }),
+  Symbol('s'),
+  BigInt(7),
+  { n: BigInt(7) },
+  'x'.repeat(200_000),
+  { big: 'y'.repeat(20_000) },
+  JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}'),
+  { id: JSON.parse('{"__proto__": {"polluted": true}}') },
+  { toString: () => { throw new Error('toString') }, toJSON: () => { throw new Error('toJSON') } },
+  () => { throw new Error('function') },
+  () => Promise.reject(new Error('provider')),
+  NaN, Infinity, -0, null, undefined, new Date(NaN), /re/g, new Map([[1, 2]]), [1, [2, [3]]],
+]
+const name = fc.oneof(
+  fc.constantFrom(...COMMANDS, 'GSN-FUZZ', 'GSN-OTHER', 'x.event', 'second.event', '__proto__', 'constructor', 'toString', 'hasOwnProperty', ''),
+  fc.string(),
+)
+const value = fc.oneof(fc.anything({ withBigInt: true, withBoxedValues: true, withMap: true, withSet: true, withNullPrototype: true }), fc.constantFrom(...hostile))
+const call = fc.tuple(fc.oneof(name, value), value, value, value).map(([a, ...rest]) => [a, ...rest.slice(0, Math.random() * 4)])
+
+it('never throws into the page, never pollutes prototypes, never sends past the limits, and still tracks afterwards', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+  localStorage.clear()
+  delete (window as { _gs?: unknown })._gs
+  const wire = recordWire()
+  loadTracker()
+  gs('GSN-FUZZ', false)
+  const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort()
+  await fc.assert(
+    fc.asyncProperty(fc.array(call, { maxLength: 12 }), async (calls) => {
+      for (const args of calls) {
+        const before = wire.warnings.length
+        expect(() => gs(...args)).not.toThrow()
+        expect(wire.warnings.length - before).toBeLessThanOrEqual(2)
+      }
+      await vi.advanceTimersByTimeAsync(50)
+    }),
+    { seed: 20261121, numRuns: 400 },
+  )
+  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore)
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined()
+
+  gs('unidentify')
+  gs('consent', true)
+  gs('event', 'after-fuzz', { ok: true })
+  await vi.advanceTimersByTimeAsync(15_000)
+  const events = wire.events()
+  expect(events.some((e) => e.name == 'after-fuzz')).toBe(true)
+  for (const e of events) {
+    if (e.name !== undefined) expect(e.name.length).toBeLessThanOrEqual(256)
+    if (e.props !== undefined) expect(JSON.stringify(e.props).length).toBeLessThanOrEqual(8192)
+    if (e.personId !== undefined) expect(e.personId.length).toBeLessThanOrEqual(512)
+    expect(e.page.url.length).toBeLessThanOrEqual(2048)
+    expect(e.page.title.length).toBeLessThanOrEqual(512)
+  }
+  for (const r of wire.requests) expect((r.init.body as string).length).toBeLessThan(64 * 1024)
+  console.log(`tracker fuzz: 400 runs, ${events.length} events sent, ${wire.warnings.length} warnings`)
+}, 60_000)
