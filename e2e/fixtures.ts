@@ -30,8 +30,8 @@ export interface Sent {
 }
 
 export interface Site {
-  /** Serves html at a fresh path of the site's origin (not the collector's) and returns its URL. */
-  page(html: string): string
+  /** Serves html (with extra response headers) at a fresh path of the site's origin (not the collector's) and returns its URL. */
+  page(html: string, headers?: Record<string, string>): string
   /** Serves answer(url) as text at path, the way a site's own server route would. */
   route(path: string, answer: (url: URL) => string): void
   /** A page with the built snippet loading trackerUrl (default: the collector's), followed by the given calls. */
@@ -89,17 +89,18 @@ export const test = base.extend<Fixtures>({
   },
 
   site: async ({ collector }, use) => {
-    const pages = new Map<string, string>()
+    const pages = new Map<string, { html: string; headers?: Record<string, string> }>()
     const routes = new Map<string, (url: URL) => string>()
     const server: Server = createServer((req, res) => {
       const url = new URL(req.url || '/', 'http://site')
       const route = routes.get(url.pathname)
-      const html = pages.get(url.pathname)
+      const page = pages.get(url.pathname)
       const script = url.pathname == '/tracker.js'
-      res.writeHead(route || html || script ? 200 : 404, {
+      res.writeHead(route || page || script ? 200 : 404, {
         'Content-Type': `text/${script ? 'javascript' : route ? 'plain' : 'html'}; charset=utf-8`,
+        ...page?.headers,
       })
-      res.end(script ? readFileSync(join(DIST, 'tracker.js')) : route ? route(url) : html || 'not found')
+      res.end(script ? readFileSync(join(DIST, 'tracker.js')) : route ? route(url) : page?.html || 'not found')
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as { port: number }).port
@@ -108,9 +109,9 @@ export const test = base.extend<Fixtures>({
     const site: Site = {
       trackerUrl,
       route: (path, answer) => void routes.set(path, answer),
-      page(html) {
+      page(html, headers) {
         const path = `/page-${pages.size + 1}`
-        pages.set(path, html)
+        pages.set(path, { html, headers })
         // localhost vs 127.0.0.1: the site and the collector are different origins, as in production.
         return `http://localhost:${port}${path}`
       },
