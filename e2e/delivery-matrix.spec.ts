@@ -124,7 +124,7 @@ test('a 400 answer is dropped and reported, not retried', async ({ page, site, c
   await expect.poll(() => page.evaluate(() => (window as unknown as { dropped: unknown[] }).dropped)).toEqual([{ count: N, reason: 'http_400' }])
   await page.waitForTimeout(3000)
   expect(collector.requests()).toBe(1)
-  expect(warnings).toContain(`[signet] the collector answered 400; ${N} event(s) dropped`)
+  expect(warnings).toContain(`[signet] ${N} event(s) dropped: HTTP 400`)
   expect(storedCounts(dataFile, 'r400').stored).toBe(0)
   record('collector answers 400', dataFile, 'r400', collector.requests(), `${N} dropped and reported, not retried`)
 })

@@ -18,7 +18,7 @@ test('a forged signature is rejected, reported to the page, and nothing is store
   const forged = 'ab'.repeat(32)
   await page.goto(site.snippetPage(`_gs(${js(TOKEN)}); _gs('identify', {id: 'victim'}); _gs('auth', ${js(forged)});`))
   await expect.poll(() => answers.flatMap((a) => a.rejected.map((r) => r.reason))).toEqual(['bad_signature', 'bad_signature'])
-  await expect.poll(() => warnings).toContain('[signet] the collector rejected 2 event(s): bad_signature, bad_signature')
+  await expect.poll(() => warnings).toContain('[signet] 2 event(s) rejected: bad_signature, bad_signature')
   expect(collector.events().filter((e) => e.personId == 'victim')).toEqual([])
 })
 

@@ -11,8 +11,8 @@ export function signatureProblem(signature: string): string | undefined {
   // base64 of 32 bytes is an HMAC (Engagespot); 37 or more binary bytes a verification token.
   if (bytes.length == 32 || (bytes.length > 36 && !/^[\x20-\x7e]*$/.test(bytes))) return
   if (/^[\w-]+;[\w-]+$/.test(bytes))
-    return 'this is a Verification Key (hmacId;hmacSecret), which is a secret: never put it in a page; make a token with it on your server'
-  return 'this is not 64 hex characters, base64 of 32 bytes or a verification token. Is it the secret instead of the signature, or the wrong encoding?'
+    return 'the signature is a Verification Key, a secret: make tokens on your server'
+  return 'the signature is not 64 hex, base64 of 32 bytes or a token: the secret? the wrong encoding?'
 }
 
 export const isDevHost = (hostname: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(hostname)

@@ -25,6 +25,7 @@ export interface Person {
 }
 
 const isString = (v: unknown): v is string => typeof v == 'string'
+const NEEDS_ID = 'needs {id}, {userId} or {email}: a string or number'
 
 const valid = (s: IdentityState | undefined): IdentityState | undefined =>
   s && isString(s.a) && (s.p === undefined || isString(s.p)) && (s.s === undefined || isString(s.s)) ? s : undefined
@@ -32,17 +33,17 @@ const valid = (s: IdentityState | undefined): IdentityState | undefined =>
 // Accepts GoSquared's {id, email, ...}, Help Scout Beacon's {name, email, signature} and
 // Engagespot's {userId, userSignature}. Returns a reason string when the input is unusable.
 export function parsePerson(input: unknown): Person | string {
-  if (!input || typeof input != 'object') return 'identify needs an object such as {id: 123}'
+  if (!input || typeof input != 'object') return NEEDS_ID
   const props: Props = { ...input }
   const { id, userId, signature, userSignature } = props
   for (const k of ['id', 'userId', 'signature', 'userSignature']) delete props[k]
   const raw = id != null ? id : userId != null ? userId : props.email
   if (!(isString(raw) && raw) && !(typeof raw == 'number' && isFinite(raw)))
-    return 'identify needs a non-empty string or number in id, userId or email'
-  if (String(raw).length > LIMITS.personId) return `the person id is over ${LIMITS.personId} characters`
+    return NEEDS_ID
+  if (String(raw).length > LIMITS.personId) return `id over ${LIMITS.personId} characters`
   const sig = signature != null ? signature : userSignature
   if (sig != null && !(isString(sig) && sig && sig.length <= LIMITS.signature))
-    return `the signature must be a non-empty string of at most ${LIMITS.signature} characters`
+    return 'bad signature'
   return { id: String(raw), signature: sig as string | undefined, props }
 }
 

@@ -42,7 +42,7 @@ export const snapshot = (props: unknown): Props | undefined => {
   const json = JSON.stringify(props)
   // The event still goes; only what the collector would refuse is left out.
   if (json.length <= LIMITS.props) return JSON.parse(json)
-  warn(`props over ${LIMITS.props} characters of JSON were left out`)
+  warn(`props over ${LIMITS.props} characters of JSON left out`)
   return undefined
 }
 

@@ -18,7 +18,7 @@ export function createAsker(
     const fn = provider
     new Promise<unknown>((resolve) => resolve(fn(personId)))
       .then((signature) => {
-        if (typeof signature != 'string' || !signature) throw 'it did not return a non-empty string'
+        if (typeof signature != 'string' || !signature) throw 'no string'
         pending.delete(personId)
         answer(personId, signature)
       })

@@ -13,7 +13,7 @@ const text = (e: unknown) => {
   try {
     return String((e as Error).message || e)
   } catch (_) {
-    return 'unknown error'
+    return '?'
   }
 }
 
@@ -36,10 +36,7 @@ export function createSecure(identity: Identity, queue: Outbox, events: Emitter)
       notify()
     },
     (personId, error) => {
-      warn(
-        `the signature provider failed 3 times for "${personId}" (${text(error)}); ` +
-          (secure ? "its events wait for _gs('auth', signature)" : 'its events are sent unsigned'),
-      )
+      warn(`signature provider failed for "${personId}": ${text(error)}`)
       if (!secure) queue.release(personId)
     },
   )
@@ -53,10 +50,7 @@ export function createSecure(identity: Identity, queue: Outbox, events: Emitter)
       // One warning per person, however many of their events expire and however the timer slices them.
       const people = [...new Set(late.map((e) => e.personId!))].filter((p) => !warned.has(p))
       if (people.length)
-        warn(
-          `events for "${people.join('", "')}" waited ${timeout / 1000} s for a signature and were sent unsigned: ` +
-            "call _gs('auth', signature) after identify, or give _gs('auth', provider)",
-        )
+        warn(`no signature for "${people.join('", "')}" in ${timeout / 1000} s, sent unsigned: call _gs('auth', signature) after identify`)
       people.forEach((p) => warned.add(p))
       schedule()
     }, Math.max(0, oldest + timeout - Date.now()))

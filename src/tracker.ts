@@ -15,6 +15,7 @@ import { warn } from './warn'
 export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent']
 
 const isString = (v: unknown): v is string => typeof v == 'string'
+const UNKNOWN = 'not a command or a project token'
 
 // Long enough to gather a burst of calls into one request, short enough to beat a navigation.
 const FLUSH_DELAY = 20
@@ -58,7 +59,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
   // Whether anything may be stored or sent: started, not refused, and consented if the project asks.
   const may = () => !!project && !refused() && (consent.given() === true || options.requireConsent !== true)
 
-  const events = createEmitter((name) => warn(`a '${name}' handler threw; tracking goes on`))
+  const events = createEmitter((name) => warn(`'${name}' handler threw`))
 
   const outbox = createOutbox(
     {
@@ -67,9 +68,9 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
       answered(d, sent) {
         const rejected = d.answer && d.answer.rejected
         if (rejected && rejected.length) {
-          warn(`the collector rejected ${rejected.length} event(s): ${rejected.map((r) => r.reason).join(', ')}`)
+          warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => r.reason).join(', ')}`)
           secure.rejected(sent, rejected)
-        } else if (!d.ok) warn(`the collector answered ${d.status}; ${sent.length} event(s) dropped`)
+        } else if (!d.ok) warn(`${sent.length} event(s) dropped: HTTP ${d.status}`)
       },
       dropped: (count, reason) => events.emit('dropped', { count, reason }),
       save,
@@ -108,27 +109,20 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
 
   const checkSignature = (signature: string) => {
     const problem = debug && signatureProblem(signature)
-    if (problem) warn(`a signature was given that looks wrong: ${problem}`)
+    if (problem) warn(problem)
   }
 
   const start = (token: string, given: unknown): string | void => {
-    if (project) return project == token ? undefined : `"${token}" is not a command`
-    if (!token) return 'the project token must be a non-empty string'
+    if (project) return project == token ? undefined : UNKNOWN
     if (given === false) given = { pageview: false }
-    if (given !== undefined && (!given || typeof given != 'object'))
-      return `"${token}" is not a command, and a project token's options must be false or an object`
+    if (!token || (given !== undefined && (!given || typeof given != 'object'))) return UNKNOWN
     const o = { ...(given as Options) }
     const { endpoint: url, authTimeout = 10_000 } = o
     if (url !== undefined) {
-      const bad = 'endpoint must be the URL of the collect endpoint'
-      if (!isString(url)) return bad
-      try {
-        endpoint = new URL(url, location.href).href
-      } catch (_) {
-        return bad
-      }
+      if (!isString(url)) return 'bad endpoint'
+      endpoint = new URL(url, location.href).href
     }
-    if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'authTimeout must be a number of milliseconds'
+    if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'bad authTimeout'
     project = token
     options = o
     secure.start(o.secure === true, authTimeout)
@@ -148,7 +142,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
         return dispatch(event('pageview', currentPage(a as string, b as string)))
       case 'event':
         if (!isString(a) || !a) return 'an event needs a name'
-        if (a.length > LIMITS.name) warn(`an event name was cut to ${LIMITS.name} characters`)
+        if (a.length > LIMITS.name) warn(`event name cut to ${LIMITS.name} characters`)
         return dispatch(event('event', currentPage(), clip(a, LIMITS.name), snapshot(b)))
       case 'properties': {
         const props = snapshot(a)
@@ -168,30 +162,30 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
       case 'auth':
         if (typeof a == 'function') return secure.provide(a as (personId: string) => string)
         if (!isString(a) || !a || a.length > LIMITS.signature)
-          return 'auth needs the Person Signature made on your server, or a function that returns it for a person id'
+          return 'needs the signature from your server, or a function'
         checkSignature(a)
         return identity.auth(a)
       case 'unidentify':
         return identity.reset()
       case 'on':
-        if (!isString(a) || typeof b != 'function') return "on needs an event name and a function, e.g. _gs('on', 'rejected', fn)"
+        if (!isString(a) || typeof b != 'function') return 'needs a name and a function'
         events.on(a, b as (payload: unknown) => void)
         // A 'state' listener learns the current state at once, then every change.
         if (a == 'state')
           try {
             b(secure.state())
           } catch (_) {
-            warn("a 'state' handler threw; tracking goes on")
+            warn("'state' handler threw")
           }
         return
       case 'set':
         if (typeof b != 'boolean' || (a != 'debug' && a != 'anonymizeIP'))
-          return "set takes 'debug' or 'anonymizeIP' and true or false"
+          return 'needs debug or anonymizeIP, and a boolean'
         if (a == 'debug') debug = b
         else anonymizeIP = b
         return
       case 'consent':
-        if (typeof a != 'boolean') return 'consent needs true or false'
+        if (typeof a != 'boolean') return 'needs true or false'
         return consent.set(a)
     }
     return start(name, a)
@@ -204,10 +198,10 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
       try {
         problem = isString(name)
           ? command(name, args[1], args[2])
-          : 'the first argument must be a command name or a project token'
+          : UNKNOWN
         secure.settled()
       } catch (e) {
-        problem = isString(e) ? e : 'its arguments cannot be read (a cycle, BigInt or throwing getter in props, or a bad URL?)'
+        problem = isString(e) ? e : 'unreadable arguments (a cycle, BigInt, throwing getter, bad URL?)'
       }
       if (problem) warn(`_gs(${isString(name) ? JSON.stringify(name.slice(0, 40)) : '…'}) ignored: ${problem}`)
     },

@@ -142,7 +142,7 @@ describe('several trackers on one page', () => {
     loadTracker()
     gs(project, false)
     gs('evnet', 'signup')
-    expect(wire.warnings).toEqual(['[signet] _gs("evnet") ignored: "evnet" is not a command'])
+    expect(wire.warnings).toEqual(['[signet] _gs("evnet") ignored: not a command or a project token'])
   })
 })
 
@@ -156,8 +156,8 @@ describe('limits', () => {
     expect(e.name).toHaveLength(256)
     expect(e.props).toBeUndefined()
     expect(wire.warnings).toEqual([
-      '[signet] an event name was cut to 256 characters',
-      '[signet] props over 8192 characters of JSON were left out',
+      '[signet] event name cut to 256 characters',
+      '[signet] props over 8192 characters of JSON left out',
     ])
   })
 

@@ -131,8 +131,8 @@ describe('commands', () => {
     gs('GSN-1', { endpoint: 'http://[::1' })
     gs('GSN-1', { endpoint: 42 })
     expect(wire.warnings).toEqual([
-      '[signet] _gs("GSN-1") ignored: endpoint must be the URL of the collect endpoint',
-      '[signet] _gs("GSN-1") ignored: endpoint must be the URL of the collect endpoint',
+      '[signet] _gs("GSN-1") ignored: unreadable arguments (a cycle, BigInt, throwing getter, bad URL?)',
+      '[signet] _gs("GSN-1") ignored: bad endpoint',
     ])
     gs('GSN-1')
     await settle()
@@ -224,7 +224,7 @@ describe('commands', () => {
     gs('event', 'next')
     await settle()
     expect(wire.batches[1].events.map((e) => e.name)).toEqual(['next'])
-    expect(wire.warnings).toEqual(['[signet] the collector answered 400; 1 event(s) dropped'])
+    expect(wire.warnings).toEqual(['[signet] 1 event(s) dropped: HTTP 400'])
   })
 
   it('warns when the collector rejects events', async () => {
@@ -233,7 +233,7 @@ describe('commands', () => {
     gs('GSN-1', false)
     gs('event', 'e')
     await settle()
-    expect(wire.warnings).toEqual(['[signet] the collector rejected 1 event(s): bad_signature'])
+    expect(wire.warnings).toEqual(['[signet] 1 event(s) rejected: bad_signature'])
   })
 
   it('holds events tracked before the project token and sends them once it arrives', async () => {
