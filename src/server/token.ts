@@ -11,6 +11,18 @@ interface Key {
 
 const HEX_PART = /^[0-9a-fA-F-]+$/
 
+const parsed = new Map<string, Key>()
+
+// Keys come from configuration, so each is decoded once (bounded, like the HMAC key cache).
+const keyOf = (verificationKey: string): Key => {
+  let key = parsed.get(verificationKey)
+  if (!key) {
+    key = parseVerificationKey(verificationKey)
+    if (parsed.size < 1000) parsed.set(verificationKey, key)
+  }
+  return key
+}
+
 /** Decodes a Verification Key; throws a clear error for one that is not base64 of "hmacId;hmacSecret". */
 export function parseVerificationKey(verificationKey: string): Key {
   const decoded = Buffer.from(String(verificationKey), 'base64').toString('utf8')
@@ -33,7 +45,7 @@ const digest = (key: Key, userId: string, timestamp: Buffer) =>
 
 /** Makes a verification token for userId, issued at `now` (ms since the epoch). */
 export function verificationToken(verificationKey: string, userId: string | number, now: number = Date.now()): string {
-  const key = parseVerificationKey(verificationKey)
+  const key = keyOf(verificationKey)
   const timestamp = timestampBytes(Math.round(now / 1000))
   return Buffer.concat([key.id, timestamp, digest(key, String(userId), timestamp)]).toString('base64')
 }
@@ -51,6 +63,7 @@ export interface TokenOptions {
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const BAD: TokenCheck = { ok: false, reason: 'bad_signature' }
 
 /**
  * Checks a verification token for userId in constant time. Anything malformed is a bad_signature;
@@ -63,11 +76,10 @@ export function verifyVerificationToken(
   token: unknown,
   { maxAgeSeconds, maxSkewSeconds = 60, now = Date.now() }: TokenOptions,
 ): TokenCheck {
-  const keys = (Array.isArray(verificationKey) ? verificationKey : [verificationKey as string]).map(parseVerificationKey)
-  const bad = { ok: false, reason: 'bad_signature' } as const
-  if (typeof token != 'string' || token.length > 1024 || !BASE64.test(token) || userId == null) return bad
+  if (typeof token != 'string' || token.length > 1024 || !BASE64.test(token) || userId == null) return BAD
   const bytes = Buffer.from(token, 'base64')
-  for (const key of keys) {
+  for (const k of Array.isArray(verificationKey) ? verificationKey : [verificationKey as string]) {
+    const key = keyOf(k)
     const tsLength = bytes.length - key.id.length - 32
     if (tsLength < 1 || tsLength > 6 || !bytes.subarray(0, key.id.length).equals(key.id)) continue
     const timestamp = bytes.subarray(key.id.length, key.id.length + tsLength)
@@ -77,5 +89,5 @@ export function verifyVerificationToken(
     if (age > maxAgeSeconds || age < -maxSkewSeconds) return { ok: false, reason: 'expired_signature' }
     return { ok: true, issuedAt }
   }
-  return bad
+  return BAD
 }
