@@ -1,0 +1,217 @@
+// npm run bench: loads Signet and each peer on the same local page, in headless Chromium, and writes
+// bench/results.md and bench/chart.svg. Every figure is the median of RUNS page loads, each in a new
+// browser context (nothing cached); ratios are to Signet, measured in the same run.
+import { chromium } from '@playwright/test'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { extname, join, normalize } from 'node:path'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { createCollector } from '../dist/server.mjs'
+import { PEERS } from './build.mjs'
+
+const RUNS = Number(process.env.BENCH_RUNS || 15)
+const EVENTS = 1000
+const WIRE_EVENTS = 100
+const ROOT = new URL('..', import.meta.url).pathname
+const TRACKERS = ['signet', ...PEERS]
+
+// Signet goes to the real reference collector (Secure Mode off); peers to a permissive mock.
+const collector = createCollector({ projects: { 'GSN-BENCH': { secureMode: 'off', secrets: [] } } })
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(req.url.split('?')[0]))
+  const file = path.startsWith('/build/') ? join(ROOT, 'bench', path) : path == '/signet/tracker.js' ? join(ROOT, 'dist/tracker.js') : ''
+  if (file && existsSync(file)) {
+    res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' })
+    return res.end(readFileSync(file))
+  }
+  if (path.startsWith('/page/')) {
+    res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' })
+    return res.end('<!doctype html><html><head><title>Bench page</title></head><body><h1>Bench</h1></body></html>')
+  }
+  if (collector.handle(req, res)) return
+  req.resume()
+  req.on('end', () => {
+    res.writeHead(200, {
+      'Content-Type': extname(path) == '.js' ? 'text/javascript' : 'application/json',
+      'Access-Control-Allow-Origin': req.headers.origin || '*',
+      'Access-Control-Allow-Credentials': 'true',
+      'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] || '*',
+    })
+    res.end(extname(path) == '.js' ? '' : '{}')
+  })
+})
+await new Promise((r) => server.listen(0, '127.0.0.1', r))
+const base = `http://127.0.0.1:${server.address().port}`
+
+const browser = await chromium.launch(
+  existsSync('/usr/bin/chromium')
+    ? { executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'] }
+    : {},
+)
+
+// Loads the tracker, initialises it and returns the time that took (ms), in the page.
+async function load(page, name) {
+  return page.evaluate(
+    async ({ name, base }) => {
+      const t0 = performance.now()
+      if (name == 'signet') {
+        await new Promise((resolve, reject) => {
+          const s = document.createElement('script')
+          s.src = base + '/signet/tracker.js'
+          s.onload = resolve
+          s.onerror = reject
+          document.head.appendChild(s)
+        })
+        window.bench = {
+          init: (host) => _gs('GSN-BENCH', { endpoint: host + '/track' }),
+          event: (n, p) => _gs('event', n, p),
+        }
+      } else await import(`${base}/build/${name}/index.js`)
+      window.bench.init(base)
+      return performance.now() - t0
+    },
+    { name, base },
+  )
+}
+
+async function withPage(fn, throttle = 1) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  if (throttle > 1) await (await context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: throttle })
+  await page.goto(`${base}/page/bench`)
+  try {
+    return await fn(page)
+  } finally {
+    await context.close()
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+const results = {}
+
+for (const name of TRACKERS) {
+  const r = (results[name] = { init: [], init4x: [], events: [], longTasks: [] })
+  // Bytes: every script the page downloads for this tracker.
+  await withPage(async (page) => {
+    const scripts = []
+    page.on('response', async (res) => {
+      if (res.request().resourceType() == 'script') scripts.push(await res.body().catch(() => Buffer.alloc(0)))
+    })
+    await load(page, name)
+    await page.waitForTimeout(1500)
+    const all = Buffer.concat(scripts)
+    r.files = scripts.length
+    r.min = all.length
+    r.gzip = scripts.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0)
+    r.brotli = scripts.reduce((n, b) => n + brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0)
+  })
+  for (let i = 0; i < RUNS; i++) {
+    await withPage(async (page) => {
+      r.init.push(await load(page, name))
+      // 1,000 event calls on the main thread, and the long tasks they cause (during and just after).
+      const { ms, longTasks } = await page.evaluate(async (n) => {
+        const long = []
+        const observer = new PerformanceObserver((list) => long.push(...list.getEntries().filter((e) => e.duration >= 50)))
+        observer.observe({ type: 'longtask' })
+        const t0 = performance.now()
+        for (let i = 0; i < n; i++) window.bench.event('bench_event', { i, plan: 'pro' })
+        const ms = performance.now() - t0
+        await new Promise((r) => setTimeout(r, 1000))
+        observer.disconnect()
+        return { ms, longTasks: long.length }
+      }, EVENTS)
+      r.events.push(ms)
+      r.longTasks.push(longTasks)
+    })
+    await withPage(async (page) => r.init4x.push(await load(page, name)), 4)
+  }
+  // The wire: requests and bytes (URL + body) for 100 events, after the trackers' own batching timers.
+  await withPage(async (page) => {
+    let requests = 0
+    let bytes = 0
+    page.on('request', (req) => {
+      const type = req.resourceType()
+      if (type == 'document' || type == 'script') return
+      if (req.method() == 'OPTIONS') return
+      requests++
+      bytes += req.url().length + (req.postDataBuffer() || Buffer.alloc(0)).length
+    })
+    await load(page, name)
+    await page.waitForTimeout(1000)
+    const before = { requests, bytes }
+    await page.evaluate((n) => {
+      for (let i = 0; i < n; i++) window.bench.event('bench_event', { i, plan: 'pro' })
+    }, WIRE_EVENTS)
+    await page.waitForTimeout(6000)
+    r.wireRequests = requests - before.requests
+    r.wireBytes = bytes - before.bytes
+  })
+  console.log(`${name}: done`)
+}
+
+await browser.close()
+server.close()
+
+const s = results.signet
+const fmt = (n, d = 0) => n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d })
+const ratio = (a, b) => (b ? `${fmt(a / b, 1)}×` : '—')
+const rows = TRACKERS.map((name) => {
+  const r = results[name]
+  const m = { init: median(r.init), init4x: median(r.init4x), events: median(r.events), long: median(r.longTasks) }
+  r.medians = m
+  return `| ${name} | ${fmt(r.min)} | ${fmt(r.gzip)} (${ratio(r.gzip, s.gzip)}) | ${fmt(r.brotli)} | ${r.files} | ${fmt(m.init, 1)} (${ratio(m.init, median(s.init))}) | ${fmt(m.init4x, 1)} (${ratio(m.init4x, median(s.init4x))}) | ${fmt(m.events, 1)} (${ratio(m.events, median(s.events))}) | ${m.long} | ${r.wireRequests} | ${fmt(r.wireBytes)} (${ratio(r.wireBytes, s.wireBytes)}) |`
+})
+
+const versions = Object.fromEntries(
+  ['@plausible-analytics/tracker', '@segment/analytics-next', '@snowplow/browser-tracker', 'mixpanel-browser', 'posthog-js'].map((p) => [
+    p,
+    JSON.parse(readFileSync(join(ROOT, 'bench/node_modules', p, 'package.json'), 'utf8')).version,
+  ]),
+)
+const chromiumVersion = browser.version()
+writeFileSync(
+  join(ROOT, 'bench/results.md'),
+  `# Signet against the trackers users would pick instead
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: headless Chromium ${chromiumVersion}, page and endpoints on
+loopback, each figure the median of ${RUNS} page loads in fresh browser contexts (nothing cached). Ratios (in
+brackets) are to Signet in the same run. Peers are bundled from npm with the same rollup + terser settings,
+code-split where the library loads parts lazily, and configured as their docs advise, pointed at a local
+permissive endpoint; Signet sends to the reference collector. PostHog gets \`opt_out_useragent_filter: true\`,
+which its docs advise for automated browsers (otherwise it drops every event as bot traffic).
+
+| tracker | minified B | gzip B | brotli B | script files | load + init ms | load + init ms, 4× CPU | 1,000 event calls ms | long tasks ≥ 50 ms | requests for ${WIRE_EVENTS} events | bytes on the wire for ${WIRE_EVENTS} events |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+- Bytes are what the page downloaded for the tracker (all script files), compressed here at gzip -9 / brotli 11.
+- *load + init*: from inserting the script (or \`import()\`) to the init call returning, loopback network included.
+- *1,000 event calls*: main-thread time of the loop alone; long tasks are counted during it and for 1 s after.
+- *the wire*: requests (not preflights) and URL + body bytes sent within 6 s of tracking ${WIRE_EVENTS} events.
+
+Versions: ${Object.entries(versions).map(([p, v]) => `${p} ${v}`).join(', ')}.
+`,
+)
+
+// The chart: gzip bytes and load + init time, one bar each per tracker.
+const bars = (title, key, unit, y0) => {
+  const max = Math.max(...TRACKERS.map(key))
+  return (
+    `<text x="10" y="${y0}" font-weight="bold">${title}</text>` +
+    TRACKERS.map((name, i) => {
+      const v = key(name)
+      const w = Math.max(2, (v / max) * 520)
+      const y = y0 + 12 + i * 22
+      return `<text x="10" y="${y + 14}">${name}</text><rect x="110" y="${y}" width="${w.toFixed(1)}" height="16" fill="${name == 'signet' ? '#087f23' : '#8a8f98'}"/><text x="${(116 + w).toFixed(1)}" y="${y + 13}">${fmt(v, unit == 'ms' ? 1 : 0)} ${unit}</text>`
+    }).join('')
+  )
+}
+const h = 2 * (24 + TRACKERS.length * 22) + 30
+writeFileSync(
+  join(ROOT, 'bench/chart.svg'),
+  `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${h}" font-family="system-ui,sans-serif" font-size="13"><rect width="100%" height="100%" fill="#fff"/>` +
+    bars('Downloaded, gzip', (n) => results[n].gzip, 'B', 20) +
+    bars(`Load + init (median of ${RUNS})`, (n) => results[n].medians.init, 'ms', 20 + 24 + TRACKERS.length * 22 + 20) +
+    '</svg>\n',
+)
+console.log(readFileSync(join(ROOT, 'bench/results.md'), 'utf8'))

@@ -1,0 +1,2 @@
+export declare const WIRE_KEYS: string[]
+export declare const PUBLIC_NAMES: string[]
