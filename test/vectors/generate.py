@@ -24,7 +24,7 @@ KEYS = [
     base64.b64encode(b"0f8e2c1a-7b3d-4e5f-9a0b-1c2d3e4f5a6b;9b8a7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4e3f2").decode(),
     base64.b64encode(b"abcd;00112233445566778899aabbccddeeff").decode(),
 ]
-NOWS = [1795263955264, 1700000000000, 1000000000]
+NOWS = [1795263955264, 1795263955764, 1700000000000, 1000000000]
 
 vectors = {
     "hex.json": {
