@@ -28,8 +28,14 @@ export default [
   browser('src/adapters/beacon.ts', 'dist/adapters/beacon.js'),
   browser('src/adapters/engagespot.ts', 'dist/adapters/engagespot.js'),
   {
-    input: { server: 'src/server/index.ts', start: 'src/server/start.ts' },
-    output: { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'lib/[name].mjs' },
+    input: { server: 'src/server/index.ts', start: 'src/server/start.ts', cli: 'src/server/cli.ts' },
+    output: {
+      dir: 'dist',
+      format: 'es',
+      entryFileNames: '[name].mjs',
+      chunkFileNames: 'lib/[name].mjs',
+      banner: (chunk) => (chunk.name == 'cli' ? '#!/usr/bin/env node' : ''),
+    },
     external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
     plugins: [ts('ES2022')],
   },

@@ -288,7 +288,14 @@ export function createCollector(options: CollectorOptions) {
   const handle: Handler = (req, res) => {
     const path = (req.url || '/').split('?')[0]
     if (assetDir && ASSETS.has(path) && (req.method == 'GET' || req.method == 'HEAD')) {
-      send(res, 200, readFileSync(join(assetDir, path), 'utf8'), 'text/javascript; charset=utf-8')
+      let script: string | undefined
+      try {
+        script = readFileSync(join(assetDir, path), 'utf8')
+      } catch {
+        // Not built: a 404, not a crash of the collector.
+      }
+      if (script === undefined) send(res, 404, { error: `${path} is not built (npm run build)` })
+      else send(res, 200, script, 'text/javascript; charset=utf-8')
       return true
     }
     if (path != '/track') return false

@@ -200,6 +200,8 @@ describe('collector robustness', () => {
     expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
     expect(await js.text()).toBe('/* tracker */')
     expect(await (await fetch(url + '/adapters/beacon.js')).text()).toBe('/* beacon */')
+    expect((await fetch(url + '/adapters/engagespot.js')).status).toBe(404)
+    expect((await fetch(url + '/tracker.js')).status).toBe(200)
     for (const path of ['/secret.txt', '/adapters/../secret.txt', '/%2e%2e/secret.txt']) expect((await fetch(url + path)).status).toBe(404)
     const pre = await fetch(url + '/track', { method: 'OPTIONS' })
     expect(pre.status).toBe(204)
