@@ -24,3 +24,5 @@ export {
   type Verdict,
 } from './collector'
 export { loadConfig, type ServerConfig } from './config'
+export { createSignetHandler, type SignetAnswer, type SignetHandlerOptions } from './handlers'
+export { checkBatch, type CheckedBatch, type RejectedEvent } from './batch'

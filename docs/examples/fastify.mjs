@@ -1,0 +1,15 @@
+// Fastify parses text/plain bodies into strings already; hand the string to signet.handle.
+import Fastify from 'fastify'
+import { createSignetHandler } from 'signet-tracker/server'
+
+const signet = createSignetHandler({
+  projects: { 'GSN-123456-A': { secureMode: 'enforce', secrets: [process.env.SIGNET_SECRET] } },
+  onEvents: (accepted) => queue.publish('signet-events', accepted), // your queue
+})
+
+const fastify = Fastify()
+fastify.post('/track', async (request, reply) => {
+  const answer = await signet.handle(request.body, request.ip)
+  return reply.code(answer.status).headers(answer.headers).send(answer.body)
+})
+await fastify.listen({ port: 8787 })

@@ -1,0 +1,186 @@
+import { verifySignature, type Secret } from './signature'
+import { parseVerificationKey, verifyVerificationToken } from './token'
+
+export type SecureMode = 'off' | 'report' | 'enforce'
+
+/** hex / base64: HMAC-SHA256 of the person id in that encoding; token: GetintheLoop verification tokens. */
+export type Scheme = 'hex' | 'base64' | 'token'
+
+export interface ProjectConfig {
+  secureMode: SecureMode
+  /** Every secret that may have signed a person id (Verification Keys for `token`); several while rotating. */
+  secrets: Secret[]
+  /** Which signatures count; without one, hex or base64 HMACs both do. */
+  scheme?: Scheme
+  /** token: the oldest accepted token, in seconds. Default one day. */
+  maxAgeSeconds?: number
+}
+
+export type EventType = 'pageview' | 'event' | 'identify' | 'properties'
+
+export interface IncomingEvent {
+  id: string
+  type: EventType
+  ts: number
+  anonymousId: string
+  personId?: string
+  signature?: string
+  name?: string
+  props?: Record<string, unknown>
+  page?: { url?: string; title?: string; referrer?: string }
+}
+
+/**
+ * verified: signed for its personId; anonymous: no personId; unchecked: identified, Secure Mode off;
+ * missing_signature / bad_signature / expired_signature: stored only in report mode.
+ */
+export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signature' | 'bad_signature' | 'expired_signature'
+
+/**
+ * What the collector stores: the event without its signature, plus where and how it arrived.
+ * ip is the sender's address, cut to its network (IPv4 /24, IPv6 /48) when the batch asked for anonymizeIP.
+ */
+export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict; ip?: string }
+
+/** Field limits, the same as the tracker's (docs/protocol.md). */
+export const LIMITS = { id: 128, name: 256, personId: 512, signature: 1024, props: 8192, url: 2048, title: 512, events: 500 }
+
+/** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
+export function anonymizeIp(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+)\.\d+$/.exec(ip)
+  if (v4) return v4[1] + '.0'
+  const groups = ip.split(':')
+  return ip.includes(':') ? groups.slice(0, 3).join(':') + '::' : ip
+}
+
+export interface Rejection {
+  id: string
+  reason: string
+}
+
+export interface CollectResult {
+  accepted: number
+  rejected: Rejection[]
+}
+
+const TYPES = new Set(['pageview', 'event', 'identify', 'properties'])
+const DAY = 86_400
+
+export const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object' && !Array.isArray(v)
+const isText = (v: unknown, max: number) => typeof v == 'string' && v.length > 0 && v.length <= max
+const optionalText = (v: unknown, max: number) => v === undefined || isText(v, max)
+
+const optionalString = (v: unknown, max: number) => v === undefined || (typeof v == 'string' && v.length <= max)
+
+/** Why an event cannot be stored (invalid_event, too_large), or undefined when it can. */
+export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefined {
+  if (
+    !isObject(e) ||
+    !isText(e.id, LIMITS.id) ||
+    !TYPES.has(e.type as string) ||
+    !Number.isFinite(e.ts) ||
+    !isText(e.anonymousId, LIMITS.id) ||
+    (e.type == 'event' && typeof e.name != 'string') ||
+    (e.props !== undefined && !isObject(e.props)) ||
+    (e.page !== undefined && !isObject(e.page))
+  )
+    return 'invalid_event'
+  const page = (e.page || {}) as Record<string, unknown>
+  if (
+    !optionalText(e.personId, LIMITS.personId) ||
+    !optionalText(e.signature, LIMITS.signature) ||
+    !optionalText(e.name, LIMITS.name) ||
+    !optionalString(page.url, LIMITS.url) ||
+    !optionalString(page.referrer, LIMITS.url) ||
+    !optionalString(page.title, LIMITS.title) ||
+    (e.props !== undefined && JSON.stringify(e.props).length > LIMITS.props)
+  )
+    return 'too_large'
+  return undefined
+}
+
+export const validEvent = (e: unknown): e is IncomingEvent => !eventProblem(e)
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
+  if (e.personId === undefined) return 'anonymous'
+  if (project.secureMode == 'off') return 'unchecked'
+  if (e.signature === undefined) return 'missing_signature'
+  if (project.scheme == 'token') {
+    const check = verifyVerificationToken(project.secrets as string[], e.personId, e.signature, {
+      maxAgeSeconds: project.maxAgeSeconds ?? DAY,
+    })
+    return check.ok ? 'verified' : check.reason
+  }
+  return verifySignature(project.secrets, e.personId, e.signature, project.scheme) ? 'verified' : 'bad_signature'
+}
+
+export const REFUSED: ReadonlySet<Verdict> = new Set(['missing_signature', 'bad_signature', 'expired_signature'])
+
+
+/** An event the collector would not store, with why. */
+export interface RejectedEvent extends Rejection {
+  /** The event as sent, without its signature, when it was readable. */
+  event?: Omit<IncomingEvent, 'signature'>
+}
+
+export interface CheckedBatch {
+  /** The project token, when the batch names a configured project. */
+  project?: string
+  /** Events that pass Secure Mode, ready to store: signature removed, project, receivedAt, verdict, ip added. */
+  accepted: StoredEvent[]
+  rejected: RejectedEvent[]
+}
+
+/**
+ * Verifies one parsed request body against the projects' Secure Mode, without storing anything.
+ * Throws HttpError (400, 413) for a body that is not a v1 batch.
+ */
+export function checkBatch(
+  projects: Record<string, ProjectConfig>,
+  batch: unknown,
+  { receivedAt = Date.now(), ip, maxEvents = LIMITS.events }: { receivedAt?: number; ip?: string; maxEvents?: number } = {},
+): CheckedBatch {
+  if (!isObject(batch) || batch.v !== 1 || typeof batch.project != 'string' || !Array.isArray(batch.events))
+    throw new HttpError(400, 'expected {"v": 1, "project": "<token>", "events": [...]}')
+  if (batch.events.length > maxEvents) throw new HttpError(413, `more than ${maxEvents} events in one request`)
+  if (ip && batch.anonymizeIP === true) ip = anonymizeIp(ip)
+  const token = batch.project
+  const project = Object.prototype.hasOwnProperty.call(projects, token) ? projects[token] : undefined
+  const accepted: StoredEvent[] = []
+  const rejected: RejectedEvent[] = []
+  for (const item of batch.events as unknown[]) {
+    const id = isObject(item) && typeof item.id == 'string' ? item.id.slice(0, LIMITS.id) : ''
+    const problem = project ? eventProblem(item) : 'unknown_project'
+    if (problem) {
+      rejected.push({ id, reason: problem })
+      continue
+    }
+    const { signature: _, ...event } = item as IncomingEvent
+    const verdict = verdictOf(project!, item as IncomingEvent)
+    if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict, event })
+    else accepted.push({ ...event, project: token, receivedAt, verdict, ...(ip && { ip }) })
+  }
+  return { project: project && token, accepted, rejected }
+}
+
+/** Throws a clear error for a project configuration that cannot work. */
+export function checkProjects(projects: Record<string, ProjectConfig>): void {
+  for (const [token, p] of Object.entries(projects)) {
+    if (!['off', 'report', 'enforce'].includes(p.secureMode))
+      throw new Error(`signet: project ${token}: secureMode must be off, report or enforce`)
+    if (p.secureMode != 'off' && !p.secrets.length)
+      throw new Error(`signet: project ${token}: Secure Mode ${p.secureMode} needs at least one secret`)
+    if (p.scheme !== undefined && !['hex', 'base64', 'token'].includes(p.scheme))
+      throw new Error(`signet: project ${token}: scheme must be hex, base64 or token`)
+    if (p.scheme == 'token') for (const key of p.secrets) parseVerificationKey(String(key))
+  }
+}

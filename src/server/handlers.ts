@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { checkBatch, checkProjects, HttpError, type CollectResult, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
+import { CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from './http'
+
+export interface SignetHandlerOptions {
+  projects: Record<string, ProjectConfig>
+  /**
+   * Receives each batch's accepted events (signature removed; project, receivedAt, verdict and ip
+   * added) and its rejected ones. Store them keyed by event id: the tracker re-sends an event it
+   * could not confirm, with the same id. The answer waits for a returned promise, so if it rejects
+   * the tracker gets a 500 and sends the batch again later.
+   */
+  onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[]) => void | Promise<void>
+  maxBodyBytes?: number
+  bodyTimeoutMs?: number
+  /** Where unexpected errors are reported; never given a signature or secret. */
+  log?: (line: string) => void
+}
+
+export interface SignetAnswer {
+  status: number
+  headers: Record<string, string>
+  body: CollectResult | { error: string }
+}
+
+/**
+ * Signet's collect endpoint for your own server: verifies each batch against the projects' Secure
+ * Mode and hands the accepted events to onEvents. `node` fits Node's http and Express, `handle`
+ * fits frameworks that parsed the body already (Fastify), `fetch` fits Request → Response runtimes
+ * (Next.js route handlers, Cloudflare Workers, Deno, Bun).
+ */
+export function createSignetHandler(options: SignetHandlerOptions) {
+  const { projects, onEvents, maxBodyBytes = 128 * 1024, bodyTimeoutMs = 10_000, log = (line) => console.error(line) } = options
+  checkProjects(projects)
+  const json = { 'Content-Type': 'application/json', ...CORS_HEADERS }
+
+  const failure = (err: unknown): SignetAnswer => {
+    if (err instanceof HttpError) return { status: err.status, headers: json, body: { error: err.message } }
+    log(`signet: ${err instanceof Error ? err.message : String(err)}`)
+    return { status: 500, headers: json, body: { error: 'internal error' } }
+  }
+
+  /** Answers one request body: a string, a Buffer or an already parsed object. */
+  async function handle(body: unknown, ip?: string): Promise<SignetAnswer> {
+    try {
+      const text = Buffer.isBuffer(body) ? body.toString('utf8') : body
+      if (typeof text == 'string' && Buffer.byteLength(text) > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
+      const checked = checkBatch(projects, typeof text == 'string' ? parseJson(text) : text, { ip })
+      await onEvents(checked.accepted, checked.rejected)
+      const rejected = checked.rejected.map(({ id, reason }) => ({ id, reason }))
+      return { status: 200, headers: json, body: { accepted: checked.accepted.length, rejected } }
+    } catch (err) {
+      return failure(err)
+    }
+  }
+
+  const early = (method: string | undefined): SignetAnswer | undefined => {
+    if (method == 'OPTIONS') return { status: 204, headers: PREFLIGHT_HEADERS, body: { error: '' } }
+    if (method != 'POST') return { status: 405, headers: json, body: { error: 'POST a batch' } }
+    return undefined
+  }
+
+  return {
+    handle,
+
+    /** Node's http and Express: (req, res). Reads the body itself unless a body parser already did. */
+    async node(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> {
+      let answer = early(req.method)
+      if (!answer)
+        try {
+          // A body parser that consumed the stream left what it read in req.body.
+          const body = req.readableEnded ? req.body : await readBody(req, maxBodyBytes, bodyTimeoutMs)
+          answer = await handle(body, req.socket.remoteAddress)
+        } catch (err) {
+          answer = failure(err)
+        }
+      res.writeHead(answer.status, answer.headers).end(answer.status == 204 ? undefined : JSON.stringify(answer.body))
+    },
+
+    /** Request → Response runtimes. */
+    async fetch(request: Request, ip?: string): Promise<Response> {
+      let answer = early(request.method)
+      if (!answer) {
+        const declared = Number(request.headers.get('content-length'))
+        answer = declared > maxBodyBytes ? failure(new HttpError(413, `body over ${maxBodyBytes} bytes`)) : await handle(await request.text(), ip)
+      }
+      return new Response(answer.status == 204 ? null : JSON.stringify(answer.body), { status: answer.status, headers: answer.headers })
+    },
+  }
+}

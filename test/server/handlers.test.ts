@@ -1,0 +1,110 @@
+// @vitest-environment node
+import { spawn } from 'node:child_process'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { RejectedEvent, StoredEvent } from '../../src/server/batch'
+import { createSignetHandler } from '../../src/server/handlers'
+import { readBody } from '../../src/server/http'
+import { personSignature } from '../../src/server/signature'
+
+const SECRET = 'handler-secret'
+const projects = { P: { secureMode: 'enforce' as const, secrets: [SECRET] } }
+const event = (id: string, extra: Record<string, unknown> = {}) => ({ id, type: 'event', name: 'n', ts: 1, anonymousId: 'a', ...extra })
+const batch = JSON.stringify({
+  v: 1,
+  project: 'P',
+  sentAt: 1,
+  events: [event('signed', { personId: 'u', signature: personSignature(SECRET, 'u') }), event('forged', { personId: 'u', signature: personSignature('x', 'u') }), event('anon')],
+})
+const EXPECTED = { accepted: 2, rejected: [{ id: 'forged', reason: 'bad_signature' }] }
+
+function recorder() {
+  const calls: { accepted: StoredEvent[]; rejected: RejectedEvent[] }[] = []
+  return { calls, onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[]) => void calls.push({ accepted, rejected }) }
+}
+
+const servers: ReturnType<typeof createServer>[] = []
+afterEach(() => servers.splice(0).forEach((s) => s.close()))
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = createServer(handler)
+  servers.push(server)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+}
+
+describe('createSignetHandler', () => {
+  it('works as a Node http handler, handing accepted events to the callback', async () => {
+    const { calls, onEvents } = recorder()
+    const signet = createSignetHandler({ projects, onEvents })
+    const url = await listen((req, res) => void signet.node(req, res))
+    const res = await fetch(url, { method: 'POST', body: batch })
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    expect(await res.json()).toEqual(EXPECTED)
+    expect(calls[0].accepted.map((e) => [e.id, e.verdict, e.project])).toEqual([
+      ['signed', 'verified', 'P'],
+      ['anon', 'anonymous', 'P'],
+    ])
+    expect(JSON.stringify(calls[0].accepted)).not.toContain('signature')
+    expect(calls[0].rejected.map((r) => [r.id, r.reason, r.event?.personId])).toEqual([['forged', 'bad_signature', 'u']])
+  })
+
+  it('uses req.body when a body parser (Express) consumed the stream first', async () => {
+    const { calls, onEvents } = recorder()
+    const signet = createSignetHandler({ projects, onEvents })
+    const url = await listen(async (req, res) => {
+      ;(req as IncomingMessage & { body?: unknown }).body = JSON.parse(await readBody(req, 1e6, 1000))
+      void signet.node(req, res)
+    })
+    expect(await (await fetch(url, { method: 'POST', body: batch })).json()).toEqual(EXPECTED)
+    expect(calls).toHaveLength(1)
+  })
+
+  it('answers parsed bodies for frameworks such as Fastify', async () => {
+    const signet = createSignetHandler({ projects, onEvents: () => {} })
+    expect(await signet.handle(batch)).toMatchObject({ status: 200, body: EXPECTED })
+    expect(await signet.handle(JSON.parse(batch))).toMatchObject({ status: 200, body: EXPECTED })
+    expect(await signet.handle('{nope')).toMatchObject({ status: 400, body: { error: 'malformed JSON' } })
+  })
+
+  it('works as a Request → Response handler', async () => {
+    const { calls, onEvents } = recorder()
+    const signet = createSignetHandler({ projects, onEvents, maxBodyBytes: 4096 })
+    const res = await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: batch }))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual(EXPECTED)
+    expect(calls[0].accepted).toHaveLength(2)
+    expect((await signet.fetch(new Request('https://site.test/track', { method: 'OPTIONS' }))).status).toBe(204)
+    expect((await signet.fetch(new Request('https://site.test/track'))).status).toBe(405)
+    expect((await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: 'x'.repeat(5000) }))).status).toBe(413)
+  })
+
+  it('answers 500 when the callback fails, so the tracker sends the batch again', async () => {
+    const lines: string[] = []
+    const signet = createSignetHandler({ projects, onEvents: () => Promise.reject(new Error('store down')), log: (l) => lines.push(l) })
+    expect(await signet.handle(batch)).toMatchObject({ status: 500, body: { error: 'internal error' } })
+    expect(lines).toEqual(['signet: store down'])
+  })
+
+  it('refuses a project configuration that cannot work', () => {
+    expect(() => createSignetHandler({ projects: { P: { secureMode: 'enforce', secrets: [] } }, onEvents: () => {} })).toThrow(/needs at least one secret/)
+  })
+})
+
+describe('docs/examples/node-http.mjs', () => {
+  it('runs as written and accepts a signed batch', async () => {
+    const child = spawn(process.execPath, ['docs/examples/node-http.mjs'], { env: { PATH: process.env.PATH!, SIGNET_SECRET: SECRET, PORT: '0' } })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d) => {
+          const m = /listening on (\S+)/.exec(String(d))
+          if (m) resolve(m[1])
+        })
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)))
+      })
+      const body = batch.replace('"project":"P"', '"project":"GSN-123456-A"')
+      expect(await (await fetch(url, { method: 'POST', body })).json()).toEqual(EXPECTED)
+    } finally {
+      child.kill()
+    }
+  })
+})
