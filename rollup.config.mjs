@@ -8,9 +8,9 @@ const ts = (target) =>
 
 // Browser files: every internal property name is shortened; the names other code reads or writes
 // (wire keys, stored records, options, handler payloads, vendor globals) are kept.
-const browser = (input, file) => ({
+const browser = (input, file, format = 'iife') => ({
   input,
-  output: { file, format: 'iife', strict: false },
+  output: { file, format, strict: false },
   plugins: [
     ts('ES2017'),
     terser({
@@ -25,6 +25,7 @@ const browser = (input, file) => ({
 
 export default [
   browser('src/index.ts', 'dist/tracker.js'),
+  browser('src/esm.ts', 'dist/signet.mjs', 'es'),
   browser('src/adapters/beacon.ts', 'dist/adapters/beacon.js'),
   browser('src/adapters/engagespot.ts', 'dist/adapters/engagespot.js'),
   {

@@ -1,50 +1,9 @@
 import { createConsent } from './consent'
-import { createIdentity, type IdentityState } from './identity'
-import { onPageHide } from './lifecycle'
-import { createPageQueue } from './pagequeue'
 import { install } from './queue'
-import { createStore } from './storage'
-import { createTracker, type Tracker } from './tracker'
-import { uid } from './uid'
-
-// How often a live page says so, and looks for backlogs that closed pages left behind.
-const HEARTBEAT = 5_000
+import { wireTracker } from './wire'
 
 const script = document.currentScript as HTMLScriptElement | null
 const endpoint = new URL('/track', (script && script.src) || location.href).href
 const consent = createConsent()
 
-install(window as unknown as Record<string, unknown>, '_gs', (name) => {
-  let tracker: Tracker | undefined
-  const allowed = () => !!tracker && tracker.may()
-  const identityStore = createStore<IdentityState>(name ? 'signet_' + name : 'signet', allowed)
-  const pageQueue = createPageQueue(uid(), () => tracker!.project(), (items) => tracker!.adopt(items), allowed)
-  const t = (tracker = createTracker({
-    endpoint,
-    identity: createIdentity(identityStore, uid),
-    consent,
-    newId: uid,
-    save: pageQueue.save,
-    forget() {
-      identityStore.clear()
-      pageQueue.clear()
-    },
-  }))
-  const beat = () => {
-    pageQueue.beat()
-    pageQueue.claim()
-  }
-  // Once the snippet's queue has run, the project is known and backlogs can be claimed.
-  setTimeout(beat)
-  setInterval(beat, HEARTBEAT)
-  addEventListener('pageshow', beat)
-  addEventListener('online', t.retryNow)
-  onPageHide(
-    () => t.flush(true),
-    () => {
-      t.flush(true)
-      pageQueue.release()
-    },
-  )
-  return t
-})
+install(window as unknown as Record<string, unknown>, '_gs', (name) => wireTracker(name, endpoint, consent))

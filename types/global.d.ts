@@ -1,0 +1,12 @@
+// `/// <reference types="signet-tracker/global" />` (or import 'signet-tracker/global') types window._gs.
+import type { Gs } from './signet'
+
+declare global {
+  /** Signet's command function, defined by the loader snippet. */
+  var _gs: Gs
+  interface Window {
+    _gs: Gs
+  }
+}
+
+export {}

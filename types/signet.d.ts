@@ -1,0 +1,81 @@
+// Public types of the Signet tracker: the _gs command function and the ESM entry.
+
+export type Command =
+  | 'track'
+  | 'event'
+  | 'properties'
+  | 'identify'
+  | 'auth'
+  | 'unidentify'
+  | 'on'
+  | 'set'
+  | 'consent'
+
+export interface StartOptions {
+  /** Full URL of the collect endpoint; default: the tracker script's origin + /track. */
+  endpoint?: string
+  /** Send the automatic first pageview (and SPA route pageviews). Default true. */
+  pageview?: boolean
+  /** Identified events wait for a signature for their person. Default false. */
+  secure?: boolean
+  /** How long an identified event waits for a signature, in ms. Default 10000. */
+  authTimeout?: number
+  /** Pageviews on history path changes. Default true. */
+  spa?: boolean
+  /** Hash changes are page changes too. Default false. */
+  hash?: boolean
+  /** Nothing stored or sent until _gs('consent', true). Default false. */
+  requireConsent?: boolean
+  /** Respect Global Privacy Control and Do Not Track. Default false. */
+  privacySignals?: boolean
+}
+
+export type Props = Record<string, unknown>
+
+/** GoSquared's {id, ...}, Help Scout Beacon's {name, email, signature}, Engagespot's {userId, userSignature}. */
+export type Person =
+  | ({ id: string | number; email?: string; signature?: string } & Props)
+  | ({ email: string; name?: string; signature?: string; id?: undefined } & Props)
+  | ({ userId: string | number; userSignature?: string } & Props)
+
+/** Returns the signature for a person id, made by your server. */
+export type SignatureProvider = (personId: string) => string | PromiseLike<string>
+
+export type State = 'anonymous' | 'identified' | 'verified'
+
+export interface Listeners {
+  rejected: (rejection: { reason: string; personId?: string; eventIds: string[] }) => void
+  state: (state: State) => void
+  dropped: (dropped: { count: number; reason: string }) => void
+}
+
+type NamedCommand = `${string}.${Command}`
+
+/** _gs: every call is checked against the command it names. */
+export interface Gs {
+  (command: 'track', path?: string, title?: string): void
+  (command: 'event', name: string, props?: Props): void
+  (command: 'properties', props: Props): void
+  (command: 'identify', person: Person): void
+  (command: 'auth', signature: string | SignatureProvider): void
+  (command: 'unidentify'): void
+  <K extends keyof Listeners>(command: 'on', name: K, handler: Listeners[K]): void
+  (command: 'set', setting: 'debug' | 'anonymizeIP', value: boolean): void
+  (command: 'consent', given: boolean): void
+  /** Commands for a named tracker: _gs('second.event', 'signup'). */
+  (command: NamedCommand, ...args: unknown[]): void
+  /** Starts tracking for a project (a token is not a command name). */
+  <T extends string>(token: T extends Command | NamedCommand ? never : T, options?: StartOptions | false): void
+  /** Starts a second, named tracker. */
+  <T extends string>(token: T extends Command | NamedCommand ? never : T, name: string, options?: StartOptions | false): void
+}
+
+export interface TrackerOptions {
+  /** The collect endpoint; default: this page's origin + /track. */
+  endpoint?: string
+  /** Keeps this tracker's identity apart (storage key signet_<name>). */
+  name?: string
+}
+
+/** A tracker that touches no global; the function it returns takes the same commands as _gs. */
+export declare function createTracker(options?: TrackerOptions): Gs
