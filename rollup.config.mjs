@@ -6,9 +6,9 @@ import { PUBLIC_NAMES } from './scripts/public-names.mjs'
 const ts = (target) =>
   typescript({ tsconfig: './tsconfig.json', include: ['src/**/*.ts'], compilerOptions: { target, noEmit: false } })
 
-// Browser files: every internal property name is shortened; the names other code reads or writes
-// (wire keys, stored records, options, handler payloads, vendor globals) are kept.
-const browser = (input, file, format = 'iife') => ({
+// Browser files: every internal property name is shortened (mangleProperties); the names other code
+// reads or writes (wire keys, stored records, options, handler payloads, vendor globals) are kept.
+const browser = (input, file, format = 'iife', mangleProperties = true) => ({
   input,
   output: { file, format, strict: false },
   plugins: [
@@ -17,7 +17,7 @@ const browser = (input, file, format = 'iife') => ({
       ecma: 2017,
       toplevel: true,
       compress: { passes: 5, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
-      mangle: { properties: { reserved: PUBLIC_NAMES } },
+      mangle: mangleProperties && { properties: { reserved: PUBLIC_NAMES } },
       format: { comments: false },
     }),
   ],
@@ -26,6 +26,8 @@ const browser = (input, file, format = 'iife') => ({
 export default [
   browser('src/index.ts', 'dist/tracker.js'),
   browser('src/esm.ts', 'dist/signet.mjs', 'es'),
+  // The dashboard reads the server's JSON by name and has no size budget: no property mangling.
+  browser('src/dashboard/dashboard.ts', 'dist/dashboard.js', 'iife', false),
   browser('src/adapters/beacon.ts', 'dist/adapters/beacon.js'),
   browser('src/adapters/engagespot.ts', 'dist/adapters/engagespot.js'),
   {

@@ -1,4 +1,7 @@
-import type { Collector, Handler } from './collector'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Handler } from './collector'
+import type { Feed } from './feed'
 
 export interface DemoOptions {
   project: string
@@ -6,68 +9,107 @@ export interface DemoOptions {
   sign?: (id: string) => string
   /** The built loader snippet, with TRACKER_URL still in it. */
   snippet: string
-  collector: Collector
+  /** The build folder, where dashboard.js is. */
+  dist: string
+  feed: Feed
 }
 
-const USERS = ['alice', 'bob']
+const USERS: Record<string, string> = { alice: 'Alice', bob: 'Bob' }
+const COOKIE = 'signet_demo_user'
 
-const html = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-
+const html = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 // JSON inside a <script> must not be able to close the element.
 const js = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c')
 
+const STYLE = `body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem;color:#1b1f24}a,button{margin:0 .6rem .4rem 0}
+button{font:inherit;padding:.3rem .7rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}
+.verified{color:#087f23}.anonymous,.unchecked{color:#555}.rejected,.bad_signature,.missing_signature,.expired_signature{color:#b00020}
+.count{margin-right:1rem;font-weight:600}.chip{display:inline-block;border:1px solid currentColor;border-radius:1rem;padding:0 .5rem;margin:.1rem;font-size:13px}
+ul{list-style:none;padding:0}li{margin:.3rem 0}li b{display:inline-block;min-width:7rem}`
+
 /**
- * A site page the way a real site does Secure Mode: the server decides who is signed in and
- * renders that person's signature into the page; the secret stays here.
+ * The demo site, the way a real site does Secure Mode: its server knows who is signed in (a cookie
+ * here) and signs only that person's id, on request of the tracker's signature provider; the secret
+ * stays on the server. Beside it, a live dashboard of what the collector decided.
  */
-export function createDemo({ project, sign, snippet, collector }: DemoOptions): Handler {
+export function createDemo({ project, sign, snippet, dist, feed }: DemoOptions): Handler {
   return (req, res) => {
     const url = new URL(req.url || '/', 'http://demo')
-    if (url.pathname == '/favicon.ico') {
-      // Browsers ask for it on every demo page; an empty answer keeps their consoles clean.
-      res.writeHead(204).end()
-      return true
+    const user = /(?:^|;\s*)signet_demo_user=(\w+)/.exec(req.headers.cookie || '')?.[1]
+    const person = user && USERS[user] ? user : undefined
+    const redirect = (to: string, cookie: string) => res.writeHead(302, { Location: to, 'Set-Cookie': cookie }).end()
+    const page = (body: string, type = 'text/html; charset=utf-8', status = 200) =>
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body)
+
+    switch (url.pathname) {
+      case '/favicon.ico':
+        res.writeHead(204).end()
+        return true
+      case '/demo/login': {
+        const as = url.searchParams.get('as') || ''
+        if (!USERS[as]) page('unknown demo user', 'text/plain', 400)
+        else redirect('/', `${COOKIE}=${as}; Path=/; HttpOnly; SameSite=Lax`)
+        return true
+      }
+      case '/demo/logout':
+        redirect('/?loggedout', `${COOKIE}=; Path=/; Max-Age=0`)
+        return true
+      case '/demo/signature':
+        // Signs for the signed-in person only: asking for anyone else's id gets nothing.
+        if (!sign || !person || url.searchParams.get('id') != person) page('not signed in as that person', 'text/plain', 403)
+        else page(sign(person), 'text/plain')
+        return true
+      case '/demo/stream': {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+        res.write(': live\n\n')
+        const stop = feed.subscribe((row) => res.write(`data: ${JSON.stringify(row)}\n\n`))
+        req.on('close', stop)
+        return true
+      }
+      case '/dashboard.js':
+        page(readFileSync(join(dist, 'dashboard.js'), 'utf8'), 'text/javascript; charset=utf-8')
+        return true
+      case '/dashboard':
+        page(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signet dashboard</title><style>${STYLE}</style></head>
+<body><h1>Signet dashboard <small id="status">connecting…</small></h1>
+<p id="counts">nothing yet</p><h2>People</h2><ul id="people"></ul>
+<h2>Events, newest first</h2><table><thead><tr><th>time</th><th>person</th><th>verdict</th><th>type</th><th>name</th></tr></thead><tbody id="rows"></tbody></table>
+<script src="/dashboard.js"></script></body></html>`)
+        return true
+      case '/':
+        break
+      default:
+        return false
     }
-    if (url.pathname != '/' || req.method != 'GET') return false
-    const user = USERS.find((u) => u == url.searchParams.get('as'))
-    const forged = url.searchParams.has('forge')
+    if (req.method != 'GET') return false
     const calls = [`_gs(${js(project)});`]
-    if (url.searchParams.has('logout')) calls.push(`_gs('unidentify');`)
-    if (user) {
-      calls.push(`_gs('identify', ${js({ id: user, name: user[0].toUpperCase() + user.slice(1) })});`)
-      // A forgery: a well-formed signature for someone else's id, as an attacker could get for themselves.
-      if (sign) calls.push(`_gs('auth', ${js(forged ? sign('mallory') : sign(user))});`)
-    }
-    const rows = collector
-      .events()
-      .filter((e) => e.project == project)
-      .slice(-15)
-      .reverse()
-      .map(
-        (e) =>
-          `<tr><td>${html(new Date(e.receivedAt).toLocaleTimeString())}</td><td>${html(e.personId || 'anonymous')}</td>` +
-          `<td class="${html(e.verdict)}">${html(e.verdict)}</td><td>${html(e.type)}</td><td>${html(e.name || '')}</td></tr>`,
+    if (url.searchParams.has('loggedout')) calls.push(`_gs('unidentify');`)
+    if (person) {
+      calls.push(`_gs('identify', ${js({ id: person, name: USERS[person] })});`)
+      // The tracker asks this site's own server for the signature, as a real site's page would.
+      calls.push(
+        `_gs('auth', function (id) { return fetch('/demo/signature?id=' + encodeURIComponent(id)).then(function (r) { if (!r.ok) throw new Error('not signed in'); return r.text() }) });`,
       )
-      .join('')
-    const stats = Object.entries(collector.stats())
-      .map(([k, n]) => `${html(k)}: ${n}`)
-      .join(' · ')
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
-    res.end(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Signet demo${user ? ' — ' + html(user) : ''}</title>
-<style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:56rem}table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}.verified{color:#087f23}.anonymous{color:#555}
-.bad_signature,.missing_signature{color:#b00020}a,button{margin-right:.6rem}</style>
+    }
+    // What an attacker can make: a well-formed signature, but for their own id, sent under Alice's.
+    const forged = sign ? sign('mallory') : '0'.repeat(64)
+    page(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signet demo${person ? ' — ' + html(USERS[person]) : ''}</title><style>${STYLE}</style>
 <script>${snippet.replace('TRACKER_URL', '/tracker.js')}
 ${calls.join('\n')}</script></head>
-<body><h1>Signet demo</h1>
-<p>Signed in as <b>${html(user ? user + (forged ? ' (forged signature)' : '') : 'nobody')}</b> · project <code>${html(project)}</code></p>
-<p><button id="event" onclick="_gs('event','demo_click',{at:new Date().toISOString()})">Track an event</button>
-<a href="/?as=alice">Sign in as Alice</a><a href="/?as=bob">Sign in as Bob</a>
-<a href="/?logout">Log out</a><a href="/?as=alice&amp;forge">Alice with a forged signature</a><a href="">Refresh</a></p>
-<h2>Arrived at the collector</h2><p>${stats || 'nothing yet'}</p>
-<table><tr><th>received</th><th>person</th><th>verdict</th><th>type</th><th>name</th></tr>${rows}</table>
+<body><h1>Signet demo site</h1>
+<p>Signed in as <b id="who">${html(person ? USERS[person] : 'nobody')}</b> · project <code>${html(project)}</code> ·
+<a href="/dashboard" target="_blank">open the live dashboard</a></p>
+<p><button id="track" onclick="_gs('event', 'demo_click', {at: new Date().toISOString()})">Track an event</button>
+<a id="alice" href="/demo/login?as=alice">Sign in as Alice</a><a id="bob" href="/demo/login?as=bob">Switch to Bob</a>
+<a id="logout" href="/demo/logout">Log out</a>
+<button id="forge" onclick="forge()">Send a forged signature for Alice</button></p>
+<p>The forged request is what an attacker's script could send: Alice's id with a signature made for someone else.</p>
+<script>function forge() {
+  fetch('/track', {method: 'POST', body: JSON.stringify({v: 1, project: ${js(project)}, sentAt: Date.now(), events: [{
+    id: 'forged-' + Date.now() + '-' + Math.random().toString(16).slice(2), type: 'event', name: 'forged_click', ts: Date.now(),
+    anonymousId: 'attacker', personId: 'alice', signature: ${js(forged)}, page: {url: location.href, title: document.title, referrer: ''}}]})})
+}</script>
 </body></html>`)
     return true
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { createCollector, type ProjectConfig } from './collector'
 import type { ServerConfig } from './config'
 import { createDemo } from './demo'
+import { createFeed } from './feed'
 import { personSignature, userSignature } from './signature'
 import { verificationToken } from './token'
 
@@ -18,18 +19,21 @@ function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) 
  * dist is the build folder, where tracker.js and snippet.min.js are.
  */
 export async function serve(config: ServerConfig, { demo, dist }: { demo: boolean; dist: string }) {
+  const feed = createFeed()
   const collector = createCollector({
     projects: config.projects,
     dataFile: config.dataFile,
     assetDir: dist,
     log: (line) => console.log(`[collector] ${line}`),
+    onResult: feed.publish,
   })
   const site = demo
     ? createDemo({
         project: config.demoProject,
         sign: signerFor(config.projects[config.demoProject]),
         snippet: readFileSync(join(dist, 'snippet.min.js'), 'utf8'),
-        collector,
+        dist,
+        feed,
       })
     : undefined
   const url = await collector.listen(config.port, config.host, site)

@@ -36,10 +36,14 @@ describe('npm start (dist/start.mjs)', () => {
     const { child, url, log } = startScript(['dist/start.mjs'], { PORT: '0', SIGNET_DATA: join(dir, 'events.jsonl') }, /Demo: (http:\/\/\S+)\//)
     try {
       const base = await url
-      const page = await (await fetch(base + '/?as=alice')).text()
+      const login = await fetch(base + '/demo/login?as=alice', { redirect: 'manual' })
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]
+      const page = await (await fetch(base + '/', { headers: { cookie } })).text()
       expect(page).toContain("_gs('identify'")
-      expect(page).toMatch(/_gs\('auth', "[0-9a-f]{64}"\)/)
+      expect(await (await fetch(base + '/demo/signature?id=alice', { headers: { cookie } })).text()).toMatch(/^[0-9a-f]{64}$/)
       expect((await fetch(base + '/tracker.js')).status).toBe(200)
+      expect(await (await fetch(base + '/dashboard')).text()).toContain('<script src="/dashboard.js">')
+      expect((await fetch(base + '/dashboard.js')).status).toBe(200)
       expect(log()).toContain('Secure Mode enforce')
     } finally {
       child.kill()
