@@ -1,12 +1,14 @@
 // @vitest-environment node
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 // Runs the examples of docs/signing.md, as written, against the shared test vectors.
 const doc = readFileSync('docs/signing.md', 'utf8')
 const example = (language: string) => {
-  const match = new RegExp('```\\w+\\n(?:#|//) signet:example ' + language + '\\n([\\s\\S]*?)```').exec(doc)
+  const match = new RegExp('```\\w+\\n((?:<\\?php\\n)?(?:#|//) signet:example ' + language + '\\n[\\s\\S]*?)```').exec(doc)
   if (!match) throw new Error(`docs/signing.md has no ${language} example`)
   return match[1]
 }
@@ -43,4 +45,77 @@ print(json.dumps({"checked": len(v["hex"]) + len(v["base64"]) + len(v["token"]),
     expect(out.bad).toEqual([])
     expect(out.checked).toBeGreaterThan(40)
   })
+})
+
+// Runtimes CI installs from Debian; elsewhere a missing one skips its language, visibly.
+const has = (command: string, versionFlag = '--version') => spawnSync(command, [versionFlag]).status === 0
+const hmacOnly = JSON.stringify({ hex: JSON.parse(vectors).hex, base64: JSON.parse(vectors).base64 })
+const expectAllMatch = (output: string) => {
+  const out = JSON.parse(output)
+  expect(out.bad).toBe(0)
+  expect(out.checked).toBeGreaterThan(30)
+}
+
+describe('docs/signing.md, languages installed from Debian in CI', () => {
+  it.skipIf(!has('php'))('the PHP example reproduces the hex and base64 vectors', () => {
+    const check = `${example('php')}
+$v = json_decode(stream_get_contents(STDIN), true);
+$bad = 0;
+foreach ($v['hex'] as $x) if (person_signature($x['secret'], $x['id']) !== $x['signature']) $bad++;
+foreach ($v['base64'] as $x) if (user_signature($x['secret'], $x['id']) !== $x['signature']) $bad++;
+echo json_encode(['checked' => count($v['hex']) + count($v['base64']), 'bad' => $bad]);`
+    const file = join(mkdtempSync(join(tmpdir(), 'signet-php-')), 'check.php')
+    writeFileSync(file, check)
+    expectAllMatch(execFileSync('php', [file], { input: hmacOnly, encoding: 'utf8' }))
+  })
+
+  it.skipIf(!has('ruby'))('the Ruby example reproduces the hex and base64 vectors', () => {
+    const check = `${example('ruby')}
+require "json"
+v = JSON.parse($stdin.read)
+bad = v["hex"].count { |x| person_signature(x["secret"], x["id"]) != x["signature"] }
+bad += v["base64"].count { |x| user_signature(x["secret"], x["id"]) != x["signature"] }
+puts JSON.generate({ checked: v["hex"].size + v["base64"].size, bad: bad })`
+    expectAllMatch(execFileSync('ruby', ['-e', check], { input: hmacOnly, encoding: 'utf8' }))
+  })
+
+  it.skipIf(!has('go', 'version'))('the Go example reproduces the hex and base64 vectors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-go-'))
+    writeFileSync(join(dir, 'signet.go'), example('go').replace('package signet', 'package main'))
+    writeFileSync(
+      join(dir, 'main.go'),
+      `package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+type vector struct{ Secret, Id, Signature string }
+
+func main() {
+	var v struct{ Hex, Base64 []vector }
+	if err := json.NewDecoder(os.Stdin).Decode(&v); err != nil {
+		panic(err)
+	}
+	bad := 0
+	for _, x := range v.Hex {
+		if PersonSignature(x.Secret, x.Id) != x.Signature {
+			bad++
+		}
+	}
+	for _, x := range v.Base64 {
+		if UserSignature(x.Secret, x.Id) != x.Signature {
+			bad++
+		}
+	}
+	out, _ := json.Marshal(map[string]int{"checked": len(v.Hex) + len(v.Base64), "bad": bad})
+	fmt.Println(string(out))
+}
+`,
+    )
+    const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GO111MODULE: 'off', GOFLAGS: '' }
+    expectAllMatch(execFileSync('go', ['run', 'signet.go', 'main.go'], { cwd: dir, input: hmacOnly, encoding: 'utf8', env }))
+  }, 120_000)
 })
