@@ -1,14 +1,7 @@
 // The live dashboard: events arrive over server-sent events from /demo/stream, newest first, with
 // counters per verdict and a timeline per person. No framework; built by rollup like the tracker.
 
-interface Row {
-  time: number
-  person?: string
-  verdict: string
-  reason?: string
-  type: string
-  name?: string
-}
+import type { FeedRow as Row } from '../server/feed'
 
 const $ = (id: string) => document.getElementById(id)!
 const counts = new Map<string, number>()
