@@ -99,8 +99,6 @@ export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefi
   return undefined
 }
 
-export const validEvent = (e: unknown): e is IncomingEvent => !eventProblem(e)
-
 export class HttpError extends Error {
   constructor(
     readonly status: number,

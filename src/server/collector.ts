@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import {
   checkBatch,
   checkProjects,
+  LIMITS,
   type CollectResult,
   type ProjectConfig,
   type RejectedEvent,
@@ -43,7 +44,7 @@ export function createCollector(options: CollectorOptions) {
     projects,
     dataFile,
     maxBodyBytes = 128 * 1024,
-    maxEvents = 500,
+    maxEvents = LIMITS.events,
     bodyTimeoutMs = 10_000,
     assetDir,
     log = () => {},
