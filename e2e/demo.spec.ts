@@ -25,19 +25,25 @@ test('the demo signs people in through its own server, and the dashboard shows e
     await dashboard.goto(url + '/dashboard')
     await expect(dashboard.locator('#status')).toHaveText('live')
 
+    const rows = dashboard.locator('#rows tr')
+    // Each step waits for its rows on the dashboard, so the order below is the order of the clicks.
+    const shown = (n: number) => expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(n)
     const site = await context.newPage()
     await site.goto(url + '/')
+    await shown(1)
     await site.click('#alice')
     await expect(site.locator('#who')).toHaveText('Alice')
+    await shown(3)
     await site.click('#track')
+    await shown(4)
     await site.click('#forge')
+    await shown(5)
     await site.click('#bob')
     await expect(site.locator('#who')).toHaveText('Bob')
+    await shown(7)
     await site.click('#logout')
     await expect(site.locator('#who')).toHaveText('nobody')
-
-    const rows = dashboard.locator('#rows tr')
-    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(8)
+    await shown(8)
     const table = (await rows.allInnerTexts()).map((r) => r.split('\t').slice(1).join(' | ')).reverse()
     expect(table).toEqual([
       'anonymous | anonymous | pageview | ',
