@@ -24,7 +24,7 @@ export interface Person {
   props: Props
 }
 
-const isString = (v: unknown): v is string => typeof v == 'string'
+export const isString = (v: unknown): v is string => typeof v == 'string'
 const NEEDS_ID = 'needs {id}, {userId} or {email}: a string or number'
 
 const valid = (s: IdentityState | undefined): IdentityState | undefined =>

@@ -1,7 +1,7 @@
 import { isDevHost, signatureProblem } from './checks'
 import { privacySignal, type Consent } from './consent'
 import { createEmitter } from './emitter'
-import { parsePerson, type Identity } from './identity'
+import { isString, parsePerson, type Identity } from './identity'
 import { clip, LIMITS } from './limits'
 import { createOutbox } from './outbox'
 import type { Item } from './pagequeue'
@@ -14,7 +14,6 @@ import { warn } from './warn'
 /** Every command name; anything else in first place is a project token. */
 export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent']
 
-const isString = (v: unknown): v is string => typeof v == 'string'
 const UNKNOWN = 'not a command or a project token'
 
 // Long enough to gather a burst of calls into one request, short enough to beat a navigation.
