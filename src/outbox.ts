@@ -10,7 +10,8 @@ export interface OutboxHooks {
   /** The collector answered (2xx or a final 4xx); the events are out of the outbox. */
   answered(d: Delivery, events: WireEvent[]): void
   dropped(count: number, reason: string): void
-  save(items: Item[]): void
+  /** Stores the outbox: the JSON text of its items. */
+  save(items: string): void
 }
 
 const MAX_ITEMS = 1000
@@ -47,15 +48,16 @@ export function createOutbox(hooks: OutboxHooks, delay: number) {
   const persist = () => {
     if (!dirty) return
     dirty = false
-    let size = JSON.stringify(items).length
+    // Serialised once: measured here, stored as it is.
+    let json = JSON.stringify(items)
     // In proportion to the overshoot, until the stored copy fits.
-    while (size > MAX_BYTES) {
-      drop(Math.ceil(items.length * (1 - MAX_BYTES / size)))
-      size = JSON.stringify(items).length
+    while (json.length > MAX_BYTES) {
+      drop(Math.ceil(items.length * (1 - MAX_BYTES / json.length)))
+      json = JSON.stringify(items)
     }
     if (full) hooks.dropped(full, 'full')
     full = 0
-    hooks.save(items)
+    hooks.save(json)
   }
 
   // A burst of calls is written once, at the end of the task, and always before it is sent.

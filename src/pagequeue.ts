@@ -1,5 +1,5 @@
 import type { WireEvent } from './payload'
-import { keys, read, remove, write } from './storage'
+import { keys, read, remove, write, writeText } from './storage'
 
 /** An outbox entry; w: waiting for a signature since (ms), see secure.ts. */
 export interface Item {
@@ -35,8 +35,9 @@ export function createPageQueue(
   const own = QUEUE + id
 
   return {
-    save(items: Item[]) {
-      if (allowed()) write(own, { p: project(), i: items } as Record)
+    /** Stores the outbox, given as the JSON of its items (the outbox has just made it). */
+    save(items: string) {
+      if (allowed()) writeText(own, `{"p":${JSON.stringify(project() ?? null)},"i":${items}}`)
     },
 
     beat() {

@@ -9,11 +9,14 @@ export const read = (key: string): unknown => {
   }
 }
 
-export const write = (key: string, value: unknown): void => {
+/** Stores text that is JSON already. */
+export const writeText = (key: string, json: string): void => {
   try {
-    localStorage.setItem(key, JSON.stringify(value))
+    localStorage.setItem(key, json)
   } catch (_) {}
 }
+
+export const write = (key: string, value: unknown): void => writeText(key, JSON.stringify(value))
 
 export const remove = (key: string): void => {
   try {

@@ -25,8 +25,8 @@ export interface Env {
   identity: Identity
   consent: Consent
   newId: () => string
-  /** Stores the outbox (the page queue; it checks may() itself). */
-  save: (items: Item[]) => void
+  /** Stores the outbox, given as the JSON of its items (the page queue; it checks may() itself). */
+  save: (items: string) => void
   /** Consent was refused: removes what this tracker stored. */
   forget: () => void
 }
