@@ -47,10 +47,12 @@ export function createPageQueue(
     /** The page is going away (or into the bfcache): its queue may be claimed at once. */
     release: () => remove(BEAT + id),
 
-    /** Consent was refused: nothing of this page stays stored. */
+    /**
+     * Consent was refused, and consent is one answer for the site: every page's outbox, heartbeat and
+     * lock goes, including a backlog whose claim was cut short by a navigation.
+     */
     clear() {
-      remove(own)
-      remove(BEAT + id)
+      for (const key of keys()) if (!key.indexOf(QUEUE) || !key.indexOf(BEAT) || !key.indexOf(LOCK)) remove(key)
     },
 
     claim() {

@@ -91,6 +91,15 @@ describe('consent', () => {
     expect(mine()).toEqual([])
   })
 
+  it('removes every stored outbox of the site on refusal, backlogs and locks of other pages too', async () => {
+    localStorage.setItem('signet_q_closedpage', JSON.stringify({ p: project, i: [{ e: { id: 'old', name: 'left-behind' } }] }))
+    localStorage.setItem('signet_lock_closedpage', JSON.stringify({ by: 'a-page-that-left', at: Date.now() }))
+    loadTracker()
+    gs(project, false)
+    gs('consent', false)
+    expect(Object.keys(localStorage).filter((k) => /^signet_(q|hb|lock)_/.test(k))).toEqual([])
+  })
+
   it('lets an opted-out visitor opt back in', async () => {
     loadTracker()
     gs(project, false)
