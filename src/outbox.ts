@@ -166,10 +166,6 @@ export function createOutbox(hooks: OutboxHooks, delay: number) {
     },
     /** The events that started waiting at or before `at` go out unsigned. */
     expire: (at: number): WireEvent[] => unwait((i) => i.w! <= at),
-    oldest: (): number | undefined => {
-      const waits = items.filter((i) => i.w).map((i) => i.w!)
-      return waits.length ? Math.min(...waits) : undefined
-    },
   }
 
   function unwait(test: (i: Item) => boolean, signature?: string): WireEvent[] {

@@ -1,36 +1,23 @@
 // localStorage may be missing, disabled or throwing (private modes, sandboxed iframes, full quota):
 // every access is guarded, and callers keep their own in-memory copy as the truth for this page.
-
-export const read = (key: string): unknown => {
+const guarded = <T>(use: (s: Storage) => T): T | undefined => {
   try {
-    return JSON.parse(localStorage.getItem(key) || 'null')
+    return use(localStorage)
   } catch (_) {
-    return null
+    return undefined
   }
 }
+
+export const read = (key: string): unknown => guarded((s) => JSON.parse(s.getItem(key)!))
 
 /** Stores text that is JSON already. */
-export const writeText = (key: string, json: string): void => {
-  try {
-    localStorage.setItem(key, json)
-  } catch (_) {}
-}
+export const writeText = (key: string, json: string) => guarded((s) => s.setItem(key, json))
 
-export const write = (key: string, value: unknown): void => writeText(key, JSON.stringify(value))
+export const write = (key: string, value: unknown) => writeText(key, JSON.stringify(value))
 
-export const remove = (key: string): void => {
-  try {
-    localStorage.removeItem(key)
-  } catch (_) {}
-}
+export const remove = (key: string) => guarded((s) => s.removeItem(key))
 
-export const keys = (): string[] => {
-  try {
-    return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)!)
-  } catch (_) {
-    return []
-  }
-}
+export const keys = (): string[] => guarded(Object.keys) || []
 
 export interface Store<T> {
   get(): T | undefined

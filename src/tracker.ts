@@ -77,7 +77,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
     FLUSH_DELAY,
   )
 
-  const secure = createSecure(identity, outbox, events)
+  const secure = createSecure(identity, outbox, events.emit)
 
   const store = () => {
     if (!may()) return
