@@ -27,8 +27,9 @@ export interface Person {
 export const isString = (v: unknown): v is string => typeof v == 'string'
 const NEEDS_ID = 'needs {id}, {userId} or {email}: a string or number'
 
+// A stored record someone edited by hand is not trusted with a person or a signature.
 const valid = (s: IdentityState | undefined): IdentityState | undefined =>
-  s && isString(s.a) && (s.p === undefined || isString(s.p)) && (s.s === undefined || isString(s.s)) ? s : undefined
+  s && isString(s.a) && [s.p, s.s].every((v) => v === undefined || isString(v)) ? s : undefined
 
 // Accepts GoSquared's {id, email, ...}, Help Scout Beacon's {name, email, signature} and
 // Engagespot's {userId, userSignature}. Returns a reason string when the input is unusable.

@@ -37,7 +37,7 @@ export function createPageQueue(
   return {
     /** Stores the outbox, given as the JSON of its items (the outbox has just made it). */
     save(items: string) {
-      if (allowed()) writeText(own, `{"p":${JSON.stringify(project() ?? null)},"i":${items}}`)
+      if (allowed()) writeText(own, `{"p":${JSON.stringify(project() || null)},"i":${items}}`)
     },
 
     beat() {

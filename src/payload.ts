@@ -53,7 +53,7 @@ export const makeEvent = (
   page: Page,
   name?: string,
   props?: Props,
-): WireEvent => ({ id, type, ts: Date.now(), ...stamp, name, props, page })
+): WireEvent => Object.assign({ id, type, ts: Date.now(), name, props, page }, stamp)
 
 export const makeBatch = (project: string, events: WireEvent[], anonymizeIP?: boolean): string =>
   JSON.stringify({ v: 1, project, sentAt: Date.now(), anonymizeIP: anonymizeIP || undefined, events } as Batch)
