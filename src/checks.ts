@@ -11,8 +11,8 @@ export function signatureProblem(signature: string): string | undefined {
   // base64 of 32 bytes is an HMAC (Engagespot); 37 or more binary bytes a verification token.
   if (bytes.length == 32 || (bytes.length > 36 && !/^[\x20-\x7e]*$/.test(bytes))) return
   if (/^[\w-]+;[\w-]+$/.test(bytes))
-    return 'the signature is a Verification Key, a secret: make tokens on your server'
-  return 'the signature is not 64 hex, base64 of 32 bytes or a token: the secret? the wrong encoding?'
+    return 'signature is a Verification Key, a secret: make tokens on your server'
+  return 'signature is not 64 hex, base64 of 32 bytes or a token'
 }
 
 export const isDevHost = (hostname: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(hostname)

@@ -25,7 +25,7 @@ export interface Person {
 }
 
 export const isString = (v: unknown): v is string => typeof v == 'string'
-const NEEDS_ID = 'needs {id}, {userId} or {email}: a string or number'
+const NEEDS_ID = 'needs {id}, {userId} or {email}'
 
 // A stored record someone edited by hand is not trusted with a person or a signature.
 const valid = (s: IdentityState | undefined): IdentityState | undefined =>

@@ -2,21 +2,13 @@ import { isString, type Identity } from './identity'
 import type { Outbox } from './outbox'
 import type { WireEvent } from './payload'
 import type { CollectorAnswer } from './transport'
-import { warn } from './warn'
+import { text, warn } from './warn'
 
 export type State = 'anonymous' | 'identified' | 'verified'
 export type SignatureProvider = (personId: string) => string | PromiseLike<string>
 
 const REFRESH_INTERVAL = 30_000
 const TRIES = 3
-
-const text = (e: unknown) => {
-  try {
-    return String((e as Error).message || e)
-  } catch (_) {
-    return '?'
-  }
-}
 
 // Secure Mode in the browser: decides which identified events wait for a signature, hands each
 // signature only to events of the id it was given for, asks the site's provider, and turns the

@@ -9,7 +9,7 @@ import { currentPage, makeBatch, makeEvent, snapshot, type EventType, type Page,
 import { createSecure } from './secure'
 import { onRouteChange } from './spa'
 import { beacon, post } from './transport'
-import { warn } from './warn'
+import { text, warn } from './warn'
 
 /** Every command name; anything else in first place is a project token. */
 export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent']
@@ -161,7 +161,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
       case 'auth':
         if (typeof a == 'function') return secure.provide(a as (personId: string) => string)
         if (!isString(a) || !a || a.length > LIMITS.signature)
-          return 'needs the signature from your server, or a function'
+          return 'needs a signature or a function'
         checkSignature(a)
         return identity.auth(a)
       case 'unidentify':
@@ -200,7 +200,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
           : UNKNOWN
         secure.settled()
       } catch (e) {
-        problem = isString(e) ? e : 'unreadable arguments (a cycle, BigInt, throwing getter, bad URL?)'
+        problem = isString(e) ? e : 'unreadable arguments: ' + text(e)
       }
       if (problem) warn(`_gs(${isString(name) ? JSON.stringify(name.slice(0, 40)) : '…'}) ignored: ${problem}`)
     },

@@ -131,7 +131,7 @@ describe('commands', () => {
     gs('GSN-1', { endpoint: 'http://[::1' })
     gs('GSN-1', { endpoint: 42 })
     expect(wire.warnings).toEqual([
-      '[signet] _gs("GSN-1") ignored: unreadable arguments (a cycle, BigInt, throwing getter, bad URL?)',
+      expect.stringMatching(/^\[signet\] _gs\("GSN-1"\) ignored: unreadable arguments: .*URL/),
       '[signet] _gs("GSN-1") ignored: bad endpoint',
     ])
     gs('GSN-1')
