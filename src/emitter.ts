@@ -1,20 +1,22 @@
+import { warn } from './warn'
+
 export type Listener = (payload: unknown) => void
 
-// mitt-sized: a Map keeps names such as "__proto__" from reaching Object.prototype.
-export function createEmitter(onThrow: (name: string) => void) {
-  const listeners = new Map<string, Listener[]>()
+// mitt-sized: a list of (name, handler) pairs, so no name (not even "__proto__") touches an object's
+// prototype. A handler that throws gets one warning and stops nothing.
+export function createEmitter() {
+  const listeners: [string, Listener][] = []
+  const call = (name: string, fn: Listener, payload: unknown) => {
+    try {
+      fn(payload)
+    } catch (_) {
+      warn(`'${name}' handler threw`)
+    }
+  }
   return {
-    on(name: string, fn: Listener) {
-      listeners.set(name, (listeners.get(name) || []).concat(fn))
-    },
-    emit(name: string, payload: unknown) {
-      for (const fn of listeners.get(name) || [])
-        try {
-          fn(payload)
-        } catch (_) {
-          onThrow(name)
-        }
-    },
+    on: (name: string, fn: Listener) => void listeners.push([name, fn]),
+    emit: (name: string, payload: unknown) => listeners.forEach(([n, fn]) => n == name && call(name, fn, payload)),
+    call,
   }
 }
 

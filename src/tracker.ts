@@ -58,7 +58,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
   // Whether anything may be stored or sent: started, not refused, and consented if the project asks.
   const may = () => !!project && !refused() && (consent.given() === true || options.requireConsent !== true)
 
-  const events = createEmitter((name) => warn(`'${name}' handler threw`))
+  const events = createEmitter()
 
   const outbox = createOutbox(
     {
@@ -170,12 +170,7 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
         if (!isString(a) || typeof b != 'function') return 'needs a name and a function'
         events.on(a, b as (payload: unknown) => void)
         // A 'state' listener learns the current state at once, then every change.
-        if (a == 'state')
-          try {
-            b(secure.state())
-          } catch (_) {
-            warn("'state' handler threw")
-          }
+        if (a == 'state') events.call(a, b as (payload: unknown) => void, secure.state())
         return
       case 'set':
         if (typeof b != 'boolean' || (a != 'debug' && a != 'anonymizeIP'))
