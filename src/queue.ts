@@ -1,3 +1,4 @@
+import { isString } from './identity'
 import { COMMANDS, type Tracker } from './tracker'
 
 interface Gs {
@@ -21,22 +22,26 @@ export function install(w: Record<string, unknown>, name: string, create: (track
   const trackers = new Map([['', create('')]])
   let live = false
 
+  // A command reads at most two arguments after its name.
   const run = (args: ArrayLike<unknown>) => {
-    const [first, second] = args as unknown[]
-    if (typeof first == 'string') {
+    const [first, second, third] = args as unknown[]
+    let tracker = trackers.get('')!
+    if (isString(first)) {
       const dot = first.indexOf('.')
       const named = dot > 0 && trackers.get(first.slice(0, dot))
-      if (named) return named.run([first.slice(dot + 1), ...Array.prototype.slice.call(args, 1)])
-      if (typeof second == 'string' && NAME.test(second) && TOKEN.test(first) && COMMANDS.indexOf(first) < 0) {
-        let tracker = trackers.get(second)
-        if (!tracker) {
-          trackers.set(second, (tracker = create(second)))
-          if (live) tracker.replayed()
+      if (named) {
+        tracker = named
+        args = [first.slice(dot + 1), second, third]
+      } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && COMMANDS.indexOf(first) < 0) {
+        if (!trackers.has(second)) {
+          trackers.set(second, create(second))
+          if (live) trackers.get(second)!.replayed()
         }
-        return tracker.run([first, args[2]])
+        tracker = trackers.get(second)!
+        args = [first, third]
       }
     }
-    trackers.get('')!.run(args)
+    tracker.run(args)
   }
 
   const queued = stub && (stub.q as ArrayLike<IArguments> | undefined)
