@@ -83,7 +83,8 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
     if (!may()) return
     identity.save()
     outbox.save()
-    outbox.flush()
+    // Sent in a task of its own, so starting the tracker costs the host page no network call.
+    setTimeout(outbox.flush)
   }
 
   consent.on((given) => {
