@@ -75,6 +75,25 @@ test('consent: nothing stored or sent before it, sent once given, remembered; a 
   expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('signet')))).toEqual(['signet_consent'])
 })
 
+test('an answer given in one tab applies at once in the other open tabs', async ({ context, page, site, stored, collector }) => {
+  const url = site.snippetPage(`_gs(${js(TOKEN)}, {requireConsent: true}); _gs('event', 'asked-in-a');`)
+  await page.goto(url)
+  const other = await context.newPage()
+  await other.goto(url)
+  await page.waitForTimeout(300)
+  expect(collector.events()).toEqual([])
+  // Given in the other tab: this tab's waiting events go, without a reload.
+  await call(other, ['consent', true])
+  await stored((e) => e.name == 'asked-in-a', 2)
+  // Refused in the other tab: this tab stops at once.
+  await call(other, ['consent', false])
+  await page.waitForTimeout(100)
+  await call(page, ['event', 'after-refusal-elsewhere'])
+  await page.waitForTimeout(500)
+  expect(collector.events().filter((e) => e.name == 'after-refusal-elsewhere')).toEqual([])
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('signet')))).toEqual(['signet_consent'])
+})
+
 test('two named trackers keep their projects and visitors apart', async ({ page, site, stored }) => {
   await page.goto(
     site.snippetPage(`_gs(${js(TOKEN)}); _gs(${js(TOKEN_PROJECT)}, 'second'); _gs('second.event', 'second-only'); _gs('event', 'main-only');`),

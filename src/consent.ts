@@ -3,15 +3,21 @@ import { read, write } from './storage'
 const KEY = 'signet_consent'
 
 // The visitor's answer, shared by every tracker on the page and remembered across pages:
-// true (given), false (refused: opt-out) or null (not asked yet).
+// true (given), false (refused: opt-out) or null (not asked yet). An answer given in another tab
+// applies here at once (a storage event), so a refusal stops every open page, not just the next one.
 export function createConsent() {
   let given = read(KEY) as boolean | null
   const listeners: ((given: boolean) => void)[] = []
+  const apply = (answer: boolean) => listeners.forEach((fn) => fn((given = answer)))
+  addEventListener('storage', (e) => {
+    const answer = e.key == KEY && read(KEY)
+    if (typeof answer == 'boolean' && answer !== given) apply(answer)
+  })
   return {
     given: () => given,
     set(answer: boolean) {
-      write(KEY, (given = answer))
-      listeners.forEach((fn) => fn(answer))
+      write(KEY, answer)
+      apply(answer)
     },
     on: (fn: (given: boolean) => void) => void listeners.push(fn),
   }
