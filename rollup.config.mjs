@@ -1,26 +1,15 @@
 import terser from '@rollup/plugin-terser'
 import typescript from '@rollup/plugin-typescript'
 import { builtinModules } from 'node:module'
-import { PUBLIC_NAMES } from './scripts/public-names.mjs'
+import { terserOptions } from './scripts/terser-options.mjs'
 
 const ts = (target) =>
   typescript({ tsconfig: './tsconfig.json', include: ['src/**/*.ts'], compilerOptions: { target, noEmit: false } })
 
-// Browser files: every internal property name is shortened (mangleProperties); the names other code
-// reads or writes (wire keys, stored records, options, handler payloads, vendor globals) are kept.
 const browser = (input, file, format = 'iife', mangleProperties = true) => ({
   input,
   output: { file, format, strict: false },
-  plugins: [
-    ts('ES2017'),
-    terser({
-      ecma: 2017,
-      toplevel: true,
-      compress: { passes: 5, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
-      mangle: mangleProperties && { properties: { reserved: PUBLIC_NAMES } },
-      format: { comments: false },
-    }),
-  ],
+  plugins: [ts('ES2017'), terser(terserOptions(mangleProperties))],
 })
 
 export default [

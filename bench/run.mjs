@@ -8,6 +8,7 @@ import { extname, join, normalize } from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { createCollector } from '../dist/server.mjs'
 import { PEERS } from './build.mjs'
+import { featureCosts } from './feature-cost.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const EVENTS = 1000
@@ -169,6 +170,7 @@ const versions = Object.fromEntries(
   ]),
 )
 const chromiumVersion = browser.version()
+const costs = await featureCosts()
 writeFileSync(
   join(ROOT, 'bench/results.md'),
   `# Signet against the trackers users would pick instead
@@ -190,6 +192,16 @@ ${rows.join('\n')}
 - *the wire*: requests (not preflights) and URL + body bytes sent within 6 s of tracking ${WIRE_EVENTS} events.
 
 Versions: ${Object.entries(versions).map(([p, v]) => `${p} ${v}`).join(', ')}.
+
+## What Signet's bytes buy
+
+Each row is the tracker built again without that one feature (\`bench/feature-cost.mjs\`): the gzip
+bytes the feature adds to the ${fmt(costs.full)} B of the full build.
+
+| feature | gzip B |
+| --- | --- |
+${costs.rows.map((r) => `| ${r.feature} | ${fmt(r.bytes)} |`).join('\n')}
+| *what is left with all of the above cut* | *${fmt(costs.rest)}* |
 `,
 )
 

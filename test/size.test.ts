@@ -9,8 +9,9 @@ const gzip = (b: Buffer) => gzipSync(b, { level: 9 }).length
 const brotli = (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
 
 // Issue 6 asks for tracker.js ≤ 3,072 B gzip with every feature (target 2,670 B, then 2,048 B). It is
-// not there yet: until it is, this ratchet keeps the tracker from growing past what it is now.
-const TRACKER_RATCHET = 5_500
+// not there (see bench/results.md for what the bytes buy): until it is, this ratchet keeps the
+// tracker from growing past what it is now.
+const TRACKER_RATCHET = 5_250
 const TRACKER_BUDGET = 3_072
 const SNIPPET_BUDGET = 300
 const ADAPTER_BUDGET = 600

@@ -1,0 +1,12 @@
+import { PUBLIC_NAMES } from './public-names.mjs'
+
+// How the browser files are minified: every internal property name is shortened (mangle.properties);
+// the names other code reads or writes (wire keys, stored records, options, handler payloads,
+// vendor globals) are kept. Shared by rollup.config.mjs and bench/feature-cost.mjs.
+export const terserOptions = (mangleProperties = true) => ({
+  ecma: 2017,
+  toplevel: true,
+  compress: { passes: 5, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
+  mangle: mangleProperties && { properties: { reserved: PUBLIC_NAMES } },
+  format: { comments: false },
+})
