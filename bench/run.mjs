@@ -22,12 +22,14 @@ const server = createServer((req, res) => {
   const path = normalize(decodeURIComponent(req.url.split('?')[0]))
   const file = path.startsWith('/build/') ? join(ROOT, 'bench', path) : path == '/signet/tracker.js' ? join(ROOT, 'dist/tracker.js') : ''
   if (file && existsSync(file)) {
-    res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' })
+    // With its charset: otherwise a non-ASCII byte is decoded in the page's encoding and the bytes
+    // read back from the browser grow.
+    res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' })
     return res.end(readFileSync(file))
   }
   if (path.startsWith('/page/')) {
     res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' })
-    return res.end('<!doctype html><html><head><title>Bench page</title></head><body><h1>Bench</h1></body></html>')
+    return res.end('<!doctype html><html><head><meta charset="utf-8"><title>Bench page</title></head><body><h1>Bench</h1></body></html>')
   }
   if (collector.handle(req, res)) return
   req.resume()

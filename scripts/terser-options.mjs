@@ -8,5 +8,6 @@ export const terserOptions = (mangleProperties = true) => ({
   toplevel: true,
   compress: { passes: 5, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
   mangle: mangleProperties && { properties: { reserved: PUBLIC_NAMES } },
-  format: { comments: false },
+  // ASCII only: a script served without a charset is read in the page's encoding, which may not be UTF-8.
+  format: { comments: false, ascii_only: true },
 })

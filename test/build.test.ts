@@ -19,5 +19,12 @@ describe('dist/tracker.js', () => {
   it('uses no eval or new Function, so it runs under a strict CSP', () => {
     expect(tracker).not.toMatch(/\beval\s*\(|\bFunction\s*\(/)
   })
+})
 
+describe('browser files', () => {
+  // A script served without a charset is read in the page's encoding: only ASCII reads the same in all.
+  it.each(['tracker.js', 'snippet.min.js', 'adapters/beacon.js', 'adapters/engagespot.js', 'dashboard.js'])('%s is ASCII only', (file) => {
+    const text = readFileSync(`dist/${file}`, 'latin1')
+    expect(text.match(/[^\x00-\x7f]+/g) || []).toEqual([])
+  })
 })
