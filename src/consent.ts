@@ -9,8 +9,9 @@ export function createConsent() {
   let given = read(KEY) as boolean | null
   const listeners: ((given: boolean) => void)[] = []
   const apply = (answer: boolean) => listeners.forEach((fn) => fn((given = answer)))
+  // Only an event about this key: any other tab's write (a heartbeat) fires one too.
   addEventListener('storage', (e) => {
-    const answer = e.key == KEY && read(KEY)
+    const answer = e.key == KEY ? read(KEY) : given
     if (typeof answer == 'boolean' && answer !== given) apply(answer)
   })
   return {

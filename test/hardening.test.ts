@@ -100,6 +100,17 @@ describe('consent', () => {
     expect(Object.keys(localStorage).filter((k) => /^signet_(q|hb|lock)_/.test(k))).toEqual([])
   })
 
+  it("keeps tracking when another tab writes its own keys (storage events that are not about consent)", async () => {
+    loadTracker()
+    gs(project, false)
+    for (const key of ['signet_hb_another-tab', 'signet_q_another-tab', null])
+      window.dispatchEvent(new StorageEvent('storage', { key, newValue: key && '1' }))
+    gs('event', 'still-tracked')
+    await settle()
+    expect(sent().map((e) => e.name)).toEqual(['still-tracked'])
+    expect(localStorage.getItem('signet')).not.toBeNull()
+  })
+
   it('lets an opted-out visitor opt back in', async () => {
     loadTracker()
     gs(project, false)
