@@ -7,5 +7,3 @@ export const LIMITS = {
   url: 2048,
   title: 512,
 }
-
-export const clip = (s: string, max: number): string => (s.length > max ? s.slice(0, max) : s)

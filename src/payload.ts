@@ -1,5 +1,5 @@
 import type { Props, Stamp } from './identity'
-import { clip, LIMITS } from './limits'
+import { LIMITS } from './limits'
 import { warn } from './warn'
 
 export type EventType = 'pageview' | 'event' | 'identify' | 'properties'
@@ -28,9 +28,9 @@ export interface Batch {
 }
 
 export const currentPage = (path?: string, title?: string): Page => ({
-  url: clip(path ? new URL(path, location.href).href : location.href, LIMITS.url),
-  title: clip(title != null ? title : document.title, LIMITS.title),
-  referrer: clip(document.referrer, LIMITS.url),
+  url: (path ? new URL(path, location.href).href : location.href).slice(0, LIMITS.url),
+  title: (title != null ? title : document.title).slice(0, LIMITS.title),
+  referrer: document.referrer.slice(0, LIMITS.url),
 })
 
 // Props are copied when the command runs, so a page that mutates its object afterwards cannot
@@ -43,17 +43,5 @@ export const snapshot = (props: unknown): Props | undefined => {
   // The event still goes; only what the collector would refuse is left out.
   if (json.length <= LIMITS.props) return JSON.parse(json)
   warn(`props over ${LIMITS.props} characters of JSON left out`)
-  return undefined
+  return
 }
-
-export const makeEvent = (
-  id: string,
-  type: EventType,
-  stamp: Stamp,
-  page: Page,
-  name?: string,
-  props?: Props,
-): WireEvent => Object.assign({ id, type, ts: Date.now(), name, props, page }, stamp)
-
-export const makeBatch = (project: string, events: WireEvent[], anonymizeIP?: boolean): string =>
-  JSON.stringify({ v: 1, project, sentAt: Date.now(), anonymizeIP: anonymizeIP || undefined, events } as Batch)

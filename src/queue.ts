@@ -16,8 +16,8 @@ const TOKEN = /[^a-z]/
 // Calls are routed GoSquared's way: _gs(token, 'name') starts a named tracker and
 // _gs('name.command', ...) talks to it; everything else goes to the default tracker.
 // A second copy of the tracker finds the live function (marked by v) and does nothing.
-export function install(w: Record<string, unknown>, name: string, create: (trackerName: string) => Tracker): void {
-  const stub = w[name] as Gs | undefined
+export function install(w: { _gs?: Gs }, create: (trackerName: string) => Tracker): void {
+  const stub = w._gs
   if (stub && stub.v) return
   const trackers = new Map([['', create('')]])
   let live = false
@@ -33,11 +33,11 @@ export function install(w: Record<string, unknown>, name: string, create: (track
         tracker = named
         args = [first.slice(dot + 1), second, third]
       } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && COMMANDS.indexOf(first) < 0) {
-        if (!trackers.has(second)) {
-          trackers.set(second, create(second))
-          if (live) trackers.get(second)!.replayed()
-        }
         tracker = trackers.get(second)!
+        if (!tracker) {
+          trackers.set(second, (tracker = create(second)))
+          if (live) tracker.replayed()
+        }
         args = [first, third]
       }
     }
@@ -54,7 +54,7 @@ export function install(w: Record<string, unknown>, name: string, create: (track
   // Code that kept a reference to the stub pushes onto q; route those calls to the live tracker.
   gs.q = { push: run }
   if (stub) stub.q = gs.q
-  w[name] = gs
+  w._gs = gs
   live = true
   trackers.forEach((t) => t.replayed())
 }

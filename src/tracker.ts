@@ -1,35 +1,51 @@
 import { isDevHost, signatureProblem } from './checks'
 import { privacySignal, type Consent } from './consent'
-import { createEmitter } from './emitter'
-import { isString, parsePerson, type Identity } from './identity'
-import { clip, LIMITS } from './limits'
-import { createOutbox } from './outbox'
-import type { Item } from './pagequeue'
-import { currentPage, makeBatch, makeEvent, snapshot, type EventType, type Page, type WireEvent } from './payload'
-import { createSecure } from './secure'
+import { isSignature, isString, parsePerson, validState, type IdentityState, type Props } from './identity'
+import { LIMITS } from './limits'
+import { currentPage, snapshot, type EventType, type WireEvent } from './payload'
 import { onRouteChange } from './spa'
-import { beacon, post } from './transport'
+import { keys, read, remove, write, writeText } from './storage'
+import { beacon, post, type Rejection } from './transport'
+import { uid } from './uid'
 import { text, warn } from './warn'
 
 /** Every command name; anything else in first place is a project token. */
 export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent']
 
-const UNKNOWN = 'not a command or a project token'
+export const UNKNOWN = 'not a command or a project token'
 
 // Long enough to gather a burst of calls into one request, short enough to beat a navigation.
 const FLUSH_DELAY = 20
+const MAX_ITEMS = 1000
+const MAX_BYTES = 512 * 1024
+// One request holds at most 100 events and 20,000 characters of them: under the 64 KB that browsers
+// allow keepalive requests and beacons in flight, even at 3 bytes of UTF-8 per character.
+const BATCH_EVENTS = 100
+const BATCH_CHARS = 20_000
+// A beacon's answer cannot be read. Its events stay in the outbox (a later page re-sends them, the
+// collector drops the copy by id) but this page leaves them alone for a while.
+const BEACON_LEASE = 10_000
+const MAX_BACKOFF = 60_000
 
-export interface Env {
-  /** Where events go unless the start options say otherwise: the tracker script's origin + /track. */
-  endpoint: string
-  identity: Identity
-  consent: Consent
-  newId: () => string
-  /** Stores the outbox, given as the JSON of its items (the page queue; it checks may() itself). */
-  save: (items: string) => void
-  /** Consent was refused: removes what this tracker stored. */
-  forget: () => void
+const REFRESH_INTERVAL = 30_000
+const TRIES = 3
+
+const QUEUE = 'signet_q_'
+const BEAT = 'signet_hb_'
+const LOCK = 'signet_lock_'
+// A page that has not beaten for this long is gone (closed, crashed or killed while hidden).
+const STALE = 15_000
+const LOCK_TTL = 5_000
+const SETTLE = 100
+
+/** An outbox entry (stored as such); w: waiting for a signature since (ms). */
+export interface Item {
+  e: WireEvent
+  w?: number
 }
+
+type Listener = (payload: unknown) => void
+type Group = { reason: string; personId?: string; eventIds: string[] }
 
 interface Options {
   endpoint?: unknown
@@ -42,94 +58,360 @@ interface Options {
   privacySignals?: unknown
 }
 
-export function createTracker({ endpoint, identity, consent, newId, save, forget }: Env) {
+const fresh = (at: unknown, within: number) => Date.now() - (at as number) < within
+
+// One tracker: its identity, its durable outbox (which also keeps the events waiting for a
+// signature), Secure Mode, and this page's share of the cross-tab hand-over. They share their state,
+// so it lives in one closure rather than in objects passed between modules.
+export function createTracker(name: string, endpoint: string, consent: Consent) {
+  const key = name ? 'signet_' + name : 'signet'
+  const me = uid()
+  const own = QUEUE + me
+  const listeners: [string, Listener][] = []
+  // Event id → until when this page leaves it alone: in flight, or handed to a beacon.
+  const busy = new Map<string, number>()
+  const asking = new Set<string>()
+  const refreshedAt = new Map<string, number>()
+  const warned = new Set<string>()
+
   let project: string | undefined
   let options: Options = {}
   let replaying = true
   let autoPageview = false
+  let anonymizeIP: true | undefined
   let debug = isDevHost(location.hostname)
-  let anonymizeIP = false
   // identify's own event waits for the rest of the current task, so GoSquared's order
   // identify → auth still sends it signed. Nothing else runs in between except auth for that person.
   let identifyEvent: WireEvent | undefined
 
+  let state: IdentityState = validState(read(key)) || { a: uid() }
+  // A signature given before this page's first identify is held for the next identify,
+  // never attached to a person remembered from an earlier page.
+  let held: string | undefined
+  let identified = false
+
+  let items: Item[] = []
+  let timer: any
+  // -1 while a request is in flight, a timer while backing off after a failure.
+  let blocked: any
+  let failures = 0
+  let dirty = false
+  let full = 0
+
+  let secure: unknown
+  let timeout = 10_000
+  let provider: ((personId: string) => unknown) | undefined
+  let last: string | undefined
+
+  // mitt-sized: a list of (name, handler) pairs, so no name (not even "__proto__") touches a prototype.
+  // `only` calls a single handler: a 'state' listener learns the current state when it is added.
+  const emit = (event: string, payload: unknown, only?: Listener) =>
+    listeners.forEach(([n, fn]) => {
+      if (n == event && (!only || fn == only))
+        try {
+          fn(payload)
+        } catch (_) {
+          warn(`'${event}' handler threw`)
+        }
+    })
+
   // Opted out (now or on an earlier page), or a privacy signal the site chose to respect.
-  const refused = () => consent.given() === false || (options.privacySignals === true && privacySignal())
+  const refused = () => consent.given() === false || (!!options.privacySignals && privacySignal())
   // Whether anything may be stored or sent: started, not refused, and consented if the project asks.
-  const may = () => !!project && !refused() && (consent.given() === true || options.requireConsent !== true)
+  const may = () => !!project && !refused() && (!!consent.given() || !options.requireConsent)
 
-  const events = createEmitter()
+  const save = () => may() && write(key, state)
+  const properties = (props: Props) => {
+    state.r = Object.assign({}, state.r, props)
+    save()
+    return state.r
+  }
+  /** Sets or clears the signature of personId, if that is still who is identified. */
+  const sign = (personId: string, signature?: string) => {
+    if (state.p == personId) {
+      state.s = signature
+      save()
+    }
+  }
+  const status = () => (state.p ? (state.s ? 'verified' : 'identified') : 'anonymous')
+  const notify = () => {
+    const now = status()
+    if (now != last) emit('state', (last = now))
+  }
 
-  const outbox = createOutbox(
-    {
-      send: (batch) => (may() ? post(endpoint, makeBatch(project!, batch, anonymizeIP)) : undefined),
-      beacon: (batch) => may() && beacon(endpoint, makeBatch(project!, batch, anonymizeIP)),
-      answered(d, sent) {
-        const rejected = d.answer && d.answer.rejected
-        if (rejected && rejected.length) {
-          warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => r.reason).join(', ')}`)
-          secure.rejected(sent, rejected)
-        } else if (!d.ok) warn(`${sent.length} event(s) dropped: HTTP ${d.status}`)
-      },
-      dropped: (count, reason) => events.emit('dropped', { count, reason }),
-      save,
-    },
-    FLUSH_DELAY,
-  )
+  // The outbox: every event is stored before it is sent and removed only when the collector answered.
+  // Past the cap the oldest go first: counted, and reported once per task.
+  const drop = (count: number) => {
+    if (count > 0) {
+      items = items.slice(count)
+      full += count
+    }
+  }
 
-  const secure = createSecure(identity, outbox, events.emit)
+  const persist = () => {
+    if (!dirty) return
+    dirty = false
+    let json
+    // Serialised once: measured, then stored as it is; cut in proportion to the overshoot until it fits.
+    while ((json = JSON.stringify(items)).length > MAX_BYTES) drop(Math.ceil(items.length * (1 - MAX_BYTES / json.length)))
+    if (full) emit('dropped', { count: full, reason: 'full' })
+    full = 0
+    if (may()) writeText(own, `{"p":${JSON.stringify(project)},"i":${json}}`)
+  }
+
+  // A burst of calls is written once, at the end of the task, and always before it is sent.
+  const changed = () => {
+    if (!dirty) Promise.resolve().then(persist)
+    dirty = true
+  }
+
+  const schedule = (ms = FLUSH_DELAY) => {
+    if (!timer)
+      timer = setTimeout(() => {
+        timer = 0
+        flush()
+      }, ms)
+  }
+
+  const add = (item: Item) => {
+    items.push(item)
+    drop(items.length - MAX_ITEMS)
+    changed()
+    // A full batch goes at the end of the current task: one flush however long the burst.
+    if (!(items.length % BATCH_EVENTS)) timer = clearTimeout(timer)
+    schedule(items.length % BATCH_EVENTS && FLUSH_DELAY)
+  }
+
+  function flush(unloading?: unknown) {
+    persist()
+    const now = Date.now()
+    let events = items.filter((i) => !i.w && !(busy.get(i.e.id)! > now)).map((i) => i.e)
+    // Unloading: chunk by chunk until the browser refuses one; the rest waits for the next page.
+    while (events.length && may() && (unloading || !blocked)) {
+      let chars = 0
+      let n = 0
+      while (n < events.length && n < BATCH_EVENTS && (chars += JSON.stringify(events[n]).length) <= BATCH_CHARS) n++
+      const sent = events.slice(0, n || 1)
+      const body = JSON.stringify({ v: 1, project, sentAt: now, anonymizeIP, events: sent })
+      events = events.slice(sent.length)
+      if (unloading && !beacon(endpoint, body)) return
+      for (const e of sent) busy.set(e.id, unloading ? now + BEACON_LEASE : 1 / 0)
+      if (!unloading) {
+        blocked = -1
+        post(endpoint, body, (status, answer, after) => {
+          blocked = 0
+          for (const e of sent) busy.delete(e.id)
+          // Network errors, 5xx, 408 and 429 pass: capped exponential backoff with jitter, unless the
+          // collector said how long to wait. Nothing else is sent meanwhile.
+          if (!status || status > 499 || status == 408 || status == 429) {
+            blocked = setTimeout(
+              () => {
+                blocked = 0
+                flush()
+              },
+              after! >= 0 ? after : Math.min(MAX_BACKOFF, 1000 << Math.min(failures++, 6)) * (0.5 + Math.random()),
+            )
+            return
+          }
+          failures = 0
+          items = items.filter((i) => sent.indexOf(i.e) < 0)
+          changed()
+          flush()
+          const rejected = answer && answer.rejected
+          if (status > 299) {
+            warn(`${sent.length} event(s) dropped: HTTP ${status}`)
+            emit('dropped', { count: sent.length, reason: 'http_' + status })
+          } else if (Array.isArray(rejected) && rejected.length) {
+            warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => Object(r).reason).join(', ')}`)
+            onRejected(sent, rejected)
+          }
+        })
+      }
+    }
+  }
+
+  // Secure Mode: which identified events wait for a signature, and each signature only for the
+  // events of the id it was given for.
+  const unwait = (test: (i: Item) => unknown, signature?: string) => {
+    const out = items.filter((i) => i.w && test(i))
+    for (const i of out) {
+      delete i.w
+      if (signature) i.e.signature = signature
+    }
+    if (out.length) {
+      changed()
+      schedule()
+    }
+    return out
+  }
+
+  /** personId's waiting events, now signed with the signature given for that id (none: unsigned), go out. */
+  const release = (personId: string, signature?: string) => unwait((i) => i.e.personId == personId, signature)
+
+  // Every wait gets its own timer, which frees what was waiting when it was set (timers may fire a
+  // little early, so not by measuring the wait): unsigned, with one warning per person.
+  const expireLater = (at = Date.now()) =>
+    setTimeout(() => {
+      const people = unwait((i) => i.w! <= at)
+        .map((i) => i.e.personId!)
+        .filter((p) => !warned.has(p) && warned.add(p))
+      if (people.length) warn(`no signature for "${people.join('", "')}" in ${timeout / 1000} s, sent unsigned: call _gs('auth', signature) after identify`)
+    }, timeout)
+
+  const hold = (e: WireEvent) => {
+    add({ e, w: Date.now() })
+    expireLater()
+  }
+
+  // One question per person at a time; an answer applies to the id asked, whoever is identified by
+  // then. A throw, a rejection or anything but a signature is retried with backoff, then reported.
+  const ask = (personId: string, attempt = 0) => {
+    if (!provider || (!attempt && asking.has(personId))) return
+    asking.add(personId)
+    const fn = provider
+    new Promise((resolve) => resolve(fn(personId)))
+      .then((signature) => {
+        if (!isSignature(signature)) throw 'its answer is not a signature'
+        asking.delete(personId)
+        sign(personId, signature)
+        release(personId, signature)
+        notify()
+      })
+      .catch((error) => {
+        if (attempt < TRIES - 1) setTimeout(() => ask(personId, attempt + 1), 1000 << attempt)
+        else {
+          asking.delete(personId)
+          warn(`signature provider failed for "${personId}": ${text(error)}`)
+          if (!secure) release(personId)
+        }
+      })
+  }
+
+  const askForCurrent = () => {
+    if (state.p && !state.s) ask(state.p)
+  }
+
+  // Rejections become one 'rejected' notification per reason and person, and with a provider one
+  // fresh signature per person per interval; the events keep their ids when re-sent.
+  const onRejected = (sent: WireEvent[], rejected: Rejection[]) => {
+    const groups = new Map<string, [Group, WireEvent[]]>()
+    const now = Date.now()
+    for (const r of rejected) {
+      const { id, reason } = Object(r)
+      const e = sent.filter((s) => s.id == id)[0]
+      const personId = e && e.personId
+      const key = reason + '\n' + personId
+      const group = groups.get(key) || groups.set(key, [{ reason, personId, eventIds: [] }, []]).get(key)!
+      group[0].eventIds.push(id)
+      if (e) group[1].push(e)
+    }
+    groups.forEach(([group, events]) => {
+      const { reason, personId } = group
+      emit('rejected', group)
+      if (personId && provider && /^(bad|expired)_/.test(reason) && !(now - refreshedAt.get(personId)! < REFRESH_INTERVAL)) {
+        refreshedAt.set(personId, now)
+        if (events.some((e) => e.signature == state.s)) sign(personId)
+        for (const e of events) {
+          delete e.signature
+          hold(e)
+        }
+        ask(personId)
+        notify()
+      }
+    })
+  }
+
+  // Stamped with the current person and signature when dispatched; held while its person has no
+  // signature and one is required or on its way.
+  const dispatch = (e: WireEvent) => {
+    if (refused()) return
+    Object.assign(e, { anonymousId: state.a, personId: state.p, signature: state.p && state.s })
+    if (e.personId && !e.signature && (secure || asking.has(e.personId))) hold(e)
+    else add({ e })
+  }
+
+  const event = (type: EventType, name?: string, props?: Props, path?: string, title?: string) =>
+    ({ id: uid(), type, ts: Date.now(), name, props, page: currentPage(path, title) }) as WireEvent
+
+  const settle = () => {
+    if (identifyEvent) dispatch(identifyEvent)
+    identifyEvent = undefined
+  }
+
+  // Each page keeps its outbox under a key of its own, so tabs never write over each other. A page
+  // beats while alive and stops on pagehide; a queue whose page stopped beating is a backlog that
+  // exactly one other page claims: it writes a lock, waits for other tabs' writes to land, and only
+  // the page whose lock survived takes the queue.
+  const claim = () => {
+    for (const k of keys()) {
+      const other = k.slice(QUEUE.length)
+      const lockKey = LOCK + other
+      if (k.indexOf(QUEUE) || k == own || fresh(read(BEAT + other), STALE)) continue
+      const found = read(k)
+      const lock = read(lockKey)
+      // Another project's backlog on the same site is left for that project's pages.
+      if ((found && found.p && found.p != project) || (lock && lock.by != me && fresh(lock.at, LOCK_TTL))) continue
+      write(lockKey, { by: me, at: Date.now() })
+      setTimeout(() => {
+        const record = read(k)
+        if (Object(read(lockKey)).by != me || fresh(read(BEAT + other), STALE)) return
+        remove(k)
+        remove(lockKey)
+        if (record && Array.isArray(record.i))
+          for (const item of record.i as Item[])
+            if (item && item.e && isString(item.e.id) && !items.some((i) => i.e.id == item.e.id)) add(item)
+        // Waiting events from another page: their timeout runs here now.
+        expireLater()
+      }, SETTLE)
+    }
+  }
 
   const store = () => {
     if (!may()) return
-    identity.save()
-    outbox.save()
+    save()
+    dirty = true
+    persist()
     // Sent in a task of its own, so starting the tracker costs the host page no network call.
-    setTimeout(outbox.flush)
+    setTimeout(flush)
   }
 
   consent.on((given) => {
     if (given) return store()
-    // Refused: nothing waiting is sent, nothing of this tracker stays stored.
-    const count = outbox.clear()
-    if (count) events.emit('dropped', { count, reason: 'consent' })
-    forget()
+    // Refused: nothing waiting is sent, and nothing Signet stored stays; consent is one answer for
+    // the site, so every page's outbox, heartbeat and lock goes, a backlog whose claim a navigation
+    // cut short included.
+    const count = items.length
+    items = []
+    if (count) emit('dropped', { count, reason: 'consent' })
+    remove(key)
+    for (const k of keys()) if (/^signet_(q|hb|lock)_/.test(k)) remove(k)
   })
 
-  const dispatch = (e: WireEvent) => {
-    if (!refused()) secure.dispatch(e)
-  }
-
-  const event = (type: EventType, page: Page, name?: string, props?: object) =>
-    makeEvent(newId(), type, identity.stamp(), page, name, props as WireEvent['props'])
-
-  const settle = () => {
-    if (identifyEvent) dispatch(Object.assign(identifyEvent, identity.stamp()))
-    identifyEvent = undefined
-  }
-
-  const checkSignature = (signature: string) => {
+  const check = (signature: string) => {
     const problem = debug && signatureProblem(signature)
     if (problem) warn(problem)
   }
 
   const start = (token: string, given: unknown): string | void => {
     if (project) return project == token ? undefined : UNKNOWN
-    if (given === false) given = { pageview: false }
-    if (!token || (given !== undefined && (!given || typeof given != 'object'))) return UNKNOWN
-    const o = { ...(given as Options) }
+    const o: Options = given === false ? { pageview: false } : given === undefined ? {} : (given as Options)
+    if (!token || !o || typeof o != 'object') return UNKNOWN
     const { endpoint: url, authTimeout = 10_000 } = o
+    if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'bad authTimeout'
     if (url !== undefined) {
       if (!isString(url)) return 'bad endpoint'
       endpoint = new URL(url, location.href).href
     }
-    if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'bad authTimeout'
     project = token
-    options = o
-    secure.start(o.secure === true, authTimeout)
-    if (o.pageview !== false) {
+    // A copy: the page changing its object later changes nothing here.
+    options = Object.assign({}, o)
+    secure = options.secure
+    timeout = authTimeout
+    expireLater()
+    if (options.pageview !== false) {
       if (replaying) autoPageview = true
       else command('track')
-      if (o.spa !== false) onRouteChange(() => command('track'), () => o.hash === true)
+      if (options.spa !== false) onRouteChange(() => command('track'), () => !!options.hash)
     }
     store()
   }
@@ -139,45 +421,59 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
     switch (name) {
       case 'track':
         if ((a != null && !isString(a)) || (b != null && !isString(b))) return 'path and title must be strings'
-        return dispatch(event('pageview', currentPage(a as string, b as string)))
+        return dispatch(event('pageview', undefined, undefined, a as string, b as string))
       case 'event':
         if (!isString(a) || !a) return 'an event needs a name'
         if (a.length > LIMITS.name) warn(`event name cut to ${LIMITS.name} characters`)
-        return dispatch(event('event', currentPage(), clip(a, LIMITS.name), snapshot(b)))
+        return dispatch(event('event', a.slice(0, LIMITS.name), snapshot(b)))
       case 'properties': {
         const props = snapshot(a)
         if (!props) return 'properties needs an object'
-        return dispatch(event('properties', currentPage(), undefined, identity.properties(props)))
+        return dispatch(event('properties', undefined, properties(props)))
       }
       case 'identify': {
         const person = parsePerson(a)
         if (isString(person)) return person
-        person.props = snapshot(person.props) || {}
-        if (person.signature) checkSignature(person.signature)
-        identifyEvent = event('identify', currentPage(), undefined, identity.identify(person))
-        secure.identified()
+        const signature = person.signature || held
+        if (person.signature) check(person.signature)
+        // A different person: the previous signature and person properties are not theirs.
+        // Properties set while anonymous do belong to whoever signs in next.
+        if (person.id !== state.p) state = { a: state.a, p: person.id, r: state.p ? undefined : state.r }
+        if (signature) state.s = signature
+        held = undefined
+        identified = true
+        identifyEvent = event('identify', undefined, properties(person.props))
+        askForCurrent()
         Promise.resolve().then(settle)
         return
       }
       case 'auth':
-        if (typeof a == 'function') return secure.provide(a as (personId: string) => string)
-        if (!isString(a) || !a || a.length > LIMITS.signature)
-          return 'needs a signature or a function'
-        checkSignature(a)
-        return identity.auth(a)
+        if (typeof a == 'function') {
+          provider = a as typeof provider
+          return askForCurrent()
+        }
+        if (!isSignature(a)) return 'needs a signature or a function'
+        check(a)
+        if (!identified) held = a
+        else {
+          state.s = a
+          save()
+        }
+        return
       case 'unidentify':
-        return identity.reset()
+        state = { a: uid() }
+        held = undefined
+        identified = false
+        return void save()
       case 'on':
         if (!isString(a) || typeof b != 'function') return 'needs a name and a function'
-        events.on(a, b as (payload: unknown) => void)
-        // A 'state' listener learns the current state at once, then every change.
-        if (a == 'state') events.call(a, b as (payload: unknown) => void, secure.state())
+        listeners.push([a, b as Listener])
+        if (a == 'state') emit(a, status(), b as Listener)
         return
       case 'set':
-        if (typeof b != 'boolean' || (a != 'debug' && a != 'anonymizeIP'))
-          return 'needs debug or anonymizeIP, and a boolean'
+        if (typeof b != 'boolean' || (a != 'debug' && a != 'anonymizeIP')) return 'needs debug or anonymizeIP, and a boolean'
         if (a == 'debug') debug = b
-        else anonymizeIP = b
+        else anonymizeIP = b || undefined
         return
       case 'consent':
         if (typeof a != 'boolean') return 'needs true or false'
@@ -186,32 +482,45 @@ export function createTracker({ endpoint, identity, consent, newId, save, forget
     return start(name, a)
   }
 
+  /** After every command: a signature now held for the current person frees that person's waiting events. */
+  const settled = () => {
+    if (state.p && state.s) release(state.p, state.s)
+    notify()
+  }
+
   return {
     run(args: ArrayLike<unknown>) {
       const name = args[0]
       let problem: string | void
       try {
-        problem = isString(name)
-          ? command(name, args[1], args[2])
-          : UNKNOWN
-        secure.settled()
+        problem = isString(name) ? command(name, args[1], args[2]) : UNKNOWN
+        settled()
       } catch (e) {
         problem = isString(e) ? e : 'unreadable arguments: ' + text(e)
       }
-      if (problem) warn(`_gs(${isString(name) ? JSON.stringify(name.slice(0, 40)) : '…'}) ignored: ${problem}`)
+      if (problem) warn(`_gs(${isString(name) ? JSON.stringify(name.slice(0, 40)) : '...'}) ignored: ${problem}`)
     },
+    /** The snippet's queue has run: the automatic pageview goes now, as whoever it identified. */
     replayed() {
       replaying = false
       if (autoPageview) command('track')
-      secure.settled()
+      settled()
     },
-    project: () => project,
-    may,
-    flush: outbox.flush,
-    retryNow: outbox.retryNow,
-    adopt(items: Item[]) {
-      outbox.adopt(items)
-      secure.wake()
+    flush,
+    /** Says this page is alive, and looks for backlogs that closed pages left behind. */
+    beat() {
+      if (!may()) return
+      write(BEAT + me, Date.now())
+      claim()
+    },
+    /** The page is going away (or into the bfcache): its queue may be claimed at once. */
+    leave: () => remove(BEAT + me),
+    /** Back online: whatever the backoff said, try now. */
+    retry() {
+      if (blocked < 0) return
+      clearTimeout(blocked)
+      blocked = failures = 0
+      flush()
     },
   }
 }

@@ -1,12 +1,8 @@
 import { vi } from 'vitest'
 import { createConsent } from '../src/consent'
-import { createIdentity, type IdentityState } from '../src/identity'
 import type { Batch } from '../src/payload'
-import { createPageQueue, type PageQueue } from '../src/pagequeue'
 import { install } from '../src/queue'
-import { createStore } from '../src/storage'
 import { createTracker, type Tracker } from '../src/tracker'
-import { uid } from '../src/uid'
 
 export interface Wire {
   /** Every batch that left, fetch and beacon alike, in order. */
@@ -56,33 +52,21 @@ export function recordWire(): Wire {
   return wire
 }
 
-/** Loads a tracker the way dist/tracker.js does (src/index.ts), minus its timers and window listeners. */
+/**
+ * Loads a tracker the way dist/tracker.js does (src/index.ts), without src/lifecycle.ts: no timers or
+ * window listeners, so trackers of earlier tests in this window stay quiet. A test stands in for the
+ * page's events: tracker.flush(true) is the page being hidden, beat() a heartbeat, leave() pagehide.
+ */
 export function loadTracker(endpoint = 'https://collector.test/track') {
-  let created: Loaded | undefined
-  install(window as unknown as Record<string, unknown>, '_gs', (name) => {
-    let tracker: Tracker | undefined
-    const allowed = () => !!tracker && tracker.may()
-    const identityStore = createStore<IdentityState>(name ? 'signet_' + name : 'signet', allowed)
-    const pageQueue = createPageQueue(uid(), () => tracker!.project(), (items) => tracker!.adopt(items), allowed)
-    tracker = createTracker({
-      endpoint,
-      identity: createIdentity(identityStore, uid),
-      consent: createConsent(),
-      newId: uid,
-      save: pageQueue.save,
-      forget() {
-        identityStore.clear()
-        pageQueue.clear()
-      },
-    })
-    const loaded = Object.assign(tracker, { pageQueue })
-    if (!name) created = loaded
-    return loaded
+  let created: Tracker | undefined
+  install(window as unknown as { _gs?: never }, (name) => {
+    const tracker = createTracker(name, endpoint, createConsent())
+    if (!name) created = tracker
+    return tracker
   })
   return (loadTracker.last = created)
 }
-type Loaded = Tracker & { pageQueue: PageQueue }
-loadTracker.last = undefined as Loaded | undefined
+loadTracker.last = undefined as Tracker | undefined
 
 /** The snippet's stub, as the built snippet defines it. */
 export function stub() {

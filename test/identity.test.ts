@@ -1,19 +1,28 @@
-import { describe, expect, it } from 'vitest'
-import { createIdentity, parsePerson, type IdentityState, type Person } from '../src/identity'
-import { createStore, type Store } from '../src/storage'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { parsePerson } from '../src/identity'
+import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
 
-let n = 0
-const newId = () => `anon-${++n}`
-const person = (id: string, signature?: string): Person => ({ id, signature, props: {} })
+let wire: Wire
 
-// A store shared by several "page loads", as localStorage would be.
-const memoryStore = (): Store<IdentityState> => {
-  let saved: string | undefined
-  return {
-    get: () => (saved ? JSON.parse(saved) : undefined),
-    set: (v) => void (saved = JSON.stringify(v)),
-    clear: () => void (saved = undefined),
-  }
+beforeEach(() => {
+  localStorage.clear()
+  delete (window as { _gs?: unknown })._gs
+  wire = recordWire()
+})
+afterEach(() => settle())
+
+/** A new page load on the same site: same storage, a fresh tracker. */
+const page = () => {
+  delete (window as { _gs?: unknown })._gs
+  loadTracker()
+  gs('GSN-1', false)
+}
+/** What the last event sent carried. */
+const lastStamp = async () => {
+  gs('event', 'probe')
+  await settle()
+  const { anonymousId, personId, signature } = wire.events().at(-1)!
+  return { anonymousId, personId, signature }
 }
 
 describe('parsePerson', () => {
@@ -33,105 +42,101 @@ describe('parsePerson', () => {
   })
 
   it('explains what is wrong with unusable input', () => {
-    for (const bad of [undefined, null, 'alice', 42, {}, { id: '' }, { id: {} }, { id: NaN }, { id: 1, signature: 5 }])
+    for (const bad of [undefined, null, 'alice', 42, {}, { id: '' }, { id: {} }, { id: NaN }, { id: 1, signature: 5 }, { id: 'x'.repeat(513) }])
       expect(typeof parsePerson(bad)).toBe('string')
   })
 })
 
 describe('identity binding', () => {
-  it('holds an auth given before any identify for the next identify', () => {
-    const id = createIdentity(memoryStore(), newId)
-    id.auth('sig-a')
-    expect(id.stamp().signature).toBeUndefined()
-    id.identify(person('a'))
-    expect(id.stamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+  it('holds an auth given before any identify for the next identify', async () => {
+    page()
+    gs('auth', 'sig-a')
+    expect((await lastStamp()).signature).toBeUndefined()
+    gs('identify', { id: 'a' })
+    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
   })
 
-  it('binds auth after identify to the current person', () => {
-    const id = createIdentity(memoryStore(), newId)
-    id.identify(person('a'))
-    expect(id.stamp().signature).toBeUndefined()
-    id.auth('sig-a')
-    expect(id.stamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+  it('binds auth after identify to the current person', async () => {
+    page()
+    gs('identify', { id: 'a' })
+    expect((await lastStamp()).signature).toBeUndefined()
+    gs('auth', 'sig-a')
+    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
   })
 
-  it('clears the signature on an identify with a different id and keeps it for the same id', () => {
-    const id = createIdentity(memoryStore(), newId)
-    id.identify(person('a', 'sig-a'))
-    id.identify(person('a'))
-    expect(id.stamp().signature).toBe('sig-a')
-    id.identify(person('b'))
-    expect(id.stamp()).toEqual({ anonymousId: expect.any(String), personId: 'b', signature: undefined })
+  it('clears the signature on an identify with a different id and keeps it for the same id', async () => {
+    page()
+    gs('identify', { id: 'a', signature: 'sig-a' })
+    gs('identify', { id: 'a' })
+    expect((await lastStamp()).signature).toBe('sig-a')
+    gs('identify', { id: 'b' })
+    expect(await lastStamp()).toEqual({ anonymousId: expect.any(String), personId: 'b', signature: undefined })
   })
 
-  it('unidentify clears id, signature and person properties and starts a new anonymous id', () => {
-    const id = createIdentity(memoryStore(), newId)
-    const before = id.stamp().anonymousId
-    id.identify({ id: 'a', signature: 'sig-a', props: { plan: 'pro' } })
-    id.reset()
-    expect(id.stamp()).toEqual({ anonymousId: expect.not.stringMatching(before), personId: undefined, signature: undefined })
-    expect(id.properties({})).toEqual({})
+  it('unidentify clears id, signature and person properties and starts a new anonymous id', async () => {
+    page()
+    gs('identify', { id: 'a', signature: 'sig-a', plan: 'pro' })
+    const before = await lastStamp()
+    gs('unidentify')
+    const after = await lastStamp()
+    expect(after).toEqual({ anonymousId: expect.any(String), personId: undefined, signature: undefined })
+    expect(after.anonymousId).not.toBe(before.anonymousId)
+    gs('properties', {})
+    await settle()
+    expect(wire.events().at(-1)!.props).toEqual({})
   })
 
-  it('keeps properties set while anonymous for the first person, not for the next one', () => {
-    const id = createIdentity(memoryStore(), newId)
-    id.properties({ theme: 'dark' })
-    expect(id.identify({ id: 'a', props: { plan: 'pro' } })).toEqual({ theme: 'dark', plan: 'pro' })
-    expect(id.identify({ id: 'b', props: {} })).toEqual({})
+  it('keeps properties set while anonymous for the first person, not for the next one', async () => {
+    page()
+    gs('properties', { theme: 'dark' })
+    gs('identify', { id: 'a', plan: 'pro' })
+    gs('identify', { id: 'b' })
+    await settle()
+    expect(wire.events().filter((e) => e.type == 'identify').map((e) => e.props)).toEqual([{ theme: 'dark', plan: 'pro' }, {}])
   })
 
-  it('persists the id/signature pair and the anonymous id across page loads', () => {
-    const store = memoryStore()
-    const first = createIdentity(store, newId)
-    first.identify(person('a', 'sig-a'))
-    const second = createIdentity(store, newId)
-    expect(second.stamp()).toEqual(first.stamp())
+  it('persists the id/signature pair and the anonymous id across page loads', async () => {
+    page()
+    gs('identify', { id: 'a', signature: 'sig-a' })
+    const first = await lastStamp()
+    page()
+    expect(await lastStamp()).toEqual(first)
   })
 
-  it('never lends a new signature to the person remembered from an earlier page', () => {
-    const store = memoryStore()
-    createIdentity(store, newId).identify(person('a', 'sig-a'))
-    const page = createIdentity(store, newId)
-    page.auth('sig-b')
-    expect(page.stamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
-    page.identify(person('b'))
-    expect(page.stamp()).toMatchObject({ personId: 'b', signature: 'sig-b' })
+  it('never lends a new signature to the person remembered from an earlier page', async () => {
+    page()
+    gs('identify', { id: 'a', signature: 'sig-a' })
+    page()
+    gs('auth', 'sig-b')
+    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+    gs('identify', { id: 'b' })
+    expect(await lastStamp()).toMatchObject({ personId: 'b', signature: 'sig-b' })
   })
 
-  it('ignores a tampered stored record and starts afresh', () => {
-    const store = memoryStore()
-    store.set({ a: 5 } as unknown as IdentityState)
-    expect(createIdentity(store, () => 'fresh').stamp()).toEqual({ anonymousId: 'fresh', personId: undefined, signature: undefined })
+  it('ignores a tampered stored record and starts afresh', async () => {
+    for (const record of [{ a: 5 }, { a: 'anon', p: 7, s: 'sig' }, 'text', [1]]) {
+      localStorage.setItem('signet', JSON.stringify(record))
+      page()
+      const stamp = await lastStamp()
+      expect(stamp.anonymousId).toMatch(/^[0-9a-f]{32}$/)
+      expect(stamp.personId).toBeUndefined()
+    }
   })
 })
 
 describe('storage', () => {
-  it('keeps working in memory when localStorage throws', () => {
+  it('keeps working in memory when localStorage throws', async () => {
     const throwing = { getItem: () => { throw new Error('denied') }, setItem: () => { throw new Error('quota') } }
-    const real = Object.getOwnPropertyDescriptor(globalThis, 'localStorage')
-    Object.defineProperty(globalThis, 'localStorage', { value: throwing, configurable: true })
-    try {
-      const id = createIdentity(createStore<IdentityState>('signet'), () => 'mem-1')
-      id.identify(person('a', 'sig-a'))
-      expect(id.stamp()).toEqual({ anonymousId: 'mem-1', personId: 'a', signature: 'sig-a' })
-    } finally {
-      Object.defineProperty(globalThis, 'localStorage', real!)
-    }
+    vi.stubGlobal('localStorage', throwing)
+    page()
+    gs('identify', { id: 'a', signature: 'sig-a' })
+    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
   })
 
-  it('keeps an anonymous visitor’s id across reloads without any identify', () => {
-    localStorage.clear()
-    const first = createIdentity(createStore<IdentityState>('signet'), () => 'anon-first').stamp()
-    expect(createIdentity(createStore<IdentityState>('signet'), () => 'anon-second').stamp()).toEqual(first)
-  })
-
-  it('survives a reload through localStorage', () => {
-    localStorage.clear()
-    createIdentity(createStore<IdentityState>('signet'), () => 'anon-x').identify(person('a', 'sig-a'))
-    expect(createIdentity(createStore<IdentityState>('signet'), () => 'other').stamp()).toEqual({
-      anonymousId: 'anon-x',
-      personId: 'a',
-      signature: 'sig-a',
-    })
+  it('keeps an anonymous visitor’s id across reloads without any identify', async () => {
+    page()
+    const first = await lastStamp()
+    page()
+    expect(await lastStamp()).toEqual(first)
   })
 })

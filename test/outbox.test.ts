@@ -154,7 +154,7 @@ describe('several tabs', () => {
     gs('event', 'backlog-1')
     gs('event', 'backlog-2')
     await settle()
-    closed.pageQueue.release()
+    closed.leave()
     delete (window as { _gs?: unknown })._gs
     wire.batches.length = 0
   }
@@ -163,7 +163,7 @@ describe('several tabs', () => {
     delete (window as { _gs?: unknown })._gs
     const tab = loadTracker()!
     gs(project, false)
-    tab.pageQueue.beat()
+    tab.beat()
     return tab
   }
 
@@ -171,8 +171,8 @@ describe('several tabs', () => {
     await backlog()
     const b = openTab()
     const c = openTab()
-    b.pageQueue.claim()
-    c.pageQueue.claim()
+    b.beat()
+    c.beat()
     await wait(250)
     const sent = wire.events().filter((e) => e.name?.startsWith('backlog'))
     expect(sent.map((e) => e.name).sort()).toEqual(['backlog-1', 'backlog-2'])
@@ -182,7 +182,7 @@ describe('several tabs', () => {
   it('backs off when another tab’s lock lands after its own, even with the backlog still there', async () => {
     await backlog()
     const tab = openTab()
-    tab.pageQueue.claim()
+    tab.beat()
     const lockKey = Object.keys(localStorage).find((k) => k.startsWith('signet_lock_'))!
     // Another tab's write arriving while this one waits for the writes to settle.
     localStorage.setItem(lockKey, JSON.stringify({ by: 'another-tab', at: Date.now() }))
@@ -196,15 +196,14 @@ describe('several tabs', () => {
     const live = loadTracker('https://unreachable.test/track')!
     gs('GSN-1', false)
     gs('event', 'mine')
-    live.pageQueue.beat()
+    live.beat()
     await vi.advanceTimersByTimeAsync(100)
     const other = openTab()
-    other.pageQueue.claim()
+    other.beat()
     await vi.advanceTimersByTimeAsync(200)
     expect(queues().some((q) => q.i.some((i) => i.e.name == 'mine'))).toBe(true)
     await vi.advanceTimersByTimeAsync(16_000)
-    other.pageQueue.beat()
-    other.pageQueue.claim()
+    other.beat()
     await vi.advanceTimersByTimeAsync(200)
     expect(wire.events().filter((e) => e.name == 'mine').length).toBeGreaterThan(0)
   })
@@ -212,7 +211,7 @@ describe('several tabs', () => {
   it("leaves another project's backlog for that project's pages", async () => {
     await backlog('GSN-OTHER')
     const tab = openTab('GSN-1')
-    tab.pageQueue.claim()
+    tab.beat()
     await wait(250)
     expect(wire.events().filter((e) => e.name?.startsWith('backlog'))).toEqual([])
     const other = queues().filter((q) => q.p == 'GSN-OTHER')

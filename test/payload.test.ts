@@ -1,22 +1,39 @@
-import { describe, expect, it } from 'vitest'
-import { currentPage, makeBatch, makeEvent, snapshot } from '../src/payload'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { currentPage, snapshot } from '../src/payload'
 import { uid } from '../src/uid'
+import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
+
+let wire: Wire
+
+beforeEach(() => {
+  localStorage.clear()
+  delete (window as { _gs?: unknown })._gs
+  wire = recordWire()
+})
+afterEach(() => settle())
 
 describe('payload', () => {
-  it('builds a v1 batch whose events carry exactly the wire keys', () => {
-    const e = makeEvent('e1', 'event', { anonymousId: 'anon', personId: 'p', signature: 's' }, currentPage(), 'signup', { plan: 'pro' })
-    const batch = JSON.parse(makeBatch('GSN-1', [e]))
+  it('sends a v1 batch whose events carry exactly the wire keys', async () => {
+    loadTracker()
+    gs('GSN-1', false)
+    gs('identify', { id: 'p', signature: 's' })
+    gs('event', 'signup', { plan: 'pro' })
+    await settle()
+    const [batch] = wire.batches
     expect(Object.keys(batch)).toEqual(['v', 'project', 'sentAt', 'events'])
     expect(batch).toMatchObject({ v: 1, project: 'GSN-1' })
     expect(Math.abs(batch.sentAt - Date.now())).toBeLessThan(1000)
-    expect(Object.keys(batch.events[0]).sort()).toEqual(
+    expect(Object.keys(batch.events[1]).sort()).toEqual(
       ['anonymousId', 'id', 'name', 'page', 'personId', 'props', 'signature', 'ts', 'type'].sort(),
     )
+    expect(batch.events[1]).toMatchObject({ type: 'event', name: 'signup', props: { plan: 'pro' }, personId: 'p', signature: 's' })
   })
 
-  it('leaves out personId, signature, name and props when there are none', () => {
-    const e = makeEvent('e1', 'pageview', { anonymousId: 'anon' }, currentPage())
-    expect(Object.keys(JSON.parse(JSON.stringify(e))).sort()).toEqual(['anonymousId', 'id', 'page', 'ts', 'type'])
+  it('leaves out personId, signature, name and props when there are none', async () => {
+    loadTracker()
+    gs('GSN-1')
+    await settle()
+    expect(Object.keys(wire.events()[0]).sort()).toEqual(['anonymousId', 'id', 'page', 'ts', 'type'])
   })
 
   it('resolves a tracked path against the page and keeps the referrer', () => {

@@ -86,11 +86,11 @@ describe('auth queue (secure: true)', () => {
     gs('event', 'before-reload')
     await settle()
     expect(wire.batches).toHaveLength(0)
-    before.pageQueue.release()
+    before.leave()
     delete (window as { _gs?: unknown })._gs
     const after = loadTracker()!
     gs('GSN-1', { secure: true, pageview: false })
-    after.pageQueue.claim()
+    after.beat()
     await wait(150)
     gs('identify', { id: 'a' })
     gs('auth', HEX_A)

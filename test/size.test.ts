@@ -11,7 +11,7 @@ const brotli = (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTL
 // Issue 6 asks for tracker.js ≤ 3,072 B gzip with every feature (target 2,670 B, then 2,048 B). It is
 // not there (see bench/results.md for what the bytes buy): until it is, this ratchet keeps the
 // tracker from growing past what it is now.
-const TRACKER_RATCHET = 5_250
+const TRACKER_RATCHET = 4_650
 const TRACKER_BUDGET = 3_072
 const SNIPPET_BUDGET = 300
 const ADAPTER_BUDGET = 600
