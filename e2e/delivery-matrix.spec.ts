@@ -153,6 +153,18 @@ test('two tabs open on the same site with a backlog', async ({ page, context, si
   record('two tabs open on a closed page’s backlog', dataFile, 'rtabs', collector.requests(), `sent once each (${sent.size} ids, ${resent} re-sent)`)
 })
 
+test('every event in a script of 3 bytes per character', async ({ page, site, collector, dataFile }) => {
+  // A request under the character cap can be over the 64 KB browsers allow keepalive requests in bytes.
+  await page.goto(site.snippetPage(start(collector.url + '/track'), '', site.ownTrackerUrl))
+  await page.waitForFunction(() => typeof (window as unknown as { _gs: { v?: number } })._gs.v == 'number')
+  await page.evaluate((n) => {
+    const text = '\u6f22'.repeat(2000)
+    for (let i = 0; i < n; i++) (window as unknown as { _gs: (...a: unknown[]) => void })._gs('event', `rcjk-${i}`, { text })
+  }, N)
+  await expectAll(dataFile, 'rcjk')
+  record('events of 6 KB of 3-byte characters each', dataFile, 'rcjk', collector.requests())
+})
+
 test('storage full', async ({ page, site, collector, dataFile }) => {
   await page.addInitScript(() => {
     // Fill the origin's quota to the last character: big chunks first, then ever smaller ones.

@@ -24,7 +24,7 @@ describe('batching', () => {
     gs('GSN-1', false)
     for (let i = 0; i < 200; i++) gs('event', `loop-${i}`, { i, note: 'x'.repeat(40) })
     await wait(300)
-    const sizes = wire.requests.map((r) => (r.init.body as string).length)
+    const sizes = wire.requests.map((r) => new TextEncoder().encode(r.init.body as string).length)
     console.log(`200 events → ${wire.requests.length} requests, largest ${Math.max(...sizes)} B`)
     expect(wire.requests.length).toBeLessThanOrEqual(5)
     expect(Math.max(...sizes)).toBeLessThan(64 * 1024)
@@ -124,7 +124,7 @@ describe('unload', () => {
     Object.defineProperty(navigator, 'sendBeacon', {
       configurable: true,
       value: vi.fn((_url: string, body: string) => {
-        expect(body.length).toBeLessThan(64 * 1024)
+        expect(new TextEncoder().encode(body).length).toBeLessThan(64 * 1024)
         if (taken >= 2) return false
         taken++
         wire.beacons.push(JSON.parse(body))
