@@ -1,16 +1,16 @@
 // Development-time checks for the mistakes seen in the wild: the secret pasted into the page,
 // base64 where hex was meant, a truncated signature.
 export function signatureProblem(signature: string): string | undefined {
-  if (/^[\da-f]{64}$/i.test(signature)) return
   let bytes = ''
   try {
     bytes = atob(signature)
   } catch (_) {}
-  // base64 of 32 bytes is an HMAC (Engagespot); 37 or more binary bytes a verification token.
-  if (bytes.length == 32 || (bytes.length > 36 && /[^ -~]/.test(bytes))) return
-  return /^[\w-]+;[\w-]+$/.test(bytes)
-    ? 'signature is a Verification Key, a secret: make tokens on your server'
-    : 'signature is not 64 hex, base64 of 32 bytes or a token'
+  // 64 hex, base64 of 32 bytes (an HMAC, Engagespot's), or 37 or more binary bytes (a verification token).
+  return /^[\da-f]{64}$/i.test(signature) || bytes.length == 32 || (bytes.length > 36 && /[^ -~]/.test(bytes))
+    ? undefined
+    : /;/.test(bytes)
+      ? 'signature is a Verification Key, a secret: make tokens on your server'
+      : 'signature is not 64 hex, base64 of 32 bytes or a token'
 }
 
 export const isDevHost = (hostname: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(hostname)

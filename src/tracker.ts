@@ -271,7 +271,7 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     const fn = provider
     new Promise((resolve) => resolve(fn(personId)))
       .then((signature) => {
-        if (!isSignature(signature)) throw 'its answer is not a signature'
+        if (!isSignature(signature)) throw 'not a signature'
         asking.delete(personId)
         sign(personId, signature)
         release(personId, signature)
@@ -423,12 +423,12 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
         if ((a != null && !isString(a)) || (b != null && !isString(b))) return 'path and title must be strings'
         return dispatch(event('pageview', undefined, undefined, a as string, b as string))
       case 'event':
-        if (!isString(a) || !a) return 'an event needs a name'
+        if (!isString(a) || !a) return 'needs a name'
         if (a.length > LIMITS.name) warn(`event name cut to ${LIMITS.name} characters`)
         return dispatch(event('event', a.slice(0, LIMITS.name), snapshot(b)))
       case 'properties': {
         const props = snapshot(a)
-        if (!props) return 'properties needs an object'
+        if (!props) return 'needs an object'
         return dispatch(event('properties', undefined, properties(props)))
       }
       case 'identify': {
