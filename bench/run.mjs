@@ -204,6 +204,12 @@ bytes the feature adds to the ${fmt(costs.full)} B of the full build.
 | --- | --- |
 ${costs.rows.map((r) => `| ${r.feature} | ${fmt(r.bytes)} |`).join('\n')}
 | *what is left with all of the above cut* | *${fmt(costs.rest)}* |
+| *the full build with every string (warning, key, name) emptied* | *${fmt(costs.codeOnly)}* |
+
+Issue 6's hard budget is 3,072 B gzip with every feature. What is left with every optional feature cut
+(${fmt(costs.rest)} B) already takes ${fmt((costs.rest / 3072) * 100)} % of it, and the code without a single character of
+text (${fmt(costs.codeOnly)} B) is over it: the budget cannot be met by making the same features smaller, only by
+choosing which of them \`tracker.js\` carries.
 `,
 )
 

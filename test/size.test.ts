@@ -8,10 +8,12 @@ const file = (name: string) => readFileSync(`dist/${name}`)
 const gzip = (b: Buffer) => gzipSync(b, { level: 9 }).length
 const brotli = (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
 
-// Issue 6 asks for tracker.js ≤ 3,072 B gzip with every feature (target 2,670 B, then 2,048 B). It is
-// not there (see bench/results.md for what the bytes buy): until it is, this ratchet keeps the
-// tracker from growing past what it is now.
-const TRACKER_RATCHET = 4_650
+// Issue 6 asks for tracker.js <= 3,072 B gzip with every feature (target 2,670 B, then 2,048 B). That
+// is out of reach with every feature kept: bench/feature-cost.mjs measures the tracker with all its
+// optional features cut at 2,954 B, and the full build with every string emptied at 3,840 B (see
+// bench/results.md). Until the features or the budget change, this ratchet keeps the tracker from
+// growing past what it is now, and the first test prints how far it is from the budget.
+const TRACKER_RATCHET = 4_600
 const TRACKER_BUDGET = 3_072
 const SNIPPET_BUDGET = 300
 const ADAPTER_BUDGET = 600
