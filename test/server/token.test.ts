@@ -74,7 +74,7 @@ describe('verifyVerificationToken', () => {
     const bad = { ok: false, reason: 'bad_signature' }
     expect(verifyVerificationToken(key, 'u2', token, { maxAgeSeconds: 300, now })).toEqual(bad)
     expect(verifyVerificationToken(tokens[tokens.length - 1].key, 'u1', token, { maxAgeSeconds: 300, now })).toEqual(bad)
-    for (const junk of [undefined, 7, '', 'not base64!', token.slice(4), 'QUJD', 'A'.repeat(5000), personSignature('s', 'u1'), ' ' + token.slice(1), token.slice(0, 8) + '\n' + token.slice(9), token.replace(/\+/g, '-').replace(/\//g, '_')])
+    for (const junk of [undefined, 7, '', 'not base64!', token.slice(4), 'QUJD', 'A'.repeat(5000), personSignature('s', 'u1'), ' ' + token.slice(1), token.slice(0, 8) + '\n' + token.slice(9), token.replace(/\+/g, '-').replace(/\//g, '_'), token.slice(0, 4) + '=' + token.slice(5), token.slice(0, 6) + '\u00e9' + token.slice(7), token.slice(1) + '='])
       expect(verifyVerificationToken(key, 'u1', junk, { maxAgeSeconds: 300, now })).toEqual(bad)
   })
 
