@@ -384,7 +384,7 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     items = []
     if (count) emit('dropped', { count, reason: 'consent' })
     remove(key)
-    for (const k of keys()) if (/^signet_(q|hb|lock)_/.test(k)) remove(k)
+    for (const k of keys()) if (!k.indexOf(QUEUE) || !k.indexOf(BEAT) || !k.indexOf(LOCK)) remove(k)
   })
 
   const check = (signature: string) => {
@@ -454,11 +454,8 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
         }
         if (!isSignature(a)) return 'needs a signature or a function'
         check(a)
-        if (!identified) held = a
-        else {
-          state.s = a
-          save()
-        }
+        if (identified) sign(state.p!, a)
+        else held = a
         return
       case 'unidentify':
         state = { a: uid() }
