@@ -128,6 +128,10 @@ test('a barrage of bad calls leaves no page error, one warning each, and trackin
   })
   await stored((e) => e.name == 'survivor')
   expect(errors).toEqual([])
+  // Console messages reach the test asynchronously, apart from the requests: wait for them to arrive,
+  // then check that no more follow.
+  await expect.poll(() => warnings.length).toBeGreaterThanOrEqual(count)
+  await page.waitForTimeout(300)
   expect(warnings).toHaveLength(count)
   expect(({} as Record<string, unknown>).x).toBeUndefined()
 })
