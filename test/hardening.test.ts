@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
+import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
 let wire: Wire
 let n = 0
@@ -9,9 +9,7 @@ const mine = () => wire.batches.filter((b) => b.project == project)
 const sent = () => mine().flatMap((b) => b.events)
 
 beforeEach(() => {
-  localStorage.clear()
-  delete (window as { _gs?: unknown })._gs
-  wire = recordWire()
+  wire = freshPage()
   project = `GSN-H${++n}`
   history.replaceState(null, '', '/start')
 })

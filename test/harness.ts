@@ -15,6 +15,13 @@ export interface Wire {
   answer: (status: number | 'network', body?: unknown | ((batch: Batch) => unknown)) => void
 }
 
+/** A fresh page for the next test: empty storage, no _gs, and what crosses the wire recorded from now on. */
+export function freshPage(): Wire {
+  localStorage.clear()
+  delete (window as { _gs?: unknown })._gs
+  return recordWire()
+}
+
 /** Records what would cross the wire: fetch and sendBeacon are replaced, console.warn captured. */
 export function recordWire(): Wire {
   const wire: Wire = {

@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parsePerson } from '../src/identity'
-import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
+import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
 let wire: Wire
 
 beforeEach(() => {
-  localStorage.clear()
-  delete (window as { _gs?: unknown })._gs
-  wire = recordWire()
+  wire = freshPage()
 })
 afterEach(() => settle())
 

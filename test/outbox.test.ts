@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
+import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
 let wire: Wire
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -9,9 +9,7 @@ const queues = () =>
     .map((k) => JSON.parse(localStorage.getItem(k)!) as { p?: string; i: { e: { id: string; name?: string } }[] })
 
 beforeEach(() => {
-  localStorage.clear()
-  delete (window as { _gs?: unknown })._gs
-  wire = recordWire()
+  wire = freshPage()
 })
 afterEach(() => {
   vi.useRealTimers()

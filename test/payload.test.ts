@@ -1,14 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { currentPage, snapshot } from '../src/payload'
 import { uid } from '../src/uid'
-import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
+import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
 let wire: Wire
 
 beforeEach(() => {
-  localStorage.clear()
-  delete (window as { _gs?: unknown })._gs
-  wire = recordWire()
+  wire = freshPage()
 })
 afterEach(() => settle())
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Batch } from '../src/payload'
-import { gs, loadTracker, recordWire, settle, type Wire } from './harness'
+import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
 let wire: Wire
 const HEX_A = 'a'.repeat(64)
@@ -8,9 +8,7 @@ const HEX_B = 'b'.repeat(64)
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 beforeEach(() => {
-  localStorage.clear()
-  delete (window as { _gs?: unknown })._gs
-  wire = recordWire()
+  wire = freshPage()
 })
 
 afterEach(() => settle())

@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { gs, loadTracker, recordWire, settle, stub, type Wire } from './harness'
+import { freshPage, gs, loadTracker, settle, stub, type Wire } from './harness'
 
 let wire: Wire
 
 beforeEach(() => {
-  localStorage.clear()
-  delete (window as { _gs?: unknown })._gs
-  wire = recordWire()
+  wire = freshPage()
 })
 
 afterEach(async () => {
