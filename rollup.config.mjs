@@ -28,7 +28,8 @@ export default [
       chunkFileNames: 'lib/[name].mjs',
       banner: (chunk) => (chunk.name == 'cli' ? '#!/usr/bin/env node' : ''),
     },
-    external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+    // The database drivers are optional peers, loaded only when a collector starts.
+    external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'better-sqlite3', 'pg'],
     plugins: [ts('ES2022')],
   },
 ]

@@ -1,0 +1,91 @@
+import type { StoredEvent } from './batch'
+
+/** What the store has counted for one project: stored events per verdict, rejected ones per reason. */
+export interface StoreCounts {
+  stored: Record<string, number>
+  rejected: Record<string, number>
+}
+
+/** A rejection to count; `project` is '' when the batch named no configured project. */
+export interface Rejected {
+  project: string
+  reason: string
+}
+
+/**
+ * Where the collector keeps events: SQLite (one machine) or PostgreSQL (any number). Both key events
+ * by project and id, so the database itself drops a repeat, forever and across processes.
+ */
+export interface Store {
+  /** `sqlite <file>` or `postgres <host:port/database>`, for logs (never a password). */
+  readonly description: string
+  /**
+   * Stores, in one transaction, the events not stored before (same project and id) and adds the
+   * rejections to the counts. Resolves once committed, to which of `events` were new; rejects
+   * having committed nothing of them.
+   */
+  add(events: readonly StoredEvent[], rejected?: readonly Rejected[]): Promise<boolean[]>
+  counts(project: string): Promise<StoreCounts>
+  /** The project's latest events (of one person with `person`), newest first. */
+  recent(project: string, options: { limit: number; person?: string }): Promise<StoredEvent[]>
+  /** Every stored event matching the filter as one JSON text each, in the order they were stored, read a page at a time. */
+  lines(filter?: { project?: string; since?: number }): AsyncIterable<string>
+  close(): Promise<void>
+}
+
+export interface StoreOptions {
+  /** PostgreSQL connection string; the SQLite file is used without one. */
+  url?: string
+  /** The SQLite file. Default `data/signet.db` under the working folder. */
+  file?: string
+  /** Opens an existing store for reading only (export): nothing is created or migrated. */
+  readonly?: boolean
+  /** Where a store reports trouble it survives (a PostgreSQL connection lost while idle). */
+  log?: (line: string) => void
+}
+
+export const DEFAULT_SQLITE_FILE = 'data/signet.db'
+
+/** Opens the store the options name, creating or migrating its schema unless readonly. */
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  if (options.url) {
+    const { openPostgresStore } = await import('./postgres')
+    return openPostgresStore(options.url, options)
+  }
+  const { openSqliteStore } = await import('./sqlite')
+  return openSqliteStore(options.file || DEFAULT_SQLITE_FILE, options)
+}
+
+/**
+ * Loads a database driver, which is an optional peer dependency: only those who run a collector
+ * install it, so a missing one is a one-line instruction, not a stack trace.
+ */
+export async function loadDriver<T>(name: string, load: () => Promise<T>, install: string): Promise<T> {
+  try {
+    return await load()
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code == 'ERR_MODULE_NOT_FOUND' || code == 'MODULE_NOT_FOUND') throw new Error(`signet: this store needs ${name}: ${install}`)
+    throw err
+  }
+}
+
+/** Which events of a batch were new, given the keys the database says it inserted (a repeat within the batch is not). */
+export function freshFlags(events: readonly StoredEvent[], inserted: Set<string>): boolean[] {
+  return events.map((e) => {
+    const key = eventKey(e)
+    return inserted.delete(key)
+  })
+}
+
+export const eventKey = (e: { project: string; id: string }) => e.project + '\n' + e.id
+
+/** Adds up counts rows into the shape of StoreCounts. */
+export function tally(rows: Iterable<{ kind: string; name: string; n: number | string }>): StoreCounts {
+  const counts: StoreCounts = { stored: {}, rejected: {} }
+  for (const { kind, name, n } of rows) {
+    const into = kind == 'stored' ? counts.stored : counts.rejected
+    into[name] = (into[name] || 0) + Number(n)
+  }
+  return counts
+}
