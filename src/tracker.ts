@@ -330,8 +330,11 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     else add({ e })
   }
 
-  const event = (type: EventType, name?: string, props?: Props, path?: string, title?: string) =>
-    ({ id: uid(), type, ts: Date.now(), name, props, page: currentPage(path, title) }) as WireEvent
+  // An event id starts with its time (11 hex digits of ms until the year 2527), the rest random: ids
+  // made one after another sort together, so a collector's index on them grows at one end instead
+  // of being written all over (the reason for UUIDv7).
+  const event = (type: EventType, name?: string, props?: Props, path?: string, title?: string, ts = Date.now()) =>
+    ({ id: ts.toString(16) + uid().slice(11), type, ts, name, props, page: currentPage(path, title) }) as WireEvent
 
   const settle = () => {
     if (identifyEvent) dispatch(identifyEvent)

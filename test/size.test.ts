@@ -12,8 +12,9 @@ const brotli = (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTL
 // is out of reach with every feature kept: bench/feature-cost.mjs measures the tracker with all its
 // optional features cut at 2,954 B, and the full build with every string emptied at 3,840 B (see
 // bench/results.md). Until the features or the budget change, this ratchet keeps the tracker from
-// growing past what it is now, and the first test prints how far it is from the budget.
-const TRACKER_RATCHET = 4_600
+// growing past what it is now, and the first test prints how far it is from the budget. (It grew
+// 9 B for event ids that lead with their time, which halve a collector's write cost per event.)
+const TRACKER_RATCHET = 4_610
 const TRACKER_BUDGET = 3_072
 const SNIPPET_BUDGET = 300
 const ADAPTER_BUDGET = 600

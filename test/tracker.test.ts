@@ -29,6 +29,22 @@ describe('queue replay', () => {
     expect(new Set(batch.events.map((e) => e.id)).size).toBe(3)
   })
 
+  it('makes each event id from its time and 84 random bits, so ids sort in the order the events were made', async () => {
+    loadTracker()
+    gs('GSN-1', false)
+    for (let i = 0; i < 30; i++) {
+      vi.spyOn(Date, 'now').mockReturnValue(1_790_000_000_000 + i * 7)
+      gs('event', `e${i}`)
+    }
+    vi.restoreAllMocks()
+    await settle()
+    const events = wire.events()
+    expect(events).toHaveLength(30)
+    for (const e of events) expect(e.id).toMatch(new RegExp(`^${e.ts.toString(16)}[0-9a-f]{21}$`))
+    expect([...events.map((e) => e.id)].sort()).toEqual(events.map((e) => e.id))
+    expect(new Set(events.map((e) => e.id.slice(11))).size).toBe(30)
+  })
+
   it('posts a CORS-simple text body with the signature only in the body', async () => {
     loadTracker()
     gs('GSN-1')
