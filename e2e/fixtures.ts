@@ -6,8 +6,10 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createCollector, type Collector, type StoredEvent } from '../src/server/collector'
+import { createCollector, type StoredEvent } from '../src/server/collector'
+import { send } from '../src/server/http'
 import { personSignature, userSignature } from '../src/server/signature'
+import { openStore, type Store } from '../src/server/store'
 import { verificationToken } from '../src/server/token'
 
 export const TOKEN = 'GSN-E2E-1'
@@ -41,17 +43,34 @@ export interface Site {
   ownTrackerUrl: string
 }
 
+/** What the collector does to the next POST /track requests instead of answering them. */
+export type Fault = { status: number; retryAfter?: number } | { reset: true }
+
+/** The reference collector on a SQLite store of its own, behind a server that can inject faults. */
+export interface TestCollector {
+  url: string
+  store: Store
+  /** Every event stored, in the order stored. */
+  events(): Promise<StoredEvent[]>
+  /** Makes the next `times` POST /track requests fail this way; undefined ends it. */
+  inject(what: Fault | undefined, times?: number): void
+  /** How many POST /track requests arrived, answered or not. */
+  requests(): number
+  /** Stops listening (the collector is down), cutting open connections. */
+  down(): Promise<void>
+  /** Listens again on the same port. */
+  up(): Promise<void>
+}
+
 export interface Fixtures {
   secret: string
-  /** The collector's JSONL file. */
-  dataFile: string
   /** The rotating project's new secret (its old one is `secret`). */
   newSecret: string
   /** The token project's Verification Key: base64 of "hmacId;hmacSecret". */
   verificationKey: string
   /** A verification token for id, issued `ageSeconds` ago. */
   token: (id: string, ageSeconds?: number) => string
-  collector: Collector & { url: string }
+  collector: TestCollector
   site: Site
   /** Events in POST /track bodies the page sent, in order, read off the wire. */
   sent: Sent[]
@@ -71,21 +90,50 @@ export const test = base.extend<Fixtures>({
     use(Buffer.from(`${randomBytes(16).toString('hex')};${randomBytes(32).toString('hex')}`).toString('base64')),
   token: async ({ verificationKey }, use) => use((id, age = 0) => verificationToken(verificationKey, id, Date.now() - age * 1000)),
 
-  dataFile: async ({}, use) => use(join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'events.jsonl')),
-
-  collector: async ({ secret, newSecret, verificationKey, dataFile }, use) => {
+  collector: async ({ secret, newSecret, verificationKey }, use) => {
+    const store = await openStore({ file: join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'signet.db') })
     const collector = createCollector({
       projects: {
         [TOKEN]: { secureMode: 'enforce', secrets: [secret] },
         [TOKEN_PROJECT]: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: MAX_AGE, secrets: [verificationKey] },
         [ROTATING]: { secureMode: 'enforce', scheme: 'hex', secrets: [newSecret, secret] },
       },
-      dataFile,
+      store,
       assetDir: DIST,
     })
-    const url = await collector.listen(0, '127.0.0.1')
-    await use(Object.assign(collector, { url }))
+    let fault: { what: Fault; times: number } | undefined
+    let requests = 0
+    // The fault injector stands in front of the collector, as a failing network or proxy would.
+    const server = createServer((req, res) => {
+      if (req.method == 'POST' && req.url?.split('?')[0] == '/track' && (requests++, fault && fault.times-- > 0)) {
+        const what = fault!.what
+        if ('reset' in what) req.socket.destroy()
+        else req.resume().on('end', () => send(res, what.status, { error: 'injected fault' }, undefined, what.retryAfter))
+      } else if (!collector.handle(req, res)) send(res, 404, { error: 'not found' })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    await use({
+      url: `http://127.0.0.1:${port}`,
+      store,
+      async events() {
+        const events: StoredEvent[] = []
+        for await (const line of store.lines()) events.push(JSON.parse(line))
+        return events
+      },
+      inject: (what, times = Infinity) => void (fault = what && { what, times }),
+      requests: () => requests,
+      down: () =>
+        new Promise((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        }),
+      up: () => new Promise((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    })
+    server.closeAllConnections()
+    await new Promise((r) => (server.listening ? server.close(r) : r(undefined)))
     await collector.close()
+    await store.close()
   },
 
   site: async ({ collector }, use) => {
@@ -157,8 +205,8 @@ export const test = base.extend<Fixtures>({
 
   stored: async ({ collector }, use) => {
     await use(async (filter, count = 1) => {
-      await expect.poll(() => collector.events().filter(filter).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count)
-      return collector.events().filter(filter)
+      await expect.poll(async () => (await collector.events()).filter(filter).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count)
+      return (await collector.events()).filter(filter)
     })
   },
 })

@@ -70,8 +70,8 @@ test('consent: nothing stored or sent before it, sent once given, remembered; a 
   await call(page, ['consent', false], ['event', 'after-refusal'])
   await page.goto(url)
   await page.waitForTimeout(500)
-  expect(collector.events().filter((e) => e.name == 'after-refusal')).toEqual([])
-  expect(collector.events()).toHaveLength(4)
+  expect((await collector.events()).filter((e) => e.name == 'after-refusal')).toEqual([])
+  expect(await collector.events()).toHaveLength(4)
   expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('signet')))).toEqual(['signet_consent'])
 })
 
@@ -81,7 +81,7 @@ test('an answer given in one tab applies at once in the other open tabs', async 
   const other = await context.newPage()
   await other.goto(url)
   await page.waitForTimeout(300)
-  expect(collector.events()).toEqual([])
+  expect(await collector.events()).toEqual([])
   // Given in the other tab: this tab's waiting events go, without a reload.
   await call(other, ['consent', true])
   await stored((e) => e.name == 'asked-in-a', 2)
@@ -90,7 +90,7 @@ test('an answer given in one tab applies at once in the other open tabs', async 
   await page.waitForTimeout(100)
   await call(page, ['event', 'after-refusal-elsewhere'])
   await page.waitForTimeout(500)
-  expect(collector.events().filter((e) => e.name == 'after-refusal-elsewhere')).toEqual([])
+  expect((await collector.events()).filter((e) => e.name == 'after-refusal-elsewhere')).toEqual([])
   expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('signet')))).toEqual(['signet_consent'])
 })
 

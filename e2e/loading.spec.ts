@@ -31,7 +31,7 @@ test('loading the tracker twice sends one pageview and keeps one live _gs', asyn
   await stored((e) => e.name == 'once')
   await page.waitForTimeout(200)
   expect(sent.map((e) => e.type)).toEqual(['pageview', 'event'])
-  expect(collector.events()).toHaveLength(2)
+  expect(await collector.events()).toHaveLength(2)
 })
 
 test('an event fired on a link click that navigates away still arrives', async ({ page, site, stored }) => {

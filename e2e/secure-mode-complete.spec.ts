@@ -7,7 +7,7 @@ test('secure mode holds identified events, then signs them when auth arrives lat
   await page.goto(site.snippetPage(`_gs(${js(TOKEN)}, {secure: true}); _gs('identify', {id: 'late'}); _gs('event', 'early');`))
   await page.waitForTimeout(500)
   expect(sent).toEqual([])
-  expect(collector.events()).toEqual([])
+  expect(await collector.events()).toEqual([])
   await page.evaluate(`_gs('auth', ${js(sign('late'))})`)
   const events = await stored((e) => e.personId == 'late', 3)
   expect(events.map((e) => [e.type, e.name, e.verdict])).toEqual([

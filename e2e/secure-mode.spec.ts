@@ -19,7 +19,7 @@ test('a forged signature is rejected, reported to the page, and nothing is store
   await page.goto(site.snippetPage(`_gs(${js(TOKEN)}); _gs('identify', {id: 'victim'}); _gs('auth', ${js(forged)});`))
   await expect.poll(() => answers.flatMap((a) => a.rejected.map((r) => r.reason))).toEqual(['bad_signature', 'bad_signature'])
   await expect.poll(() => warnings).toContain('[signet] 2 event(s) rejected: bad_signature, bad_signature')
-  expect(collector.events().filter((e) => e.personId == 'victim')).toEqual([])
+  expect((await collector.events()).filter((e) => e.personId == 'victim')).toEqual([])
 })
 
 test("an identity switch never carries the previous person's signature", async ({ page, site, sign, sent, stored, answers }) => {

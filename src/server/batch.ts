@@ -42,8 +42,11 @@ export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signatur
  */
 export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict; ip?: string }
 
-/** Field limits, the same as the tracker's (docs/protocol.md). */
-export const LIMITS = { id: 128, name: 256, personId: 512, signature: 1024, props: 8192, url: 2048, title: 512, events: 500 }
+/**
+ * Field limits, the same as the tracker's (docs/protocol.md). `event` bounds a whole stored event:
+ * its JSON, in characters, once the collector has added project, receivedAt, verdict and ip.
+ */
+export const LIMITS = { id: 128, name: 256, personId: 512, signature: 1024, props: 8192, url: 2048, title: 512, events: 500, event: 32_768 }
 
 /** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
 export function anonymizeIp(ip: string): string {
@@ -68,18 +71,31 @@ const DAY = 86_400
 
 export const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object' && !Array.isArray(v)
 const isText = (v: unknown, max: number) => typeof v == 'string' && v.length > 0 && v.length <= max
+// An id is a key in the database and the message a signature covers: a NUL (PostgreSQL text cannot
+// hold one) or half a surrogate pair (UTF-8 has no encoding for it) would make it another id.
+const MALFORMED = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+// Most ids have neither a NUL nor a surrogate: one quick scan spares them the full pattern.
+const malformed = (s: string) => /[\0\ud800-\udfff]/.test(s) && MALFORMED.test(s)
+const isId = (v: unknown, max: number) => isText(v, max) && !malformed(v as string)
 const optionalText = (v: unknown, max: number) => v === undefined || isText(v, max)
 
 const optionalString = (v: unknown, max: number) => v === undefined || (typeof v == 'string' && v.length <= max)
+
+// The JSON each accepted event was measured by, so that a store writes it without making it again.
+const storedJson = new WeakMap<StoredEvent, string>()
+
+/** The stored record's JSON text, as measured by checkBatch or made now. */
+export const jsonOf = (e: StoredEvent): string => storedJson.get(e) ?? JSON.stringify(e)
 
 /** Why an event cannot be stored (invalid_event, too_large), or undefined when it can. */
 export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefined {
   if (
     !isObject(e) ||
-    !isText(e.id, LIMITS.id) ||
+    !isId(e.id, LIMITS.id) ||
     !TYPES.has(e.type as string) ||
     !Number.isFinite(e.ts) ||
-    !isText(e.anonymousId, LIMITS.id) ||
+    !isId(e.anonymousId, LIMITS.id) ||
+    (typeof e.personId == 'string' && malformed(e.personId)) ||
     (e.type == 'event' && typeof e.name != 'string') ||
     (e.props !== undefined && !isObject(e.props)) ||
     (e.page !== undefined && !isObject(e.page))
@@ -93,10 +109,48 @@ export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefi
     !optionalString(page.url, LIMITS.url) ||
     !optionalString(page.referrer, LIMITS.url) ||
     !optionalString(page.title, LIMITS.title) ||
-    (e.props !== undefined && JSON.stringify(e.props).length > LIMITS.props)
+    (e.props !== undefined && !(jsonLength(e.props) <= LIMITS.props))
   )
     return 'too_large'
   return undefined
+}
+
+// Props nested deeper than JSON.stringify can recurse are too large by any measure, not a crash.
+const jsonLength = (v: unknown) => {
+  try {
+    return JSON.stringify(v).length
+  } catch {
+    return Infinity
+  }
+}
+
+/**
+ * The event as it will be stored: only the keys of the wire format (docs/protocol.md), `page` with
+ * only url, title and referrer, no signature, then what the collector adds. Anything else a sender
+ * adds is dropped, so what is kept per event is bounded by the field limits. Takes an event that
+ * passed eventProblem. (Built key by key: a spread of a parsed object is several times slower.)
+ */
+export function storableEvent(e: IncomingEvent): Omit<IncomingEvent, 'signature'>
+export function storableEvent(e: IncomingEvent, added: Pick<StoredEvent, 'project' | 'receivedAt' | 'verdict' | 'ip'>): StoredEvent
+export function storableEvent(e: IncomingEvent, added?: Pick<StoredEvent, 'project' | 'receivedAt' | 'verdict' | 'ip'>) {
+  const event: Partial<StoredEvent> = { id: e.id, type: e.type, ts: e.ts, anonymousId: e.anonymousId }
+  if (e.personId !== undefined) event.personId = e.personId
+  if (e.name !== undefined) event.name = e.name
+  if (e.props !== undefined) event.props = e.props
+  if (e.page !== undefined) {
+    const page: IncomingEvent['page'] = {}
+    if (e.page.url !== undefined) page.url = e.page.url
+    if (e.page.title !== undefined) page.title = e.page.title
+    if (e.page.referrer !== undefined) page.referrer = e.page.referrer
+    event.page = page
+  }
+  if (added) {
+    event.project = added.project
+    event.receivedAt = added.receivedAt
+    event.verdict = added.verdict
+    if (added.ip) event.ip = added.ip
+  }
+  return event
 }
 
 export class HttpError extends Error {
@@ -162,10 +216,17 @@ export function checkBatch(
       rejected.push({ id, reason: problem })
       continue
     }
-    const { signature: _, ...event } = item as IncomingEvent
     const verdict = verdictOf(project!, item as IncomingEvent)
-    if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict, event })
-    else accepted.push({ ...event, project: token, receivedAt, verdict, ...(ip && { ip }) })
+    if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict, event: storableEvent(item as IncomingEvent) })
+    else {
+      const stored = storableEvent(item as IncomingEvent, { project: token, receivedAt, verdict, ip })
+      const json = JSON.stringify(stored)
+      if (json.length > LIMITS.event) rejected.push({ id, reason: 'too_large' })
+      else {
+        accepted.push(stored)
+        storedJson.set(stored, json)
+      }
+    }
   }
   return { project: project && token, accepted, rejected }
 }

@@ -1,16 +1,10 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { dirname, join } from 'node:path'
-import {
-  checkBatch,
-  checkProjects,
-  LIMITS,
-  type CollectResult,
-  type ProjectConfig,
-  type RejectedEvent,
-  type StoredEvent,
-} from './batch'
-import { parseJson, PREFLIGHT_HEADERS, readBody, send, sendError } from './http'
+import { join } from 'node:path'
+import { checkProjects, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
+import { createSignetHandler } from './handlers'
+import { send } from './http'
+import type { Store } from './store'
 
 export * from './batch'
 
@@ -18,8 +12,8 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean
 
 export interface CollectorOptions {
   projects: Record<string, ProjectConfig>
-  /** JSONL file the accepted events are appended to; events are kept in memory only without it. */
-  dataFile?: string
+  /** Where accepted events are stored and rejections counted (openStore). */
+  store: Store
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxBodyBytes?: number
   /** Most events in one request; more get 413. */
@@ -29,76 +23,66 @@ export interface CollectorOptions {
   /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
   assetDir?: string
   log?: (line: string) => void
-  /** Called after each batch with its newly stored events and its rejected ones (a live view, a queue). */
+  /** Called after each batch is committed, with its newly stored events and its rejected ones (a live view). */
   onResult?: (stored: StoredEvent[], rejected: RejectedEvent[]) => void
 }
 
-/** What the collector does to the next POST /track requests instead of answering them (for fault-injection tests). */
-export type Fault = { status: number; retryAfter?: number } | { reset: true }
-
 const ASSETS = new Set(['/tracker.js', '/adapters/beacon.js', '/adapters/engagespot.js'])
-const MEMORY_LIMIT = 10_000
+// What was accepted and rejected is logged as a sum per project at most this often, not per request:
+// a line per request would cost a busy collector a tenth of its time and fill its disk with logs.
+const SUMMARY_MS = 10_000
 
-export function createCollector(options: CollectorOptions) {
-  const {
-    projects,
-    dataFile,
-    maxBodyBytes = 128 * 1024,
-    maxEvents = LIMITS.events,
-    bodyTimeoutMs = 10_000,
-    assetDir,
-    log = () => {},
-    onResult,
-  } = options
-  checkProjects(projects)
-
-  const seen = new Set<string>()
-  // Counts per verdict stored and per reason rejected, since start.
-  const counts: Record<string, number> = {}
-  const count = (k: string) => (counts[k] = (counts[k] || 0) + 1)
-  const recent: StoredEvent[] = []
-  const key = (project: string, id: string) => project + '\n' + id
-  if (dataFile && existsSync(dataFile)) {
-    const text = readFileSync(dataFile, 'utf8')
-    // A line cut short by a crash must not run into the next record appended after it.
-    if (text && !text.endsWith('\n')) appendFileSync(dataFile, '\n')
-    for (const line of text.split('\n')) {
-      try {
-        const e = JSON.parse(line) as StoredEvent
-        seen.add(key(e.project, e.id))
-      } catch {
-        // That cut-short line is skipped; the lines around it are intact.
-      }
+/** Sums of accepted and rejected events per project, written as one line each when flushed. */
+function createTally(log: (line: string) => void) {
+  const sums = new Map<string, { name: string; accepted: number; rejected: Map<string, number> }>()
+  let timer: NodeJS.Timeout | undefined
+  const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
+    for (const { name, accepted, rejected } of sums.values()) {
+      const reasons = [...rejected].map(([reason, n]) => `${reason} ${n}`).join(', ')
+      const total = [...rejected.values()].reduce((a, b) => a + b, 0)
+      log(`${name}: ${accepted} accepted` + (total ? `, ${total} rejected (${reasons})` : ''))
     }
-  } else if (dataFile) mkdirSync(dirname(dataFile), { recursive: true })
-
-  /** Verifies and stores one parsed request body. Throws HttpError for a body that is not a batch. */
-  function collect(batch: unknown, receivedAt = Date.now(), ip?: string): CollectResult {
-    const checked = checkBatch(projects, batch, { receivedAt, ip, maxEvents })
-    const stored = checked.accepted.filter((e) => {
-      const k = key(e.project, e.id)
-      return !seen.has(k) && !!seen.add(k)
-    })
-    for (const e of stored) count(e.verdict)
-    for (const r of checked.rejected) count(r.reason)
-    if (stored.length) {
-      if (dataFile) appendFileSync(dataFile, stored.map((e) => JSON.stringify(e) + '\n').join(''))
-      recent.push(...stored)
-      if (recent.length > MEMORY_LIMIT) recent.splice(0, recent.length - MEMORY_LIMIT)
-    }
-    onResult?.(stored, checked.rejected)
-    const token = (batch as { project: string }).project
-    const accepted = checked.accepted.length
-    const { rejected } = checked
-    const reasons = [...new Set(rejected.map((r) => r.reason))].join(', ')
-    // An unknown token is whatever a sender wrote, perhaps a signature: only a short, printable prefix is logged.
-    const name = checked.project || `unknown project ${JSON.stringify(token.slice(0, 6).replace(/[^\x20-\x7e]/g, '?') + '…')}`
-    log(`${name}: ${accepted} accepted` + (rejected.length ? `, ${rejected.length} rejected (${reasons})` : ''))
-    return { accepted, rejected: rejected.map(({ id, reason }) => ({ id, reason })) }
+    sums.clear()
   }
+  return {
+    /** Adds a batch's figures to its project's sum (key); `name` is what the line calls it. */
+    add(key: string, name: string, accepted: number, rejected: readonly { reason: string }[]) {
+      const sum = sums.get(key) || sums.set(key, { name, accepted: 0, rejected: new Map() }).get(key)!
+      sum.accepted += accepted
+      for (const { reason } of rejected) sum.rejected.set(reason, (sum.rejected.get(reason) || 0) + 1)
+      timer ??= setTimeout(flush, SUMMARY_MS).unref()
+    },
+    flush,
+  }
+}
 
-  let fault: { what: Fault; times: number } | undefined
-  let requests = 0
+/** The reference collector: POST /track through createSignetHandler into a store, and the tracker's scripts. */
+export function createCollector(options: CollectorOptions) {
+  const { projects, store, maxBodyBytes, maxEvents, bodyTimeoutMs, assetDir, log = () => {}, onResult } = options
+  checkProjects(projects)
+  const tally = createTally(log)
+
+  const signet = createSignetHandler({
+    projects,
+    maxBodyBytes,
+    maxEvents,
+    bodyTimeoutMs,
+    log,
+    async onEvents(accepted, rejected, { project, token }) {
+      if (!accepted.length && !rejected.length) return
+      const fresh = await store.add(
+        accepted,
+        rejected.map((r) => ({ project: project ?? '', reason: r.reason })),
+      )
+      // An unknown token is whatever a sender wrote, perhaps a signature: only a short, printable prefix
+      // is logged, of the period's first (a sender can make up any number of tokens).
+      const name = project ?? `unknown projects (the first: ${JSON.stringify(token.slice(0, 6).replace(/[^\x20-\x7e]/g, '?') + '…')})`
+      tally.add(project ?? '', name, accepted.length, rejected)
+      onResult?.(accepted.filter((_, i) => fresh[i]), rejected)
+    },
+  })
 
   /** Handles /track and the tracker's scripts; returns false for any other path so a host server can route it. */
   const handle: Handler = (req, res) => {
@@ -115,34 +99,14 @@ export function createCollector(options: CollectorOptions) {
       return true
     }
     if (path != '/track') return false
-    if (req.method == 'OPTIONS') res.writeHead(204, PREFLIGHT_HEADERS).end()
-    else if (req.method != 'POST') send(res, 405, { error: 'POST a batch to /track' })
-    else if ((requests++, fault && fault.times-- > 0)) {
-      const what = fault!.what
-      if ('reset' in what) req.socket.destroy()
-      else req.resume().on('end', () => send(res, what.status, { error: 'injected fault' }, undefined, what.retryAfter))
-    } else
-      readBody(req, maxBodyBytes, bodyTimeoutMs)
-        .then((text) => send(res, 200, collect(parseJson(text), Date.now(), req.socket.remoteAddress)))
-        .catch((err: unknown) => sendError(res, err, log))
+    void signet.node(req, res)
     return true
   }
 
   let server: Server | undefined
 
   return {
-    collect,
     handle,
-    /** The events stored since start (the most recent 10,000). */
-    events: (): readonly StoredEvent[] => recent,
-    /** How many events were stored per verdict and rejected per reason since start. */
-    stats: (): Readonly<Record<string, number>> => counts,
-    /** How many POST /track requests arrived since start, answered or not. */
-    requests: () => requests,
-    /** Makes the next `times` POST /track requests fail this way; undefined ends it. */
-    inject(what: Fault | undefined, times = Infinity) {
-      fault = what && { what, times }
-    },
     /** Starts an HTTP server; `other` may serve the paths the collector does not. Resolves to its base URL. */
     listen(port = 0, host = '127.0.0.1', other?: Handler): Promise<string> {
       server = createServer((req, res) => {
@@ -157,12 +121,24 @@ export function createCollector(options: CollectorOptions) {
         })
       })
     },
-    close(): Promise<void> {
-      return new Promise((resolve) => {
-        if (!server) return resolve()
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
+    /**
+     * Stops accepting connections and resolves once the requests under way are answered, or after
+     * `graceMs`, when the connections still open are cut; then logs what the last sums hold. The
+     * store stays open: it is the caller's.
+     */
+    close(graceMs = 8000): Promise<void> {
+      return new Promise<void>((resolve) => {
+        if (!server?.listening) return resolve()
+        const open = server
+        const cut = setTimeout(() => open.closeAllConnections(), graceMs)
+        // Keep-alive connections are closed as soon as their request is answered.
+        const idle = setInterval(() => open.closeIdleConnections(), 50)
+        open.close(() => {
+          clearTimeout(cut)
+          clearInterval(idle)
+          resolve()
+        })
+      }).then(tally.flush)
     },
   }
 }

@@ -1,21 +1,43 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { checkBatch, checkProjects, HttpError, type CollectResult, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
+import {
+  checkBatch,
+  checkProjects,
+  HttpError,
+  LIMITS,
+  type CollectResult,
+  type ProjectConfig,
+  type RejectedEvent,
+  type StoredEvent,
+} from './batch'
 import { CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from './http'
 
 export interface SignetHandlerOptions {
   projects: Record<string, ProjectConfig>
   /**
    * Receives each batch's accepted events (signature removed; project, receivedAt, verdict and ip
-   * added) and its rejected ones. Store them keyed by event id: the tracker re-sends an event it
-   * could not confirm, with the same id. The answer waits for a returned promise, so if it rejects
-   * the tracker gets a 500 and sends the batch again later.
+   * added) and its rejected ones. Store them keyed by project and event id: the tracker re-sends an
+   * event it could not confirm, with the same id. The answer waits for a returned promise, so if it
+   * rejects the tracker gets a 503 and sends the batch again later.
    */
-  onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[]) => void | Promise<void>
+  onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[], batch: BatchInfo) => void | Promise<void>
   maxBodyBytes?: number
+  /** Most events in one request; more get 413. Default 500. */
+  maxEvents?: number
   bodyTimeoutMs?: number
   /** Where unexpected errors are reported; never given a signature or secret. */
   log?: (line: string) => void
 }
+
+/** Which project a batch was for. */
+export interface BatchInfo {
+  /** The batch's project token when it names a configured project. */
+  project?: string
+  /** The token as sent: untrusted, perhaps a signature by mistake; log at most a short prefix. */
+  token: string
+}
+
+/** Seconds the tracker waits before re-sending a batch whose events could not be stored. */
+export const STORE_RETRY_AFTER = 5
 
 export interface SignetAnswer {
   status: number
@@ -30,7 +52,14 @@ export interface SignetAnswer {
  * (Next.js route handlers, Cloudflare Workers, Deno, Bun).
  */
 export function createSignetHandler(options: SignetHandlerOptions) {
-  const { projects, onEvents, maxBodyBytes = 128 * 1024, bodyTimeoutMs = 10_000, log = (line) => console.error(line) } = options
+  const {
+    projects,
+    onEvents,
+    maxBodyBytes = 128 * 1024,
+    maxEvents = LIMITS.events,
+    bodyTimeoutMs = 10_000,
+    log = (line) => console.error(line),
+  } = options
   checkProjects(projects)
   const json = { 'Content-Type': 'application/json', ...CORS_HEADERS }
 
@@ -45,8 +74,15 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     try {
       const text = Buffer.isBuffer(body) ? body.toString('utf8') : body
       if (typeof text == 'string' && Buffer.byteLength(text) > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
-      const checked = checkBatch(projects, typeof text == 'string' ? parseJson(text) : text, { ip })
-      await onEvents(checked.accepted, checked.rejected)
+      const batch = typeof text == 'string' ? parseJson(text) : text
+      const checked = checkBatch(projects, batch, { ip, maxEvents })
+      try {
+        await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project })
+      } catch (err) {
+        // Nothing was stored: the tracker keeps the events and sends them again.
+        log(`signet: could not store a batch: ${err instanceof Error ? err.message : String(err)}`)
+        return { status: 503, headers: { ...json, 'Retry-After': String(STORE_RETRY_AFTER) }, body: { error: 'could not store the events; send them again' } }
+      }
       const rejected = checked.rejected.map(({ id, reason }) => ({ id, reason }))
       return { status: 200, headers: json, body: { accepted: checked.accepted.length, rejected } }
     } catch (err) {
@@ -74,7 +110,12 @@ export function createSignetHandler(options: SignetHandlerOptions) {
         } catch (err) {
           answer = failure(err)
         }
-      res.writeHead(answer.status, answer.headers).end(answer.status == 204 ? undefined : JSON.stringify(answer.body))
+      // A refused body (too large, too slow) is not read to its end: the connection goes with the answer.
+      const refused = answer.status == 413 || answer.status == 408
+      if (refused) res.on('finish', () => req.socket.destroySoon())
+      res
+        .writeHead(answer.status, refused ? { ...answer.headers, Connection: 'close' } : answer.headers)
+        .end(answer.status == 204 ? undefined : JSON.stringify(answer.body))
     },
 
     /** Request → Response runtimes. */

@@ -13,7 +13,6 @@ export {
   type Collector,
   type CollectorOptions,
   type CollectResult,
-  type Fault,
   type Handler,
   type IncomingEvent,
   type ProjectConfig,
@@ -24,5 +23,7 @@ export {
   type Verdict,
 } from './collector'
 export { loadConfig, type ServerConfig } from './config'
-export { createSignetHandler, type SignetAnswer, type SignetHandlerOptions } from './handlers'
+export { createSignetHandler, type BatchInfo, type SignetAnswer, type SignetHandlerOptions } from './handlers'
+export { openStore, type Rejected, type Store, type StoreCounts, type StoreOptions } from './store'
+export { importJsonl, type ImportResult } from './import'
 export { checkBatch, type CheckedBatch, type RejectedEvent } from './batch'

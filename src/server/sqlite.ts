@@ -1,8 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import { once } from 'node:events'
 import { existsSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import type { StoredEvent } from './batch'
-import { loadDriver, tally, type Rejected, type Store, type StoreOptions } from './store'
+import { Worker } from 'node:worker_threads'
+import { jsonOf, type StoredEvent } from './batch'
+import { loadDriver, tally, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
 
@@ -33,10 +36,123 @@ CREATE TABLE signet_counts (
 ) WITHOUT ROWID;`,
 ]
 
-const connect = async (file: string, options: BetterSqlite3.Options) => {
-  const Driver = await loadDriver('better-sqlite3', () => import('better-sqlite3').then((m) => m.default), 'npm install better-sqlite3@12')
-  return new Driver(file, options)
+const INSERT = 'INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+const COUNT = 'INSERT INTO signet_counts (project, kind, name, shard, n) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'
+// Another process holding the write lock is waited for this long before a write fails.
+const BUSY_MS = 5000
+const CHECKPOINT = { everyMs: 100, restartFrames: 4096 }
+const INSTALL = 'npm install better-sqlite3@12'
+
+/** A batch for the writer thread: six columns per event, flat, and the rejections to count as (project, reason) pairs. */
+interface WriteJob {
+  n: number
+  rows: (string | number | null)[]
+  rejected: string[]
 }
+type WriteResult = { n: number; fresh: boolean[] } | { n: number; error: string }
+
+/**
+ * The writer thread, which alone writes to the database for this process, so that a commit (and,
+ * now and then, a checkpoint with its fsync) never holds up the thread that answers requests.
+ * Batches that arrive while it writes are committed together. It runs from its own source text,
+ * so nothing outside this function is in scope there: what it needs comes in workerData.
+ */
+function writerThread() {
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
+  const { driver, file, insertSql, countSql, busyMs } = workerData as Record<string, string & number>
+  const Driver = require(driver) as typeof BetterSqlite3
+  const db = new Driver(file, { timeout: busyMs })
+  // NORMAL: a commit survives the process being killed (not a power cut), without an fsync per commit.
+  db.pragma('synchronous = NORMAL')
+  // Checkpoints (copying the log into the database, with an fsync) are the checkpoint thread's.
+  db.pragma('wal_autocheckpoint = 0')
+  const insert = db.prepare(insertSql)
+  const count = db.prepare(countSql)
+  const write = db.transaction((jobs: WriteJob[]) => {
+    // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
+    const added = new Map<string, number>()
+    const up = (kind: string, name: unknown, project: unknown) => {
+      const key = `${kind}\n${name}\n${project}`
+      added.set(key, (added.get(key) || 0) + 1)
+    }
+    const results = jobs.map(({ rows, rejected }) => {
+      const fresh: boolean[] = []
+      for (let i = 0; i < rows.length; i += 6) {
+        fresh.push(insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]).changes > 0)
+        if (fresh[fresh.length - 1]) up('stored', rows[i + 4], rows[i])
+      }
+      for (let i = 0; i < rejected.length; i += 2) up('rejected', rejected[i + 1], rejected[i])
+      return fresh
+    })
+    for (const [key, n] of added) {
+      const [kind, name] = key.split('\n', 2)
+      count.run(key.slice(kind.length + name.length + 2), kind, name, n)
+    }
+    return results
+  })
+  const post = (result: WriteResult) => parentPort!.postMessage(result)
+  let pending: WriteJob[] = []
+  const flush = () => {
+    const jobs = pending
+    pending = []
+    const error = (err: unknown) => (err instanceof Error ? err.message : String(err))
+    try {
+      write.immediate(jobs).forEach((fresh, i) => post({ n: jobs[i].n, fresh }))
+    } catch (err) {
+      // The database is locked, full or failing: every batch fails alike, at once.
+      if (jobs.length == 1 || /BUSY|LOCKED|FULL|IOERR|READONLY/.test((err as { code?: string }).code || ''))
+        return jobs.forEach(({ n }) => post({ n, error: error(err) }))
+      // Otherwise one batch may be at fault: alone, each succeeds or fails on its own.
+      for (const job of jobs)
+        try {
+          post({ n: job.n, fresh: write.immediate([job])[0] })
+        } catch (err) {
+          post({ n: job.n, error: error(err) })
+        }
+    }
+  }
+  parentPort!.on('message', (job: WriteJob | 'close') => {
+    if (job != 'close') {
+      if (!pending.length) setImmediate(flush)
+      pending.push(job)
+      return
+    }
+    if (pending.length) flush()
+    db.close()
+    parentPort!.close()
+  })
+}
+
+/**
+ * The checkpoint thread: every `everyMs` it copies what the writers logged into the database file
+ * beside them (a PASSIVE checkpoint takes no lock a writer waits for), so that commits do not wait
+ * for that copy and its fsync. Writers never stop, so such a checkpoint never quite reaches the end
+ * of the log, and the log would grow without end: once it holds `restartFrames` pages, a RESTART
+ * checkpoint waits for the writer to finish its transaction and copies the little that is left, so
+ * that the next commit writes the log from its start again. Run from its source text, like the writer.
+ */
+function checkpointThread() {
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
+  const { driver, file, busyMs, everyMs, restartFrames } = workerData as Record<string, string & number>
+  const Driver = require(driver) as typeof BetterSqlite3
+  const db = new Driver(file, { timeout: busyMs })
+  const timer = setInterval(() => {
+    try {
+      const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
+      if (log > restartFrames) db.pragma('wal_checkpoint(RESTART)')
+    } catch {
+      // Busy or failing now: the next round tries again, and the log keeps every commit meanwhile.
+    }
+  }, everyMs)
+  parentPort!.on('message', () => {
+    clearInterval(timer)
+    db.pragma('wal_checkpoint(PASSIVE)')
+    db.close()
+    parentPort!.close()
+  })
+}
+
+const driver = () => loadDriver('better-sqlite3', () => import('better-sqlite3').then((m) => m.default), INSTALL)
 
 function migrate(db: Database, file: string) {
   db.transaction(() => {
@@ -48,80 +164,65 @@ function migrate(db: Database, file: string) {
   }).immediate()
 }
 
-interface Job {
-  events: readonly StoredEvent[]
-  rejected: readonly Rejected[]
-  resolve: (fresh: boolean[]) => void
-  reject: (err: unknown) => void
-}
-
 export async function openSqliteStore(file: string, { readonly = false }: StoreOptions = {}): Promise<Store> {
   if (readonly && !existsSync(file)) throw new Error(`signet: no store at ${file}`)
   if (!readonly) mkdirSync(dirname(file), { recursive: true })
-  // Another connection holding the write lock is waited for, up to 5 s, before a write fails.
-  const writer = await connect(file, { timeout: 5000, readonly })
+  const Driver = await driver()
+  // This thread's connection reads; the writer thread has its own.
+  const db = new Driver(file, { timeout: BUSY_MS, readonly })
   if (!readonly) {
-    // WAL: readers never block the writer; NORMAL: a commit survives the process being killed
-    // (not a power cut), without an fsync per commit.
-    writer.pragma('journal_mode = WAL')
-    writer.pragma('synchronous = NORMAL')
-    migrate(writer, file)
+    // WAL: readers never block the writer, and writers in other processes take turns.
+    db.pragma('journal_mode = WAL')
+    migrate(db, file)
   }
-  const insert = writer.prepare(
-    'INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  )
-  const count = writer.prepare(
-    'INSERT INTO signet_counts (project, kind, name, shard, n) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n',
-  )
-  const selectCounts = writer.prepare('SELECT kind, name, n FROM signet_counts WHERE project = ?')
-  const selectRecent = writer.prepare('SELECT event FROM signet_events WHERE project = ? ORDER BY received_at DESC, seq DESC LIMIT ?').pluck()
-  const selectPerson = writer
+  const selectCounts = db.prepare('SELECT kind, name, n FROM signet_counts WHERE project = ?')
+  const selectRecent = db.prepare('SELECT event FROM signet_events WHERE project = ? ORDER BY received_at DESC, seq DESC LIMIT ?').pluck()
+  const selectPerson = db
     .prepare('SELECT event FROM signet_events WHERE project = ? AND person_id = ? ORDER BY received_at DESC, seq DESC LIMIT ?')
     .pluck()
 
-  const write = writer.transaction((jobs: Job[]) => {
-    const added = new Map<string, number>()
-    const up = (...row: [project: string, kind: string, name: string]) => {
-      const key = JSON.stringify(row)
-      added.set(key, (added.get(key) || 0) + 1)
-    }
-    const results = jobs.map(({ events, rejected }) => {
-      const fresh = events.map(
-        (e) => insert.run(e.project, e.id, e.receivedAt, e.personId ?? null, e.verdict, JSON.stringify(e)).changes > 0,
-      )
-      events.forEach((e, i) => fresh[i] && up(e.project, 'stored', e.verdict))
-      for (const r of rejected) up(r.project, 'rejected', r.reason)
-      return fresh
-    })
-    for (const [key, n] of added) count.run(...(JSON.parse(key) as string[]), n)
-    return results
-  })
-
-  // Batches that arrive together are committed together: one commit for many requests.
-  let pending: Job[] = []
-  const flush = () => {
-    const jobs = pending
-    pending = []
-    try {
-      write(jobs).forEach((fresh, i) => jobs[i].resolve(fresh))
-    } catch {
-      // Alone, each batch succeeds or fails on its own.
-      for (const job of jobs)
-        try {
-          job.resolve(write([job])[0])
-        } catch (err) {
-          job.reject(err)
-        }
-    }
+  const calls = new Map<number, { resolve: (fresh: boolean[]) => void; reject: (err: Error) => void }>()
+  let n = 0
+  let thread: Worker | undefined
+  const fail = (err: Error) => {
+    calls.forEach((call) => call.reject(err))
+    calls.clear()
   }
+  const shared = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, busyMs: BUSY_MS }
+  const start = () => {
+    const started = new Worker(`(${writerThread})()`, { eval: true, workerData: { ...shared, insertSql: INSERT, countSql: COUNT } })
+    started.on('message', (result: WriteResult) => {
+      const call = calls.get(result.n)
+      calls.delete(result.n)
+      if ('error' in result) call?.reject(new Error(result.error))
+      else call?.resolve(result.fresh)
+      // Writes under way keep the process alive; an idle store does not.
+      if (!calls.size) started.unref()
+    })
+    started.on('error', fail)
+    // A writer that died is started again by the next write; what it held is answered as failed (503, sent again).
+    started.on('exit', () => {
+      if (thread == started) thread = undefined
+      fail(new Error('the SQLite writer stopped'))
+    })
+    started.unref()
+    return started
+  }
+  if (!readonly) thread = start()
+  const checkpoints = readonly ? undefined : new Worker(`(${checkpointThread})()`, { eval: true, workerData: { ...shared, ...CHECKPOINT } })
+  checkpoints?.unref()
 
   return {
     description: `sqlite ${file}`,
     add(events, rejected = []) {
       if (readonly) return Promise.reject(new Error('signet: this store is open for reading only'))
+      const rows: WriteJob['rows'] = []
+      for (const e of events) rows.push(e.project, e.id, e.receivedAt, e.personId ?? null, e.verdict, jsonOf(e))
+      const writer = (thread ??= start())
       return new Promise((resolve, reject) => {
-        if (!pending.length) setImmediate(flush)
-        pending.push({ events, rejected, resolve, reject })
+        calls.set(++n, { resolve, reject })
+        writer.ref()
+        writer.postMessage({ n, rows, rejected: rejected.flatMap((r) => [r.project, r.reason]) } satisfies WriteJob)
       })
     },
     async counts(project) {
@@ -133,7 +234,7 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
     },
     async *lines({ project, since } = {}) {
       // Its own connection: an open iteration keeps a connection busy, and it may last long.
-      const reader = await connect(file, { readonly: true, timeout: 5000 })
+      const reader = new Driver(file, { readonly: true, timeout: BUSY_MS })
       try {
         const where = [project !== undefined && 'project = ?', since !== undefined && 'received_at >= ?'].filter(Boolean)
         const rows = reader
@@ -146,8 +247,15 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
       }
     },
     async close() {
-      if (pending.length) flush()
-      writer.close()
+      const writer = thread
+      thread = undefined
+      for (const worker of [writer, checkpoints])
+        if (worker && worker.threadId >= 0) {
+          worker.ref()
+          worker.postMessage('close')
+          await once(worker, 'exit')
+        }
+      if (db.open) db.close()
     },
   }
 }

@@ -1,33 +1,46 @@
 // @vitest-environment node
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { anonymizeIp, createCollector, type Collector, type CollectorOptions } from '../../src/server/collector'
+import { anonymizeIp, createCollector, type CollectorOptions, type StoredEvent } from '../../src/server/collector'
 import { loadConfig } from '../../src/server/config'
 import { personSignature, userSignature } from '../../src/server/signature'
+import type { Store } from '../../src/server/store'
 import { verificationToken } from '../../src/server/token'
+import { breakWrites, DATABASES, healWrites, open, sqliteDatabase, type Database } from './databases'
 
 const SECRET = 'test-secret'
-let open: Collector[] = []
+let cleanup: (() => Promise<unknown>)[] = []
 
-async function start(options: Partial<CollectorOptions> = {}) {
+/** A collector on a store of its own (SQLite unless a database is given), listening on a free port. */
+async function start(options: Partial<CollectorOptions> = {}, database?: Database) {
+  const db = database || (await sqliteDatabase())
+  const store = options.store || (await open(db))
   const collector = createCollector({
     projects: {
       ENF: { secureMode: 'enforce', secrets: [SECRET] },
       REP: { secureMode: 'report', secrets: [SECRET] },
       OFF: { secureMode: 'off', secrets: [] },
     },
+    store,
     ...options,
   })
-  open.push(collector)
-  return { collector, url: await collector.listen() }
+  const url = await collector.listen()
+  cleanup.push(() => collector.close(), () => store.close())
+  const events = () => stored(store)
+  return { collector, url, store, events }
+}
+
+async function stored(store: Store) {
+  const out: StoredEvent[] = []
+  for await (const line of store.lines()) out.push(JSON.parse(line))
+  return out
 }
 
 afterEach(async () => {
-  await Promise.all(open.map((c) => c.close()))
-  open = []
+  for (const fn of cleanup.splice(0)) await fn()
 })
 
 let n = 0
@@ -49,7 +62,7 @@ async function post(url: string, body: string, headers: Record<string, string> =
 
 describe('collector Secure Mode', () => {
   it('enforce: accepts signed and anonymous events, rejects missing and forged signatures', async () => {
-    const { collector, url } = await start()
+    const { events, url } = await start()
     const signed = event({ personId: 'u1', signature: personSignature(SECRET, 'u1') })
     const anonymous = event()
     const missing = event({ personId: 'u1' })
@@ -66,29 +79,29 @@ describe('collector Secure Mode', () => {
         { id: borrowed.id, reason: 'bad_signature' },
       ],
     })
-    expect(collector.events().map((e) => [e.id, e.verdict])).toEqual([
+    expect((await events()).map((e) => [e.id, e.verdict])).toEqual([
       [signed.id, 'verified'],
       [anonymous.id, 'anonymous'],
     ])
   })
 
   it('report: stores everything with its verdict; off: does not check', async () => {
-    const { collector, url } = await start()
+    const { events, url } = await start()
     const forged = event({ personId: 'u1', signature: 'ab'.repeat(32) })
     expect((await post(url, batch('REP', [forged]))).body).toEqual({ accepted: 1, rejected: [] })
     const unsigned = event({ personId: 'u1' })
     expect((await post(url, batch('OFF', [unsigned]))).body).toEqual({ accepted: 1, rejected: [] })
-    expect(collector.events().map((e) => e.verdict)).toEqual(['bad_signature', 'unchecked'])
+    expect((await events()).map((e) => e.verdict)).toEqual(['bad_signature', 'unchecked'])
   })
 
   it('never stores the signature', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'signet-')), 'events.jsonl')
-    const { url } = await start({ dataFile: file })
+    const db = await sqliteDatabase()
+    const { url } = await start({}, db)
     const sig = personSignature(SECRET, 'u1')
     await post(url, batch('ENF', [event({ personId: 'u1', signature: sig })]))
-    const stored = readFileSync(file, 'utf8')
-    expect(stored).toContain('"verdict":"verified"')
-    expect(stored).not.toContain(sig)
+    const rows = JSON.stringify(await db.sql('SELECT * FROM signet_events'))
+    expect(rows).toContain('\\"verdict\\":\\"verified\\"')
+    expect(rows).not.toContain(sig)
   })
 
   it('rejects events for an unknown project and events of the wrong shape', async () => {
@@ -123,7 +136,7 @@ describe('collector signature schemes', () => {
   })
 
   it('token scheme accepts a fresh token and rejects an old one as expired_signature', async () => {
-    const { collector, url } = await start({ projects: { TOK: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: 600, secrets: [KEY] } } })
+    const { events, url } = await start({ projects: { TOK: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: 600, secrets: [KEY] } } })
     const fresh = event({ personId: 'u1', signature: verificationToken(KEY, 'u1') })
     const old = event({ personId: 'u1', signature: verificationToken(KEY, 'u1', Date.now() - 601_000) })
     const hexSig = event({ personId: 'u1', signature: personSignature(SECRET, 'u1') })
@@ -134,7 +147,7 @@ describe('collector signature schemes', () => {
         { id: hexSig.id, reason: 'bad_signature' },
       ],
     })
-    expect(collector.events().map((e) => e.verdict)).toEqual(['verified'])
+    expect((await events()).map((e) => e.verdict)).toEqual(['verified'])
   })
 
   it('accepts the old and the new secret while a rotation overlaps', async () => {
@@ -143,9 +156,12 @@ describe('collector signature schemes', () => {
     expect((await post(url, batch('ROT', events))).body).toEqual({ accepted: 2, rejected: [{ id: events[2].id, reason: 'bad_signature' }] })
   })
 
-  it('refuses a token project with a malformed key, or an unknown scheme', () => {
-    expect(() => createCollector({ projects: { T: { secureMode: 'enforce', scheme: 'token', secrets: ['nope'] } } })).toThrow(/hmacId;hmacSecret/)
-    expect(() => createCollector({ projects: { T: { secureMode: 'enforce', scheme: 'rot13' as 'hex', secrets: ['s'] } } })).toThrow(/hex, base64 or token/)
+  it('refuses a token project with a malformed key, or an unknown scheme', async () => {
+    const { store } = await start()
+    expect(() => createCollector({ store, projects: { T: { secureMode: 'enforce', scheme: 'token', secrets: ['nope'] } } })).toThrow(/hmacId;hmacSecret/)
+    expect(() => createCollector({ store, projects: { T: { secureMode: 'enforce', scheme: 'rot13' as 'hex', secrets: ['s'] } } })).toThrow(
+      /hex, base64 or token/,
+    )
   })
 })
 
@@ -174,21 +190,6 @@ describe('collector robustness', () => {
     expect((await post(url, batch('ENF', [event()]))).body.accepted).toBe(1)
   })
 
-  it('deduplicates by event id, also across a restart from its JSONL file', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'signet-')), 'events.jsonl')
-    const first = await start({ dataFile: file })
-    const e = event()
-    await post(first.url, batch('ENF', [e, e]))
-    expect((await post(first.url, batch('ENF', [e]))).body).toEqual({ accepted: 1, rejected: [] })
-    await first.collector.close()
-    writeFileSync(file, readFileSync(file, 'utf8') + '{"half a line')
-    const second = await start({ dataFile: file })
-    await post(second.url, batch('ENF', [e, event()]))
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{"id"'))
-    expect(lines.map((l) => JSON.parse(l).id).filter((id) => id == e.id)).toHaveLength(1)
-    expect(lines).toHaveLength(2)
-  })
-
   it('serves the tracker and its adapters, nothing else from its folder, and answers a CORS preflight', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-'))
     mkdirSync(join(dir, 'adapters'))
@@ -209,9 +210,10 @@ describe('collector robustness', () => {
     expect((await fetch(url + '/elsewhere')).status).toBe(404)
   })
 
-  it('refuses a Secure Mode project without a secret, or an unknown mode', () => {
-    expect(() => createCollector({ projects: { P: { secureMode: 'enforce', secrets: [] } } })).toThrow(/needs at least one secret/)
-    expect(() => createCollector({ projects: { P: { secureMode: 'strict' as 'off', secrets: ['s'] } } })).toThrow(/off, report or enforce/)
+  it('refuses a Secure Mode project without a secret, or an unknown mode', async () => {
+    const { store } = await start()
+    expect(() => createCollector({ store, projects: { P: { secureMode: 'enforce', secrets: [] } } })).toThrow(/needs at least one secret/)
+    expect(() => createCollector({ store, projects: { P: { secureMode: 'strict' as 'off', secrets: ['s'] } } })).toThrow(/off, report or enforce/)
   })
 })
 
@@ -245,23 +247,24 @@ describe('limits and privacy', () => {
   })
 
   it('stores the sender address, cut to its network when the batch asks for anonymizeIP', async () => {
-    const { collector, url } = await start()
+    const { events, url } = await start()
     await post(url, batch('OFF', [event()]))
-    await post(url, JSON.stringify({ v: 1, project: 'OFF', sentAt: 1, anonymizeIP: true, events: [event()] }))
-    expect(collector.events().map((e) => e.ip)).toEqual(['127.0.0.1', '127.0.0.0'])
+    await post(url, JSON.stringify({ v: 1, project: 'OFF', sentAt: 1, anonymizeIP: true, events: [event({ ip: '8.8.8.8' })] }))
+    expect((await events()).map((e) => e.ip)).toEqual(['127.0.0.1', '127.0.0.0'])
     expect(anonymizeIp('2001:db8:85a3:8d3:1319:8a2e:370:7348')).toBe('2001:db8:85a3::')
     expect(anonymizeIp('::ffff:203.0.113.77')).toBe('203.0.113.0')
   })
 
   it('never logs or echoes a signature or a secret', async () => {
     const lines: string[] = []
-    const { url } = await start({ log: (l) => lines.push(l) })
+    const { url, collector } = await start({ log: (l) => lines.push(l) })
     const sig = personSignature(SECRET, 'u1')
     const answers = [
       await post(url, batch('ENF', [event({ personId: 'u1', signature: sig }), event({ personId: 'u1', signature: sig.replace('a', 'b') })])),
       await post(url, `{"v":1,"project":"ENF","events":[{"signature":"${sig}"`),
       await post(url, batch(sig, [event({ personId: 'u1', signature: sig })])),
     ]
+    await collector.close()
     const seen = JSON.stringify(answers) + lines.join('\n')
     expect(lines.length).toBeGreaterThan(0)
     expect(seen).not.toContain(sig)
@@ -270,25 +273,87 @@ describe('limits and privacy', () => {
   })
 })
 
-describe('fault mode', () => {
-  it('answers the next requests with an injected status, then recovers, counting every request', async () => {
-    const { collector, url } = await start()
-    collector.inject({ status: 429, retryAfter: 3 }, 2)
-    const first = await fetch(url + '/track', { method: 'POST', body: batch('ENF', [event()]) })
-    expect(first.status).toBe(429)
-    expect(first.headers.get('retry-after')).toBe('3')
-    expect(first.headers.get('access-control-expose-headers')).toBe('Retry-After')
-    expect((await post(url, batch('ENF', [event()]))).status).toBe(429)
-    expect((await post(url, batch('ENF', [event()]))).status).toBe(200)
-    expect(collector.requests()).toBe(3)
-    expect(collector.events()).toHaveLength(1)
+describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
+  let db: Database
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0)) await fn()
+    await db?.drop()
   })
 
-  it('can reset connections', async () => {
-    const { collector, url } = await start()
-    collector.inject({ reset: true }, 1)
-    await expect(post(url, batch('ENF', [event()]))).rejects.toThrow()
-    expect((await post(url, batch('ENF', [event()]))).status).toBe(200)
+  it.skipIf(skip)('stores an event once, also when it is sent again after a restart, and keeps the counts', async () => {
+    db = await make()
+    const first = await start({}, db)
+    const e = event()
+    await post(first.url, batch('ENF', [e, e]))
+    expect((await post(first.url, batch('ENF', [e]))).body).toEqual({ accepted: 1, rejected: [] })
+    await post(first.url, batch('ENF', [event({ personId: 'u1' })]))
+    for (const fn of cleanup.splice(0)) await fn()
+    const second = await start({}, db)
+    const next = event()
+    expect((await post(second.url, batch('ENF', [e, next]))).body).toEqual({ accepted: 2, rejected: [] })
+    expect((await second.events()).map((x) => x.id)).toEqual([e.id, next.id])
+    expect(await second.store.counts('ENF')).toEqual({ stored: { anonymous: 2 }, rejected: { missing_signature: 1 } })
+  })
+
+  it.skipIf(skip)('answers 503 with Retry-After when the write fails, stores nothing of it, and stores it when sent again', async () => {
+    db = await make()
+    const { url, events, store } = await start({}, db)
+    const body = batch('ENF', [event(), event({ personId: 'u1' })])
+    await breakWrites(db)
+    const failed = await fetch(url + '/track', { method: 'POST', body })
+    expect(failed.status).toBe(503)
+    expect(failed.headers.get('retry-after')).toBe('5')
+    expect(failed.headers.get('access-control-expose-headers')).toBe('Retry-After')
+    expect(await events()).toEqual([])
+    await healWrites(db)
+    expect((await post(url, body)).body).toEqual({ accepted: 1, rejected: [{ id: JSON.parse(body).events[1].id, reason: 'missing_signature' }] })
+    expect((await post(url, body)).body.accepted).toBe(1)
+    expect(await events()).toHaveLength(1)
+    expect(await store.counts('ENF')).toEqual({ stored: { anonymous: 1 }, rejected: { missing_signature: 2 } })
+  })
+})
+
+describe('logging', () => {
+  it('logs sums per project when it stops (and every 10 s), not a line per request', async () => {
+    const lines: string[] = []
+    const { url, collector } = await start({ log: (l) => lines.push(l) })
+    for (let i = 0; i < 5; i++) await post(url, batch('ENF', [event(), event({ personId: 'u' })]))
+    await post(url, batch('NOPE-token', [event()]))
+    await post(url, batch('other', [event()]))
+    expect(lines).toEqual([])
+    await collector.close()
+    expect(lines).toEqual(['ENF: 5 accepted, 5 rejected (missing_signature 5)', 'unknown projects (the first: "NOPE-t…"): 0 accepted, 2 rejected (unknown_project 2)'])
+  })
+})
+
+describe('what is kept of an event', () => {
+  it('only the keys of the wire format: unknown keys, extra page keys, a client ip and __proto__ are dropped', async () => {
+    const { url, events } = await start()
+    const e = event({ padding: 'x'.repeat(60_000), ip: '6.6.6.6', props: { plan: 'pro' }, page: { url: 'https://site.test/', title: 'T', referrer: '', html: 'y'.repeat(40_000) } })
+    const body = batch('OFF', [e]).replace('"props":{', '"__proto__":{"polluted":true},"props":{')
+    expect((await post(url, body)).body).toEqual({ accepted: 1, rejected: [] })
+    const [kept] = await events()
+    expect(Object.keys(kept).sort()).toEqual(['anonymousId', 'id', 'ip', 'name', 'page', 'project', 'props', 'receivedAt', 'ts', 'type', 'verdict'])
+    expect(kept.page).toEqual({ url: 'https://site.test/', title: 'T', referrer: '' })
+    expect(kept.ip).toBe('127.0.0.1')
+    expect(kept.props).toEqual({ plan: 'pro' })
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined()
+    expect(JSON.stringify(kept).length).toBeLessThan(500)
+  })
+
+  it('rejects as too_large props nested past what can be serialised, and a whole event past its limit; as invalid_event an id with a NUL or half a surrogate pair', async () => {
+    const { url, events } = await start()
+    const deep = event()
+    const wide = event({ name: 'n'.repeat(256), props: { blob: 'p'.repeat(8000) }, page: { url: '\u0000'.repeat(2048), title: '\u0000'.repeat(512), referrer: '\u0000'.repeat(2048) } })
+    const ids = [event({ id: 'a\u0000b' }), event({ anonymousId: '\ud83d' }), event({ personId: 'u\udc00' })]
+    const fine = event({ personId: 'ünï 🙂' })
+    const deepBody = batch('OFF', [deep]).replace(`"id":"${deep.id}",`, `"id":"${deep.id}","props":{"a":${'['.repeat(50_000)}${']'.repeat(50_000)}},`)
+    const res = await fetch(url + '/track', { method: 'POST', body: deepBody })
+    expect(res.status).toBe(200)
+    expect((await res.json()).rejected).toEqual([{ id: deep.id, reason: 'too_large' }])
+    const reasons = (await post(url, batch('OFF', [wide, ...ids, fine]))).body.rejected.map((r: { reason: string }) => r.reason)
+    expect(reasons).toEqual(['too_large', 'invalid_event', 'invalid_event', 'invalid_event'])
+    expect((await events()).map((e) => e.id)).toEqual([fine.id])
   })
 })
 
@@ -296,7 +361,9 @@ describe('configuration', () => {
   it('reads secrets from the environment or a file, never a default', () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-'))
     writeFileSync(join(dir, 'secret'), 'from-file\n')
-    expect(loadConfig({ SIGNET_PROJECT: 'P', SIGNET_SECRET_FILE: join(dir, 'secret') }).projects.P).toEqual({
+    const config = loadConfig({ SIGNET_PROJECT: 'P', SIGNET_SECRET_FILE: join(dir, 'secret') })
+    expect(config).toMatchObject({ store: { file: 'data/signet.db' }, importFile: 'data/events.jsonl', workers: 1 })
+    expect(config.projects.P).toEqual({
       secureMode: 'enforce',
       secrets: ['from-file'],
     })
@@ -320,6 +387,16 @@ describe('configuration', () => {
       B: { secureMode: 'off', secrets: [] },
       A: { secureMode: 'report', scheme: 'hex', secrets: ['new-secret', 'old-secret', 'older-secret'] },
     })
+  })
+
+  it('reads where to store and how many workers to run', () => {
+    const url = 'postgres://u:p@db.internal:5433/signet'
+    expect(loadConfig({ SIGNET_DATABASE_URL: url, SIGNET_DB: 'x.db', SIGNET_DATA: 'old.jsonl', SIGNET_WORKERS: '4' })).toMatchObject({
+      store: { url, file: 'x.db' },
+      importFile: 'old.jsonl',
+      workers: 4,
+    })
+    for (const workers of ['0', 'two', '1.5', '65']) expect(() => loadConfig({ SIGNET_WORKERS: workers })).toThrow(/SIGNET_WORKERS must be a whole number from 1 to 64/)
   })
 
   it('says what is wrong with a bad port or an empty secret file', () => {

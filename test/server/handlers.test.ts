@@ -59,6 +59,14 @@ describe('createSignetHandler', () => {
     expect(calls).toHaveLength(1)
   })
 
+  it('answers 503 with Retry-After when onEvents fails, so the tracker sends the batch again', async () => {
+    const lines: string[] = []
+    const signet = createSignetHandler({ projects, onEvents: () => Promise.reject(new Error('database is down')), log: (l) => lines.push(l) })
+    const answer = await signet.handle(batch)
+    expect(answer).toMatchObject({ status: 503, headers: { 'Retry-After': '5', 'Access-Control-Expose-Headers': 'Retry-After' } })
+    expect(lines).toEqual(['signet: could not store a batch: database is down'])
+  })
+
   it('answers parsed bodies for frameworks such as Fastify', async () => {
     const signet = createSignetHandler({ projects, onEvents: () => {} })
     expect(await signet.handle(batch)).toMatchObject({ status: 200, body: EXPECTED })
@@ -76,13 +84,6 @@ describe('createSignetHandler', () => {
     expect((await signet.fetch(new Request('https://site.test/track', { method: 'OPTIONS' }))).status).toBe(204)
     expect((await signet.fetch(new Request('https://site.test/track'))).status).toBe(405)
     expect((await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: 'x'.repeat(5000) }))).status).toBe(413)
-  })
-
-  it('answers 500 when the callback fails, so the tracker sends the batch again', async () => {
-    const lines: string[] = []
-    const signet = createSignetHandler({ projects, onEvents: () => Promise.reject(new Error('store down')), log: (l) => lines.push(l) })
-    expect(await signet.handle(batch)).toMatchObject({ status: 500, body: { error: 'internal error' } })
-    expect(lines).toEqual(['signet: store down'])
   })
 
   it('refuses a project configuration that cannot work', () => {
