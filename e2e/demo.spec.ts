@@ -1,26 +1,38 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from '@playwright/test'
-import { serve } from '../src/server/serve'
+
+/** `npm start` as built (dist/start.mjs), with two worker processes; resolves once it prints its URL. */
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/start.mjs', import.meta.url))], {
+    env: { PATH: process.env.PATH!, PORT: '0', SIGNET_WORKERS: '2', ...env },
+  })
+  let log = ''
+  child.stderr.on('data', (d) => (log += d))
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      log += d
+      const m = /Demo: (http:\/\/\S+)\//.exec(log)
+      if (m) resolve(m[1])
+    })
+    child.on('exit', (code) => reject(new Error(`exited ${code}\n${log}`)))
+  })
+  const stop = () => new Promise((resolve) => (child.exitCode !== null ? resolve(0) : (child.once('exit', resolve), child.kill('SIGTERM'))))
+  return { url, stop }
+}
 
 // The demo of `npm start`, clicked through as a person would, with the live dashboard open beside it.
+// Its two workers take the site's requests in turn, so the dashboard sees every row only if they
+// relay them to each other; after a restart it shows the same counters and timelines, from the store.
 test('the demo signs people in through its own server, and the dashboard shows each verdict live', async ({ context }) => {
-  const dist = fileURLToPath(new URL('../dist', import.meta.url))
-  const { url, collector } = await serve(
-    {
-      port: 0,
-      host: '127.0.0.1',
-      dataFile: join(mkdtempSync(join(tmpdir(), 'signet-demo-')), 'events.jsonl'),
-      projects: { 'GSN-DEMO-1': { secureMode: 'enforce', secrets: [randomBytes(32).toString('hex')] } },
-      demoProject: 'GSN-DEMO-1',
-      generatedSecret: false,
-    },
-    { demo: true, dist },
-  )
+  const env = { SIGNET_SECRET: randomBytes(32).toString('hex'), SIGNET_DB: join(mkdtempSync(join(tmpdir(), 'signet-demo-')), 'signet.db') }
+  let demo = start(env)
   try {
+    const url = await demo.url
     const dashboard = await context.newPage()
     await dashboard.goto(url + '/dashboard')
     await expect(dashboard.locator('#status')).toHaveText('live')
@@ -61,7 +73,17 @@ test('the demo signs people in through its own server, and the dashboard shows e
     expect(await dashboard.locator('#people li b').allInnerTexts()).toEqual(['anonymous', 'alice', 'bob'])
     await dashboard.setViewportSize({ width: 1000, height: 720 })
     await dashboard.screenshot({ path: fileURLToPath(new URL('../docs/dashboard.png', import.meta.url)), fullPage: true })
+
+    await demo.stop()
+    demo = start(env)
+    const again = await context.newPage()
+    await again.goto((await demo.url) + '/dashboard')
+    await expect(again.locator('#status')).toHaveText('live')
+    // Stored events come back; the rejected one is counted, not stored.
+    await expect(again.locator('#counts')).toHaveText(/verified: 5.*anonymous: 2.*rejected: 1|anonymous: 2.*verified: 5.*rejected: 1/)
+    expect(await again.locator('#rows tr').count()).toBe(7)
+    expect((await again.locator('#people li b').allInnerTexts()).sort()).toEqual(['alice', 'anonymous', 'bob'])
   } finally {
-    await collector.close()
+    await demo.stop()
   }
 })

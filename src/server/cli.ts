@@ -1,10 +1,13 @@
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
+import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Scheme } from './collector'
-import { loadConfig } from './config'
-import { serve } from './serve'
+import { loadConfig, storeConfig } from './config'
+import { run } from './run'
 import { personSignature, userSignature, verifySignature } from './signature'
+import { openStore } from './store'
 import { verificationToken, verifyVerificationToken } from './token'
 
 const USAGE = `Usage: signet <command> [options]
@@ -17,8 +20,13 @@ const USAGE = `Usage: signet <command> [options]
   snippet --src URL --token TOKEN
       Print the <script> to paste into every page.
   collector [--port N] [--host H] [--mode off|report|enforce] [--project TOKEN]
-            [--scheme hex|base64|token] [--secret-file FILE] [--data FILE]
-      Run the reference collector (serves /track and /tracker.js).
+            [--scheme hex|base64|token] [--secret-file FILE] [--workers N] [--db FILE] [--data FILE]
+      Run the reference collector (serves /track and /tracker.js) with N worker processes
+      (default 1), storing into PostgreSQL when SIGNET_DATABASE_URL is set, otherwise into the
+      SQLite file --db (default data/signet.db). A JSONL file of an earlier Signet (--data,
+      default data/events.jsonl) is imported on start, then renamed.
+  export [--since ISO-DATE] [--project TOKEN] [--db FILE]
+      Print the stored events as JSON lines, in the order stored (from SIGNET_DATABASE_URL or --db).
   help
       Print this text.`
 
@@ -56,6 +64,9 @@ const options = {
   mode: { type: 'string' },
   project: { type: 'string' },
   data: { type: 'string' },
+  db: { type: 'string' },
+  workers: { type: 'string' },
+  since: { type: 'string' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -109,16 +120,39 @@ async function main(argv: string[]): Promise<number> {
       set('SIGNET_SCHEME', values.scheme)
       set('SIGNET_SECRET_FILE', values['secret-file'])
       set('SIGNET_DATA', values.data)
+      set('SIGNET_DB', values.db)
+      set('SIGNET_WORKERS', values.workers)
       if (values['secret-file']) delete env.SIGNET_SECRET
-      const { url } = await serve(loadConfig(env), { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)) })
-      console.log(`Collector: ${url}/track`)
+      const config = loadConfig(env)
+      await run(config, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
       return -1
+    }
+    case 'export': {
+      const since = values.since === undefined ? undefined : Date.parse(values.since)
+      if (Number.isNaN(since)) throw new UsageError(`--since must be a date, such as 2026-11-30 or 2026-11-30T08:00:00Z, not "${values.since}"`)
+      const store = await openStore({ ...storeConfig({ ...process.env, ...(values.db && { SIGNET_DB: values.db }) }), readonly: true })
+      // `signet export | head` closes the pipe early: that is the reader's choice, not an error.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code == 'EPIPE' ? process.exit(0) : process.exit(1)))
+      let out = ''
+      for await (const line of store.lines({ project: values.project, since })) {
+        out += line + '\n'
+        if (out.length < 65_536) continue
+        if (!process.stdout.write(out)) await once(process.stdout, 'drain')
+        out = ''
+      }
+      process.stdout.write(out)
+      await store.close()
+      return 0
     }
   }
   throw new UsageError(`unknown command "${command}"`)
 }
 
-main(process.argv.slice(2)).then(
+// A worker process of `signet collector` runs the same file: it takes its configuration from the primary.
+const started = cluster.isWorker
+  ? run(() => loadConfig(), { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: String }).then(() => -1)
+  : main(process.argv.slice(2))
+started.then(
   (code) => {
     if (code >= 0) process.exitCode = code
   },

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Handler } from './collector'
-import type { Feed } from './feed'
+import { storedRow, type Feed, type FeedRow } from './feed'
+import type { Store } from './store'
 
 export interface DemoOptions {
   project: string
@@ -12,9 +13,18 @@ export interface DemoOptions {
   /** The build folder, where dashboard.js is. */
   dist: string
   feed: Feed
+  /** Where the dashboard reads its counters and timelines, so they are the same after a restart and across workers. */
+  store: Store
 }
 
 const USERS: Record<string, string> = { alice: 'Alice', bob: 'Bob' }
+// What the dashboard starts from: the latest rows, and the timelines of the people in them.
+const RECENT = 200
+const PEOPLE = 10
+const TIMELINE = 20
+// Dashboards open at once, and what one that stopped reading may leave unsent before it is dropped.
+const MAX_SUBSCRIBERS = 100
+const MAX_UNSENT = 256 * 1024
 const COOKIE = 'signet_demo_user'
 
 const html = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -32,7 +42,18 @@ ul{list-style:none;padding:0}li{margin:.3rem 0}li b{display:inline-block;min-wid
  * here) and signs only that person's id, on request of the tracker's signature provider; the secret
  * stays on the server. Beside it, a live dashboard of what the collector decided.
  */
-export function createDemo({ project, sign, snippet, dist, feed }: DemoOptions): Handler {
+export function createDemo({ project, sign, snippet, dist, feed, store }: DemoOptions): Handler {
+  const snapshot = async () => {
+    const [counts, recent] = await Promise.all([store.counts(project), store.recent(project, { limit: RECENT })])
+    const people = [...new Set(recent.map((e) => e.personId).filter((p) => p !== undefined))].slice(0, PEOPLE)
+    const timelines = await Promise.all(people.map((person) => store.recent(project, { limit: TIMELINE, person })))
+    return {
+      counts,
+      rows: recent.reverse().map(storedRow),
+      timelines: Object.fromEntries(people.map((person, i) => [person, timelines[i].reverse().map(storedRow)])),
+    }
+  }
+
   return (req, res) => {
     const url = new URL(req.url || '/', 'http://demo')
     const user = /(?:^|;\s*)signet_demo_user=(\w+)/.exec(req.headers.cookie || '')?.[1]
@@ -60,10 +81,29 @@ export function createDemo({ project, sign, snippet, dist, feed }: DemoOptions):
         else page(sign(person), 'text/plain')
         return true
       case '/demo/stream': {
+        if (feed.subscribers() >= MAX_SUBSCRIBERS) {
+          page('too many dashboards open', 'text/plain', 503)
+          return true
+        }
         res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
         res.write(': live\n\n')
-        const stop = feed.subscribe((row) => res.write(`data: ${JSON.stringify(row)}\n\n`))
-        req.on('close', stop)
+        // A dashboard that stops reading is dropped, not buffered for without end.
+        const write = (text: string) => (res.writableLength > MAX_UNSENT ? res.destroy() : res.write(text))
+        const rows = (list: FeedRow[]) => list.map((row) => `data: ${JSON.stringify(row)}\n\n`).join('')
+        // Rows that arrive while the store is read are sent after what it read (the page drops a row it has).
+        let early: FeedRow[] | undefined = []
+        const stop = feed.subscribe(
+          (list) => (early ? early.push(...list) : write(rows(list))),
+          () => res.end(),
+        )
+        res.on('close', stop)
+        snapshot().then(
+          (start) => {
+            write(`event: snapshot\ndata: ${JSON.stringify(start)}\n\n${rows(early!)}`)
+            early = undefined
+          },
+          () => res.destroy(),
+        )
         return true
       }
       case '/dashboard.js':

@@ -2,6 +2,7 @@ import type { RejectedEvent, StoredEvent } from './batch'
 
 /** One line of the live dashboard. */
 export interface FeedRow {
+  id: string
   time: number
   person?: string
   verdict: string
@@ -10,28 +11,36 @@ export interface FeedRow {
   name?: string
 }
 
-const HISTORY = 200
+export const storedRow = (e: StoredEvent): FeedRow => ({ id: e.id, time: e.receivedAt, person: e.personId, verdict: e.verdict, type: e.type, name: e.name })
 
-// What the collector decided, as rows for whoever is watching, with the last rows kept for newcomers.
-export function createFeed() {
-  const history: FeedRow[] = []
-  const listeners = new Set<(row: FeedRow) => void>()
-  const emit = (row: FeedRow) => {
-    history.push(row)
-    if (history.length > HISTORY) history.shift()
-    listeners.forEach((fn) => fn(row))
+/**
+ * What the collector decided, as rows for whoever is watching in this process. `relay` carries
+ * this process's rows to the other workers, whose rows come back through `deliver`.
+ */
+export function createFeed(relay?: (rows: FeedRow[]) => void) {
+  const listeners = new Map<(rows: FeedRow[]) => void, () => void>()
+  const deliver = (rows: FeedRow[]) => {
+    if (rows.length) listeners.forEach((_, fn) => fn(rows))
   }
   return {
     publish(stored: StoredEvent[], rejected: RejectedEvent[]) {
-      for (const e of stored) emit({ time: e.receivedAt, person: e.personId, verdict: e.verdict, type: e.type, name: e.name })
+      const rows = stored.map(storedRow)
       for (const r of rejected)
-        emit({ time: Date.now(), person: r.event?.personId, verdict: 'rejected', reason: r.reason, type: r.event?.type || 'unreadable', name: r.event?.name })
+        rows.push({ id: r.id, time: Date.now(), person: r.event?.personId, verdict: 'rejected', reason: r.reason, type: r.event?.type || 'unreadable', name: r.event?.name })
+      deliver(rows)
+      if (rows.length) relay?.(rows)
     },
-    /** Calls fn with every row so far, then each new one; returns the unsubscribe function. */
-    subscribe(fn: (row: FeedRow) => void) {
-      history.forEach(fn)
-      listeners.add(fn)
+    deliver,
+    /** Calls fn with each new group of rows, and end when the feed closes; returns the unsubscribe function. */
+    subscribe(fn: (rows: FeedRow[]) => void, end: () => void) {
+      listeners.set(fn, end)
       return () => void listeners.delete(fn)
+    },
+    subscribers: () => listeners.size,
+    /** Ends every subscription (the server is stopping: a stream left open would hold it up). */
+    close() {
+      listeners.forEach((end) => end())
+      listeners.clear()
     },
   }
 }

@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { createCollector, type ProjectConfig } from './collector'
 import type { ServerConfig } from './config'
 import { createDemo } from './demo'
-import { createFeed } from './feed'
+import { createFeed, type FeedRow } from './feed'
 import { personSignature, userSignature } from './signature'
+import type { Store } from './store'
 import { verificationToken } from './token'
 
 // The demo site's server signs the way the project verifies.
@@ -14,18 +15,29 @@ function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) 
   return (id) => (scheme == 'base64' ? userSignature : personSignature)(secret, id)
 }
 
+export interface ServeOptions {
+  /** Also serve the demo site and its live dashboard. */
+  demo: boolean
+  /** The build folder, where tracker.js and snippet.min.js are. */
+  dist: string
+  store: Store
+  /** Carries this process's dashboard rows to the other worker processes. */
+  relay?: (rows: FeedRow[]) => void
+  log?: (line: string) => void
+}
+
 /**
- * Starts the reference collector (and, with demo, the demo site) as configured; resolves to its URL.
- * dist is the build folder, where tracker.js and snippet.min.js are.
+ * Serves the reference collector (and, with demo, the demo site) from this process, storing into
+ * `store`; resolves to its URL. `close` stops it gracefully; the store stays open.
  */
-export async function serve(config: ServerConfig, { demo, dist }: { demo: boolean; dist: string }) {
-  const feed = createFeed()
+export async function serve(config: ServerConfig, { demo, dist, store, relay, log = console.log }: ServeOptions) {
+  const feed = demo ? createFeed(relay) : undefined
   const collector = createCollector({
     projects: config.projects,
-    dataFile: config.dataFile,
+    store,
     assetDir: dist,
-    log: (line) => console.log(`[collector] ${line}`),
-    onResult: feed.publish,
+    log: (line) => log(`[collector] ${line}`),
+    onResult: feed?.publish,
   })
   const site = demo
     ? createDemo({
@@ -33,13 +45,28 @@ export async function serve(config: ServerConfig, { demo, dist }: { demo: boolea
         sign: signerFor(config.projects[config.demoProject]),
         snippet: readFileSync(join(dist, 'snippet.min.js'), 'utf8'),
         dist,
-        feed,
+        feed: feed!,
+        store,
       })
     : undefined
   const url = await collector.listen(config.port, config.host, site)
-  for (const [token, p] of Object.entries(config.projects))
-    console.log(`Project ${token}: Secure Mode ${p.secureMode}${p.scheme ? `, scheme ${p.scheme}` : ''}, ${p.secrets.length} secret(s)`)
-  console.log(`Storing accepted events in ${config.dataFile}`)
-  if (config.generatedSecret) console.log('No SIGNET_SECRET or SIGNET_SECRET_FILE set: using a random secret for this run only.')
-  return { url, collector }
+  return {
+    url,
+    feed,
+    /** Stops taking requests and ends dashboard streams; resolves when what is under way is answered (or cut after graceMs). */
+    close(graceMs?: number) {
+      feed?.close()
+      return collector.close(graceMs)
+    },
+  }
+}
+
+/** What a collector prints on start: its projects and where it stores. */
+export function describe(config: ServerConfig, store: Store): string[] {
+  const lines = Object.entries(config.projects).map(
+    ([token, p]) => `Project ${token}: Secure Mode ${p.secureMode}${p.scheme ? `, scheme ${p.scheme}` : ''}, ${p.secrets.length} secret(s)`,
+  )
+  lines.push(`Storing events in ${store.description}`)
+  if (config.generatedSecret) lines.push('No SIGNET_SECRET or SIGNET_SECRET_FILE set: using a random secret for this run only.')
+  return lines
 }

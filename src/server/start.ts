@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from './config'
-import { serve } from './serve'
+import { run } from './run'
 
 // npm start: the collector and the demo site, serving the build this file is part of.
-serve(loadConfig(), { demo: true, dist: fileURLToPath(new URL('.', import.meta.url)) }).then(
-  ({ url }) => console.log(`Demo: ${url}/`),
+run(() => loadConfig(), { demo: true, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Demo: ${url}/` }).catch(
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err)
     process.exit(1)

@@ -1,26 +1,55 @@
 // @vitest-environment node
+import { connect } from 'node:net'
 import { request } from 'node:http'
 import { afterEach, expect, it } from 'vitest'
-import { createCollector, type Collector } from '../../src/server/collector'
+import { createCollector } from '../../src/server/collector'
 import { createDemo } from '../../src/server/demo'
 import { createFeed } from '../../src/server/feed'
 import { personSignature, verifySignature } from '../../src/server/signature'
+import { open, sqliteDatabase, type Database } from './databases'
 
 const SECRET = 'demo-secret-never-in-a-page'
-let open: Collector[] = []
+let cleanup: (() => Promise<unknown>)[] = []
 afterEach(async () => {
-  await Promise.all(open.map((c) => c.close()))
-  open = []
+  for (const fn of cleanup.splice(0)) await fn()
 })
 
-async function demo() {
+async function demo(db?: Database) {
+  const store = await open(db || (await sqliteDatabase()))
   const feed = createFeed()
-  const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } }, onResult: feed.publish })
-  open.push(collector)
-  const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='TRACKER_URL'", dist: 'dist', feed })
+  const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } }, store, onResult: feed.publish })
+  const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='TRACKER_URL'", dist: 'dist', feed, store })
   const url = await collector.listen(0, '127.0.0.1', site)
+  cleanup.push(async () => (feed.close(), collector.close()), () => store.close())
   const get = (path: string, cookie = '') => fetch(url + path, { headers: { cookie }, redirect: 'manual' })
-  return { url, get }
+  const post = (events: unknown[]) => fetch(url + '/track', { method: 'POST', body: JSON.stringify({ v: 1, project: 'DEMO', sentAt: 1, events }) })
+  return { url, get, post, feed }
+}
+
+/** The dashboard's stream, as its page reads it: the snapshot, then each row. */
+function watch(url: string) {
+  const messages: { event: string; data: any }[] = []
+  const req = request(url + '/demo/stream')
+  const opened = new Promise<string | undefined>((resolve) =>
+    req.on('response', (res) => {
+      resolve(res.headers['content-type'])
+      let buffer = ''
+      res.on('data', (d: Buffer) => {
+        buffer += d
+        const blocks = buffer.split('\n\n')
+        buffer = blocks.pop()!
+        for (const block of blocks) {
+          const event = /^event: (.*)$/m.exec(block)?.[1] || 'message'
+          const data = /^data: (.*)$/m.exec(block)?.[1]
+          if (data) messages.push({ event, data: JSON.parse(data) })
+        }
+      })
+    }),
+  )
+  req.end()
+  cleanup.push(async () => req.destroy())
+  const until = (n: number) => expect.poll(() => messages.length, { timeout: 5000 }).toBeGreaterThanOrEqual(n)
+  return { messages, opened, until }
 }
 
 it('signs in with a session cookie and renders identify plus a signature provider, never the secret', async () => {
@@ -60,29 +89,52 @@ it('logs out, and refuses unknown demo users', async () => {
   expect((await get('/demo/login?as=%3Cscript%3E')).status).toBe(400)
 })
 
-it('streams what the collector decided to the dashboard, history first, over server-sent events', async () => {
-  const { url } = await demo()
-  const post = (events: unknown[]) => fetch(url + '/track', { method: 'POST', body: JSON.stringify({ v: 1, project: 'DEMO', sentAt: 1, events }) })
-  await post([{ id: 'a1', type: 'pageview', ts: 1, anonymousId: 'x' }])
-  const lines: string[] = []
-  const req = request(url + '/demo/stream')
-  const done = new Promise<void>((resolve) => {
-    req.on('response', (res) => {
-      expect(res.headers['content-type']).toBe('text/event-stream')
-      res.on('data', (d: Buffer) => {
-        lines.push(...String(d).split('\n').filter((l) => l.startsWith('data: ')))
-        if (lines.length >= 2) resolve()
-      })
-    })
-  })
-  req.end()
-  await new Promise((r) => setTimeout(r, 100))
+it('streams what the collector decided to the dashboard: first what the store holds, then each decision', async () => {
+  const db = await sqliteDatabase()
+  const first = await demo(db)
+  await first.post([{ id: 'a1', type: 'pageview', ts: 1, anonymousId: 'x' }, { id: 'a2', type: 'identify', ts: 2, anonymousId: 'x', personId: 'bob', signature: personSignature(SECRET, 'bob') }])
+  await first.post([{ id: 'f0', type: 'event', name: 'forged', ts: 1, anonymousId: 'x', personId: 'bob', signature: personSignature('guess', 'bob') }])
+  for (const fn of cleanup.splice(0)) await fn()
+  // After a restart, the counters and timelines come from the store.
+  const { url, post } = await demo(db)
+  const stream = watch(url)
+  expect(await stream.opened).toBe('text/event-stream')
+  await stream.until(1)
   await post([{ id: 'f1', type: 'event', name: 'forged_click', ts: 1, anonymousId: 'x', personId: 'alice', signature: personSignature('guess', 'alice') }])
-  await done
-  req.destroy()
-  const rows = lines.map((l) => JSON.parse(l.slice(6)))
-  expect(rows.map((r) => [r.verdict, r.reason, r.person, r.type, r.name])).toEqual([
-    ['anonymous', undefined, undefined, 'pageview', undefined],
+  await post([{ id: 'a3', type: 'event', name: 'after', ts: 3, anonymousId: 'x', personId: 'bob', signature: personSignature(SECRET, 'bob') }])
+  await stream.until(3)
+  const [snapshot, ...live] = stream.messages
+  expect(snapshot.event).toBe('snapshot')
+  expect(snapshot.data.counts).toEqual({ stored: { anonymous: 1, verified: 1 }, rejected: { bad_signature: 1 } })
+  expect(snapshot.data.rows.map((r: { id: string }) => r.id)).toEqual(['a1', 'a2'])
+  expect(Object.keys(snapshot.data.timelines)).toEqual(['bob'])
+  expect(live.map(({ data: r }) => [r.verdict, r.reason, r.person, r.type, r.name])).toEqual([
     ['rejected', 'bad_signature', 'alice', 'event', 'forged_click'],
+    ['verified', undefined, 'bob', 'event', 'after'],
   ])
 })
+
+it('drops a dashboard that stops reading instead of buffering for it, and keeps serving the others', async () => {
+  const { url, post, feed } = await demo()
+  const reader = watch(url)
+  await reader.until(1)
+  // A subscriber that connects and never reads what it is sent.
+  const { port } = new URL(url)
+  const idle = connect(Number(port), '127.0.0.1')
+  idle.pause()
+  idle.write('GET /demo/stream HTTP/1.1\r\nHost: x\r\n\r\n')
+  cleanup.push(async () => idle.destroy())
+  await expect.poll(() => feed.subscribers()).toBe(2)
+  // Rows as the collector publishes them, many at once: the kernel's socket buffers (megabytes on
+  // loopback) fill first, then what the server holds unsent.
+  const rows = (i: number) =>
+    Array.from({ length: 1000 }, (_, j) => ({ id: `e${i}-${j}`, type: 'event', name: 'n'.repeat(250), ts: 1, anonymousId: 'x', project: 'DEMO', receivedAt: 1, verdict: 'anonymous' }) as const)
+  for (let i = 0; i < 200 && feed.subscribers() > 1; i++) {
+    feed.publish([...rows(i)], [])
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  // Dropped by the server (the paused client itself notices nothing until it reads again).
+  expect(feed.subscribers()).toBe(1)
+  await post([{ id: 'after', type: 'pageview', ts: 1, anonymousId: 'x' }])
+  await expect.poll(() => reader.messages.some((m) => m.data.id == 'after'), { timeout: 10_000 }).toBe(true)
+}, 30_000)
