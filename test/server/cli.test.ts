@@ -1,39 +1,24 @@
 // @vitest-environment node
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { personSignature, userSignature } from '../../src/server/signature'
+import { loadDriver } from '../../src/server/store'
 import { verificationToken } from '../../src/server/token'
+import { CLI, startCollector, startScript } from './processes'
 
-const CLI = 'dist/cli.mjs'
 const SECRET = 'cli-secret'
 const run = (args: string[], env: Record<string, string> = { SIGNET_SECRET: SECRET }) => {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } })
   return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() }
 }
 
-/** Starts a server script and resolves to the first URL matching `pattern` in its output. */
-function startScript(args: string[], env: Record<string, string>, pattern: RegExp) {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH!, ...env } })
-  let log = ''
-  child.stderr.on('data', (d) => (log += d))
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      log += d
-      const m = pattern.exec(log)
-      if (m) resolve(m[1])
-    })
-    child.on('exit', (code) => reject(new Error(`exited ${code}\n${log}`)))
-  })
-  return { child, url, log: () => log }
-}
-
 describe('npm start (dist/start.mjs)', () => {
   it('serves the demo page, the tracker and the collector', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-start-'))
-    const { child, url, log } = startScript(['dist/start.mjs'], { PORT: '0', SIGNET_DATA: join(dir, 'events.jsonl') }, /Demo: (http:\/\/\S+)\//)
+    const { child, url, log } = startScript(['dist/start.mjs'], { PORT: '0', SIGNET_DB: join(dir, 'signet.db'), SIGNET_DATA: join(dir, 'events.jsonl') }, /Demo: (http:\/\/\S+)\//)
     try {
       const base = await url
       const login = await fetch(base + '/demo/login?as=alice', { redirect: 'manual' })
@@ -45,6 +30,7 @@ describe('npm start (dist/start.mjs)', () => {
       expect(await (await fetch(base + '/dashboard')).text()).toContain('<script src="/dashboard.js">')
       expect((await fetch(base + '/dashboard.js')).status).toBe(200)
       expect(log()).toContain('Secure Mode enforce')
+      expect(log()).toContain(`Storing events in sqlite ${join(dir, 'signet.db')}`)
     } finally {
       child.kill()
     }
@@ -91,27 +77,57 @@ describe('signet CLI', () => {
     expect(run(['help'])).toMatchObject({ code: 0, out: expect.stringContaining('Usage: signet <command>') })
   })
 
-  it('runs a collector that accepts signed events and refuses forged ones', async () => {
+  it('runs a collector that accepts signed events and refuses forged ones, and exports what it stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
     writeFileSync(join(dir, 'secret'), SECRET)
-    const { child, url: listening, log } = startScript(
-      [CLI, 'collector', '--port', '0', '--project', 'GSN-CLI', '--mode', 'enforce', '--secret-file', join(dir, 'secret'), '--data', join(dir, 'events.jsonl')],
-      {},
-      /Collector: (http:\/\/\S+)\/track/,
-    )
+    const db = join(dir, 'signet.db')
+    const collector = startCollector(['--project', 'GSN-CLI', '--mode', 'enforce', '--secret-file', join(dir, 'secret'), '--db', db, '--data', join(dir, 'none.jsonl')])
     try {
-      const url = await listening
-      const event = (id: string, signature: string) => ({ id, type: 'event', name: 'cli', ts: 1, anonymousId: 'a', personId: 'u', signature })
-      const res = await fetch(url + '/track', {
-        method: 'POST',
-        body: JSON.stringify({ v: 1, project: 'GSN-CLI', sentAt: 1, events: [event('good', personSignature(SECRET, 'u')), event('forged', personSignature('guess', 'u'))] }),
+      const url = await collector.url
+      const event = (id: string, signature: string, receivedAfter = '') => ({ id, type: 'event', name: 'cli' + receivedAfter, ts: 1, anonymousId: 'a', personId: 'u', signature })
+      const send = (events: unknown[]) => fetch(url, { method: 'POST', body: JSON.stringify({ v: 1, project: 'GSN-CLI', sentAt: 1, events }) }).then((r) => r.json())
+      expect(await send([event('good', personSignature(SECRET, 'u')), event('forged', personSignature('guess', 'u'))])).toEqual({
+        accepted: 1,
+        rejected: [{ id: 'forged', reason: 'bad_signature' }],
       })
-      expect(await res.json()).toEqual({ accepted: 1, rejected: [{ id: 'forged', reason: 'bad_signature' }] })
-      expect((await fetch(url + '/tracker.js')).status).toBe(200)
+      const since = new Date().toISOString()
+      await new Promise((r) => setTimeout(r, 5))
+      await send([event('later', personSignature(SECRET, 'u'))])
+      expect((await fetch(url.replace('/track', '/tracker.js'))).status).toBe(200)
+      const exported = run(['export', '--db', db], {})
+      expect(exported.code).toBe(0)
+      expect(exported.out.split('\n').map((l) => JSON.parse(l).id)).toEqual(['good', 'later'])
+      expect(exported.out).not.toContain('signature')
+      expect(run(['export', '--db', db, '--since', since], {}).out.split('\n').map((l) => JSON.parse(l).id)).toEqual(['later'])
+      expect(run(['export', '--db', db, '--project', 'OTHER'], {}).out).toBe('')
     } catch (e) {
-      throw new Error(`${e}\n--- collector output ---\n${log()}`)
+      throw new Error(`${e}\n--- collector output ---\n${collector.log()}`)
     } finally {
-      child.kill()
+      expect((await collector.stop()).code).toBe(0)
     }
+  })
+
+  it('export: says what is wrong with a missing store or a bad date, in one line', () => {
+    expect(run(['export', '--db', '/nonexistent/signet.db'], {})).toMatchObject({ code: 2, err: 'signet: no store at /nonexistent/signet.db' })
+    expect(run(['export', '--since', 'yesterday'], {})).toMatchObject({ code: 2, err: expect.stringMatching(/^signet: --since must be a date/) })
+  })
+
+  it('a busy port is one line that says how to choose another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
+    const first = startCollector(['--db', join(dir, 'a.db')], { SIGNET_SECRET: SECRET })
+    try {
+      const port = new URL(await first.url).port
+      const second = startScript([CLI, 'collector', '--port', port, '--db', join(dir, 'b.db')], { SIGNET_SECRET: SECRET }, /Collector: (\S+)/)
+      await expect(second.url).rejects.toThrow(/exited 1/)
+      expect(second.log()).toContain(`signet: port ${port} on 127.0.0.1 is in use: set PORT (or --port) to another one\n`)
+    } finally {
+      await first.stop()
+    }
+  })
+
+  it('a missing database driver is one line saying what to install', async () => {
+    await expect(loadDriver('better-sqlite3', () => import('signet-no-such-driver' as string), 'npm install better-sqlite3@12')).rejects.toThrow(
+      /^signet: this store needs better-sqlite3: npm install better-sqlite3@12$/,
+    )
   })
 })
