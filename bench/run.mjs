@@ -2,11 +2,12 @@
 // bench/results.md and bench/chart.svg. Every figure is the median of RUNS page loads, each in a new
 // browser context (nothing cached); ratios are to Signet, measured in the same run.
 import { chromium } from '@playwright/test'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
-import { createCollector } from '../dist/server.mjs'
+import { createCollector, openStore } from '../dist/server.mjs'
 import { PEERS } from './build.mjs'
 import { featureCosts } from './feature-cost.mjs'
 
@@ -17,7 +18,8 @@ const ROOT = new URL('..', import.meta.url).pathname
 const TRACKERS = ['signet', ...PEERS]
 
 // Signet goes to the real reference collector (Secure Mode off); peers to a permissive mock.
-const collector = createCollector({ projects: { 'GSN-BENCH': { secureMode: 'off', secrets: [] } } })
+const store = await openStore({ file: join(mkdtempSync(join(tmpdir(), 'signet-bench-')), 'signet.db') })
+const collector = createCollector({ projects: { 'GSN-BENCH': { secureMode: 'off', secrets: [] } }, store })
 const server = createServer((req, res) => {
   const path = normalize(decodeURIComponent(req.url.split('?')[0]))
   const file = path.startsWith('/build/') ? join(ROOT, 'bench', path) : path == '/signet/tracker.js' ? join(ROOT, 'dist/tracker.js') : ''
@@ -154,6 +156,7 @@ for (const name of TRACKERS) {
 
 await browser.close()
 server.close()
+await store.close()
 
 const s = results.signet
 const fmt = (n, d = 0) => n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d })

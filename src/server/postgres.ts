@@ -58,6 +58,12 @@ const ADD = `WITH input AS (
 )
 SELECT project, id FROM inserted`
 
+// Batches that arrive while these many statements are writing wait, then go together as one: one
+// commit (and fsync) for many requests. More than one, so that a commit's wait overlaps the next.
+const WRITING = 2
+// Events in one statement at the most.
+const STATEMENT_EVENTS = 5000
+
 // deadlock_detected, serialization_failure: nothing was written, and the same statement will succeed.
 const RETRYABLE = new Set(['40P01', '40001'])
 
@@ -128,13 +134,49 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
       }
   }
 
+  interface Job {
+    events: readonly StoredEvent[]
+    rejected: readonly Rejected[]
+    resolve: (fresh: boolean[]) => void
+    reject: (err: unknown) => void
+  }
+  const pending: Job[] = []
+  let writing = 0
+  const write = async (jobs: Job[]): Promise<void> => {
+    try {
+      const events = jobs.flatMap((job) => job.events)
+      const { rows } = await run(events, jobs.flatMap((job) => job.rejected))
+      const fresh = freshFlags(events, new Set(rows.map(eventKey)))
+      let at = 0
+      for (const job of jobs) job.resolve(fresh.slice(at, (at += job.events.length)))
+    } catch (err) {
+      if (jobs.length == 1) return jobs[0].reject(err)
+      // One batch may be at fault: alone, each succeeds or fails on its own.
+      for (const job of jobs) await write([job])
+    }
+  }
+  const pump = () => {
+    while (pending.length && writing < WRITING) {
+      let size = 0
+      const count = pending.findIndex((job) => (size += job.events.length) > STATEMENT_EVENTS)
+      const jobs = pending.splice(0, count > 0 ? count : count == 0 ? 1 : pending.length)
+      writing++
+      void write(jobs).finally(() => {
+        writing--
+        pump()
+      })
+    }
+  }
+
   return {
     description: `postgres ${where}`,
     async add(events, rejected = []) {
       if (readonly) throw new Error('signet: this store is open for reading only')
       if (!events.length && !rejected.length) return []
-      const { rows } = await run(events, rejected)
-      return freshFlags(events, new Set(rows.map(eventKey)))
+      return new Promise((resolve, reject) => {
+        pending.push({ events, rejected, resolve, reject })
+        pump()
+      })
     },
     async counts(project) {
       const { rows } = await pool.query<{ kind: string; name: string; n: string }>(
@@ -180,6 +222,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
       }
     },
     async close() {
+      while (pending.length || writing) await new Promise((r) => setTimeout(r, 10))
       if (!pool.ended) await pool.end()
     },
   }

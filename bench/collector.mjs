@@ -1,0 +1,231 @@
+// npm run bench:collector: the reference collector under load, against a bare node:http server that
+// parses, verifies each HMAC and appends to a file (bench/bare-server.mjs), in one run. 32 senders
+// (bench/load.mjs, its own process) post signed batches of 20 events. The configurations take turns
+// for ROUNDS rounds, so a slow stretch of the machine slows all of them; each figure is the median
+// of its rounds, each ratio the median of the per-round ratios to the bare server. Then the SQLite
+// store is filled to 2.5 million events, the collector restarted on it, and its memory and restart
+// time read. Writes bench/collector.md. PostgreSQL rows run when SIGNET_BENCH_DATABASE_URL is set
+// (each run in a schema of its own, dropped after).
+import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes, createHmac } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const ROOT = new URL('..', import.meta.url).pathname
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3)
+const SECONDS = Number(process.env.BENCH_SECONDS || 8)
+const FILL = Number(process.env.BENCH_FILL || 2_500_000)
+const PG_URL = process.env.SIGNET_BENCH_DATABASE_URL
+const SECRET = randomBytes(16).toString('hex')
+const PROJECT = 'GSN-BENCH-1'
+const require = createRequire(import.meta.url)
+const Sqlite = require('better-sqlite3')
+const pg = PG_URL ? require('pg') : undefined
+
+/** Starts a server; resolves once it prints its collect URL. */
+function start(args, env) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, SIGNET_SECRET: SECRET, SIGNET_PROJECT: PROJECT, ...env } })
+  let log = ''
+  const started = Date.now()
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const url = new Promise((resolve, reject) => {
+    const read = (d) => {
+      log += d
+      const m = /Collector: (http:\/\/\S+\/track)/.exec(log)
+      if (m) resolve({ url: m[1], ms: Date.now() - started })
+    }
+    child.stdout.on('data', read)
+    child.stderr.on('data', read)
+    exited.then((code) => reject(new Error(`${args.join(' ')} exited ${code}\n${log}`)))
+  })
+  url.catch(() => {})
+  return {
+    url,
+    pids: () => [child.pid, ...(/pids ([\d, ]+)\)/.exec(log)?.[1].split(', ').map(Number) || [])],
+    stop: async () => (child.exitCode === null && child.kill('SIGTERM'), { code: await exited }),
+    log: () => log,
+  }
+}
+
+const status = (pid, key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] || 0) / 1024
+/** Resident memory of the server's processes together, in MB, now. */
+const rss = (server) => server.pids().reduce((sum, pid) => sum + status(pid, 'VmRSS'), 0)
+/** CPU time of the server's processes together (every thread), in ms. */
+const cpu = (server) =>
+  server.pids().reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  }, 0)
+
+function load(url, args) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench/load.mjs'), '--url', url, '--secret', SECRET, '--project', PROJECT, ...args], { encoding: 'utf8' })
+  if (r.status) throw new Error(r.stderr)
+  return JSON.parse(r.stdout)
+}
+
+async function pgSchema() {
+  const schema = `signet_bench_${randomBytes(4).toString('hex')}`
+  const client = new pg.Client({ connectionString: PG_URL })
+  await client.connect()
+  await client.query(`CREATE SCHEMA ${schema}`)
+  await client.end()
+  const url = new URL(PG_URL)
+  url.searchParams.set('options', `-c search_path=${schema}`)
+  const sql = async (text) => {
+    const c = new pg.Client({ connectionString: url.href })
+    await c.connect()
+    try {
+      return (await c.query(text)).rows
+    } finally {
+      await c.end()
+    }
+  }
+  return { url: url.href, count: async () => Number((await sql('SELECT count(*) AS n FROM signet_events'))[0].n), drop: () => sql(`DROP SCHEMA ${schema} CASCADE`) }
+}
+
+const sqliteCount = (file) => {
+  const db = new Sqlite(file, { readonly: true })
+  try {
+    return db.prepare('SELECT count(*) AS n FROM signet_events').get().n
+  } finally {
+    db.close()
+  }
+}
+
+const CONFIGS = [
+  { name: 'bare node:http: parse, verify, append', bare: true },
+  { name: 'collector, SQLite, 1 worker', workers: 1 },
+  { name: 'collector, SQLite, 2 workers', workers: 2 },
+  ...(PG_URL
+    ? [
+        { name: 'collector, PostgreSQL, 1 worker', workers: 1, pg: true },
+        { name: 'collector, PostgreSQL, 2 workers', workers: 2, pg: true },
+      ]
+    : []),
+]
+
+async function measure(config) {
+  const dir = mkdtempSync(join(tmpdir(), 'signet-bench-collector-'))
+  const db = config.pg ? await pgSchema() : undefined
+  const server = config.bare
+    ? start(['bench/bare-server.mjs'], { BARE_FILE: join(dir, 'events.jsonl'), BARE_SECRET: SECRET })
+    : start(['dist/cli.mjs', 'collector', '--port', '0', '--workers', String(config.workers), '--db', join(dir, 'signet.db')], db ? { SIGNET_DATABASE_URL: db.url } : {})
+  try {
+    const { url } = await server.url
+    const before = cpu(server)
+    const r = load(url, ['--seconds', String(SECONDS)])
+    const used = cpu(server) - before
+    const memory = rss(server)
+    await server.stop()
+    const stored = config.bare ? r.acked : db ? await db.count() : sqliteCount(join(dir, 'signet.db'))
+    return { rate: r.rate, p50: r.p50, p99: r.p99, rss: memory, cpuUs: (used * 1000) / r.acked, acked: r.acked, failures: r.failures, stored }
+  } finally {
+    await server.stop()
+    await db?.drop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+const results = CONFIGS.map(() => [])
+for (let round = 0; round < ROUNDS; round++)
+  for (const [i, config] of CONFIGS.entries()) {
+    const r = await measure(config)
+    results[i].push(r)
+    console.log(`round ${round + 1}: ${config.name}: ${Math.round(r.rate)} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.rss.toFixed(0)} MB, stored ${r.stored} of ${r.acked} acknowledged`)
+  }
+
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const rows = CONFIGS.map((config, i) => {
+  const rs = results[i]
+  const ratio = (key) => median(rs.map((r, round) => r[key] / results[0][round][key]))
+  return {
+    name: config.name,
+    rate: median(rs.map((r) => r.rate)),
+    rateRatio: ratio('rate'),
+    p50: median(rs.map((r) => r.p50)),
+    p50Ratio: ratio('p50'),
+    p99: median(rs.map((r) => r.p99)),
+    p99Ratio: ratio('p99'),
+    rss: median(rs.map((r) => r.rss)),
+    rssRatio: ratio('rss'),
+    cpuUs: median(rs.map((r) => r.cpuUs)),
+    lost: rs.reduce((sum, r) => sum + Math.max(0, r.acked - r.stored), 0),
+    extra: rs.reduce((sum, r) => sum + Math.max(0, r.stored - r.acked), 0),
+  }
+})
+
+// Fill: the default collector (SQLite, 1 worker) to FILL events, a restart, and what it holds.
+console.log(`filling a SQLite store to ${FILL} events`)
+const dir = mkdtempSync(join(tmpdir(), 'signet-bench-fill-'))
+const file = join(dir, 'signet.db')
+const args = ['dist/cli.mjs', 'collector', '--port', '0', '--db', file]
+let server = start(args, {})
+let { url } = await server.url
+const tenth = load(url, ['--total', String(FILL / 10)])
+const rssTenth = rss(server)
+const rest = load(url, ['--total', String(FILL - FILL / 10)])
+const rssFull = rss(server)
+const acked = tenth.acked + rest.acked
+const stopped = await server.stop()
+const size = (await import('node:fs')).statSync(file).size
+server = start(args, {})
+const restarted = await server.url
+url = restarted.url
+const rssRestart = rss(server)
+// What was stored before the restart, sent again: accepted, and not stored twice.
+const db = new Sqlite(file, { readonly: true })
+const again = db.prepare('SELECT event FROM signet_events ORDER BY seq DESC LIMIT 20').pluck().all().map((e) => JSON.parse(e))
+db.close()
+const body = JSON.stringify({
+  v: 1,
+  project: PROJECT,
+  sentAt: Date.now(),
+  events: again.map(({ id, type, ts, anonymousId, personId, name, props, page }) => ({
+    ...{ id, type, ts, anonymousId, personId, name, props, page },
+    signature: personId && createHmac('sha256', SECRET).update(personId).digest('hex'),
+  })),
+})
+const answer = await (await fetch(url, { method: 'POST', body })).json()
+await server.stop()
+const storedAfter = sqliteCount(file)
+rmSync(dir, { recursive: true, force: true })
+const fill = { acked, failures: tenth.failures + rest.failures, rssTenth, rssFull, stoppedCode: stopped.code, size, restartMs: restarted.ms, rssRestart, again: answer.accepted, storedAfter }
+console.log(fill)
+
+const table = [
+  '| server | events/s | ratio | p50 ms | ratio | p99 ms | ratio | RSS MB | ratio | server CPU µs/event | acknowledged, not stored | stored, not acknowledged |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${fmt(r.rate)} | ${r.rateRatio.toFixed(2)} | ${fmt(r.p50, 1)} | ${r.p50Ratio.toFixed(2)} | ${fmt(r.p99, 1)} | ${r.p99Ratio.toFixed(2)} | ${fmt(r.rss)} | ${r.rssRatio.toFixed(2)} | ${fmt(r.cpuUs, 1)} | ${r.lost} | ${r.extra} |`,
+  ),
+]
+const md = `# The collector under load
+
+\`npm run bench:collector\`, ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0].model}), Node ${process.version}.
+32 senders on keep-alive connections (bench/load.mjs, in its own process on the same machine) post signed batches
+of 20 events for ${SECONDS} s, each batch one person's (5,000 people), event ids as the tracker makes them (time first).
+${ROUNDS} rounds, the configurations taking turns; medians, and ratios to the bare server as the median of the per-round ratios.
+RSS is the server's processes together at the end of a run; server CPU is every thread of them, per event acknowledged.
+${PG_URL ? '' : 'PostgreSQL rows: not run (set SIGNET_BENCH_DATABASE_URL).\n'}
+${table.join('\n')}
+
+## ${fmt(FILL)} events, then a restart (SQLite, 1 worker)
+
+| | |
+| --- | --- |
+| acknowledged | ${fmt(fill.acked)} (${fill.failures} requests failed) |
+| RSS at ${fmt(FILL / 10)} events | ${fmt(fill.rssTenth)} MB |
+| RSS at ${fmt(FILL)} events | ${fmt(fill.rssFull)} MB (${(fill.rssFull / fill.rssTenth).toFixed(2)}× that at ${fmt(FILL / 10)}) |
+| database file | ${fmt(fill.size / 2 ** 20)} MB |
+| SIGTERM | exit code ${fill.stoppedCode} |
+| restart, to listening | ${fmt(fill.restartMs)} ms (node start, schema check, worker start) |
+| RSS after the restart | ${fmt(fill.rssRestart)} MB |
+| 20 stored events sent again | ${fill.again} accepted, stored again: ${fill.storedAfter - fill.acked} |
+| stored after all | ${fmt(fill.storedAfter)}: ${fill.storedAfter == fill.acked ? 'the same as acknowledged, 0 duplicates' : 'NOT the number acknowledged'} |
+`
+writeFileSync(new URL('collector.md', import.meta.url), md)
+console.log(md)
