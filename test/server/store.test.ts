@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/server/batch'
-import { POSTGRES_MIGRATIONS } from '../../src/server/postgres'
+import { describeUrl, POSTGRES_MIGRATIONS } from '../../src/server/postgres'
 import { SQLITE_MIGRATIONS } from '../../src/server/sqlite'
 import type { Store } from '../../src/server/store'
 import { breakWrites, DATABASES, healWrites, open, type Database } from './databases'
@@ -153,6 +153,21 @@ describe.each(DATABASES)('$name store', ({ name, skip, make }) => {
     const reader = await start({ readonly: true })
     expect(await collect(reader.lines())).toHaveLength(1)
     await expect(reader.add([stored()])).rejects.toThrow(/reading only/)
+  })
+})
+
+describe('PostgreSQL connection strings', () => {
+  it('are named by host, port and database in messages, never with the password', async () => {
+    expect(describeUrl('postgres://signet:hunter2@db.internal:5433/events?sslmode=require')).toBe('db.internal:5433/events')
+    expect(describeUrl('postgres://signet:hunter2@db.internal/events')).toBe('db.internal:5432/events')
+    expect(describeUrl('not a url hunter2')).toBe('(unreadable SIGNET_DATABASE_URL)')
+    // A server that is not there: the error names where, not the password.
+    await expect(open({ name: 'postgres', options: { url: 'postgres://signet:hunter2@127.0.0.1:9/x' } } as Database)).rejects.toThrow(
+      /^signet: PostgreSQL at 127\.0\.0\.1:9\/x: connect ECONNREFUSED[^]*$/,
+    )
+    await open({ name: 'postgres', options: { url: 'postgres://signet:hunter2@127.0.0.1:9/x' } } as Database).catch((err: Error) =>
+      expect(err.message).not.toContain('hunter2'),
+    )
   })
 })
 
