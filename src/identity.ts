@@ -1,4 +1,4 @@
-import { LIMITS } from './limits'
+import { LIMITS } from './protocol'
 import { snapshot } from './payload'
 
 export type Props = Record<string, unknown>
@@ -10,12 +10,6 @@ export interface IdentityState {
   p?: string
   s?: string
   r?: Props
-}
-
-export interface Stamp {
-  anonymousId: string
-  personId?: string
-  signature?: string
 }
 
 export interface Person {

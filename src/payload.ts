@@ -1,33 +1,8 @@
-import type { Props, Stamp } from './identity'
-import { LIMITS } from './limits'
+import type { Props } from './identity'
+import { LIMITS, type Page } from './protocol'
 import { warn } from './warn'
 
-export type EventType = 'pageview' | 'event' | 'identify' | 'properties'
-
-export interface Page {
-  url: string
-  title: string
-  referrer: string
-}
-
-export interface WireEvent extends Stamp {
-  id: string
-  type: EventType
-  ts: number
-  name?: string
-  props?: Props
-  page: Page
-}
-
-export interface Batch {
-  v: 1
-  project: string
-  sentAt: number
-  anonymizeIP?: true
-  events: WireEvent[]
-}
-
-export const currentPage = (path?: string, title?: string): Page => ({
+export const currentPage = (path?: string, title?: string): Required<Page> => ({
   url: (path ? new URL(path, location.href).href : location.href).slice(0, LIMITS.url),
   title: (title != null ? title : document.title).slice(0, LIMITS.title),
   referrer: document.referrer.slice(0, LIMITS.url),

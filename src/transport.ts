@@ -1,7 +1,4 @@
-export interface Rejection {
-  id: string
-  reason: string
-}
+import type { Rejection } from './protocol'
 
 /** The collector's answer: its status (0: no answer), its JSON body, and Retry-After in ms. */
 export type Answered = (status: number, answer?: { rejected?: Rejection[] }, after?: number) => void

@@ -30,7 +30,7 @@ describe('single-page apps', () => {
     history.replaceState(null, '', '/start')
     window.dispatchEvent(new PopStateEvent('popstate'))
     await settle()
-    expect(sent().map((e) => new URL(e.page.url).pathname)).toEqual(['/start', '/pricing', '/docs', '/start'])
+    expect(sent().map((e) => new URL(e.page!.url!).pathname)).toEqual(['/start', '/pricing', '/docs', '/start'])
   })
 
   it('follows hash routes only when asked', async () => {
@@ -39,7 +39,7 @@ describe('single-page apps', () => {
     await settle()
     history.pushState(null, '', '/start#/settings')
     await settle()
-    expect(sent().map((e) => new URL(e.page.url).hash)).toEqual(['', '#/settings'])
+    expect(sent().map((e) => new URL(e.page!.url!).hash)).toEqual(['', '#/settings'])
   })
 
   it('can be turned off', async () => {

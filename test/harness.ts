@@ -1,6 +1,6 @@
 import { vi } from 'vitest'
 import { createConsent } from '../src/consent'
-import type { Batch } from '../src/payload'
+import type { Batch } from '../src/protocol'
 import { install } from '../src/queue'
 import { createTracker, type Tracker } from '../src/tracker'
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Batch } from '../src/payload'
+import type { Batch } from '../src/protocol'
 import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
 let wire: Wire

@@ -63,8 +63,8 @@ it('never throws into the page, never pollutes prototypes, never sends past the 
     if (e.name !== undefined) expect(e.name.length).toBeLessThanOrEqual(256)
     if (e.props !== undefined) expect(JSON.stringify(e.props).length).toBeLessThanOrEqual(8192)
     if (e.personId !== undefined) expect(e.personId.length).toBeLessThanOrEqual(512)
-    expect(e.page.url.length).toBeLessThanOrEqual(2048)
-    expect(e.page.title.length).toBeLessThanOrEqual(512)
+    expect(e.page!.url!.length).toBeLessThanOrEqual(2048)
+    expect(e.page!.title!.length).toBeLessThanOrEqual(512)
   }
   for (const r of wire.requests) expect(new TextEncoder().encode(r.init.body as string).length).toBeLessThan(64 * 1024)
   console.log(`tracker fuzz: 400 runs, ${events.length} events sent, ${wire.warnings.length} warnings`)

@@ -1,3 +1,4 @@
+import { EVENT_TYPES, LIMITS, type CollectResult, type EventType, type Rejection, type RejectionReason, type WireEvent } from '../protocol'
 import { verifySignature, type Secret } from './signature'
 import { parseVerificationKey, verifyVerificationToken } from './token'
 
@@ -16,19 +17,10 @@ export interface ProjectConfig {
   maxAgeSeconds?: number
 }
 
-export type EventType = 'pageview' | 'event' | 'identify' | 'properties'
+export { LIMITS, type CollectResult, type EventType, type Rejection, type RejectionReason }
 
-export interface IncomingEvent {
-  id: string
-  type: EventType
-  ts: number
-  anonymousId: string
-  personId?: string
-  signature?: string
-  name?: string
-  props?: Record<string, unknown>
-  page?: { url?: string; title?: string; referrer?: string }
-}
+/** An event as a sender may send it (the collector checks every field). */
+export type IncomingEvent = WireEvent
 
 /**
  * verified: signed for its personId; anonymous: no personId; unchecked: identified, Secure Mode off;
@@ -42,11 +34,6 @@ export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signatur
  */
 export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict; ip?: string }
 
-/**
- * Field limits, the same as the tracker's (docs/protocol.md). `event` bounds a whole stored event:
- * its JSON, in characters, once the collector has added project, receivedAt, verdict and ip.
- */
-export const LIMITS = { id: 128, name: 256, personId: 512, signature: 1024, props: 8192, url: 2048, title: 512, events: 500, event: 32_768 }
 
 /** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
 export function anonymizeIp(ip: string): string {
@@ -56,17 +43,7 @@ export function anonymizeIp(ip: string): string {
   return ip.includes(':') ? groups.slice(0, 3).join(':') + '::' : ip
 }
 
-export interface Rejection {
-  id: string
-  reason: string
-}
-
-export interface CollectResult {
-  accepted: number
-  rejected: Rejection[]
-}
-
-const TYPES = new Set(['pageview', 'event', 'identify', 'properties'])
+const TYPES = new Set<unknown>(EVENT_TYPES)
 const DAY = 86_400
 
 export const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object' && !Array.isArray(v)
@@ -175,7 +152,9 @@ export function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
   return verifySignature(project.secrets, e.personId, e.signature, project.scheme) ? 'verified' : 'bad_signature'
 }
 
-export const REFUSED: ReadonlySet<Verdict> = new Set(['missing_signature', 'bad_signature', 'expired_signature'])
+type Refused = Extract<Verdict, RejectionReason>
+const REFUSALS: readonly Refused[] = ['missing_signature', 'bad_signature', 'expired_signature']
+export const REFUSED: ReadonlySet<Verdict> = new Set(REFUSALS)
 
 
 /** An event the collector would not store, with why. */
@@ -217,7 +196,7 @@ export function checkBatch(
       continue
     }
     const verdict = verdictOf(project!, item as IncomingEvent)
-    if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict, event: storableEvent(item as IncomingEvent) })
+    if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict as Refused, event: storableEvent(item as IncomingEvent) })
     else {
       const stored = storableEvent(item as IncomingEvent, { project: token, receivedAt, verdict, ip })
       const json = JSON.stringify(stored)
