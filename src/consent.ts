@@ -14,20 +14,19 @@ export function createConsent() {
     const answer = e.key == KEY ? read(KEY) : given
     if (typeof answer == 'boolean' && answer !== given) apply(answer)
   })
+  // Method names the minifier shortens (not set or on, which it keeps for the DOM's sake).
   return {
     given: () => given,
-    set(answer: boolean) {
+    answer(answer: boolean) {
       write(KEY, answer)
       apply(answer)
     },
-    on: (fn: (given: boolean) => void) => void listeners.push(fn),
+    onAnswer: (fn: (given: boolean) => void) => void listeners.push(fn),
   }
 }
 
 export type Consent = ReturnType<typeof createConsent>
 
 /** Global Privacy Control, or Do Not Track. */
-export const privacySignal = (): boolean => {
-  const n = navigator as Navigator & { globalPrivacyControl?: boolean }
-  return n.globalPrivacyControl === true || n.doNotTrack == '1'
-}
+export const privacySignal = (): boolean =>
+  (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true || navigator.doNotTrack == '1'

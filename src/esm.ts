@@ -1,6 +1,6 @@
 import { createConsent } from './consent'
 import { live } from './lifecycle'
-import { createTracker as create } from './tracker'
+import { createCore } from './tracker'
 
 export interface TrackerOptions {
   /** The collect endpoint; default: this page's origin + /track. */
@@ -16,7 +16,7 @@ export type Gs = (...args: unknown[]) => void
  * commands as window._gs, and touches no global: `const gs = createTracker(); gs('GSN-1'); gs('event', 'signup')`.
  */
 export function createTracker({ endpoint, name = '' }: TrackerOptions = {}): Gs {
-  const tracker = live(create(name, new URL(endpoint || '/track', location.href).href, createConsent()))
+  const tracker = live(createCore(name, new URL(endpoint || '/track', location.href).href, createConsent()))
   tracker.replayed()
-  return (...args) => tracker.run(args)
+  return (...args) => tracker.invoke(args)
 }

@@ -1,8 +1,10 @@
+import type { Command, StartOptions } from '../types/signet'
 import { isDevHost, signatureProblem } from './checks'
 import { privacySignal, type Consent } from './consent'
-import { isSignature, isString, parsePerson, validState, type IdentityState, type Props } from './identity'
+import { isSignature, isString, parsePerson, validState, type IdentityState, type Person, type Props } from './identity'
 import { currentPage, snapshot } from './payload'
 import { LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
+import { batchSize, groupRejections, retryDelay } from './rules'
 import { onRouteChange } from './spa'
 import { keys, read, remove, write, writeText } from './storage'
 import { beacon, post } from './transport'
@@ -10,33 +12,9 @@ import { uid } from './uid'
 import { text, warn } from './warn'
 
 /** Every command name; anything else in first place is a project token. */
-export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent']
+export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent'] as const satisfies readonly Command[]
 
 export const UNKNOWN = 'not a command or a project token'
-
-// Long enough to gather a burst of calls into one request, short enough to beat a navigation.
-const FLUSH_DELAY = 20
-const MAX_ITEMS = 1000
-const MAX_BYTES = 512 * 1024
-// One request holds at most 100 events and 20,000 characters of them: under the 64 KB that browsers
-// allow keepalive requests and beacons in flight, even at 3 bytes of UTF-8 per character.
-const BATCH_EVENTS = 100
-const BATCH_CHARS = 20_000
-// A beacon's answer cannot be read. Its events stay in the outbox (a later page re-sends them, the
-// collector drops the copy by id) but this page leaves them alone for a while.
-const BEACON_LEASE = 10_000
-const MAX_BACKOFF = 60_000
-
-const REFRESH_INTERVAL = 30_000
-const TRIES = 3
-
-const QUEUE = 'signet_q_'
-const BEAT = 'signet_hb_'
-const LOCK = 'signet_lock_'
-// A page that has not beaten for this long is gone (closed, crashed or killed while hidden).
-const STALE = 15_000
-const LOCK_TTL = 5_000
-const SETTLE = 100
 
 /** An outbox entry (stored as such); w: waiting for a signature since (ms). */
 export interface Item {
@@ -45,63 +23,28 @@ export interface Item {
 }
 
 type Listener = (payload: unknown) => void
-type Group = { reason: string; personId?: string; eventIds: string[] }
 
-interface Options {
-  endpoint?: unknown
-  pageview?: unknown
-  secure?: unknown
-  authTimeout?: unknown
-  spa?: unknown
-  hash?: unknown
-  requireConsent?: unknown
-  privacySignals?: unknown
-}
+/** _gs(token, options): the keys of the public StartOptions, each unchecked until read. */
+type Options = { [K in keyof StartOptions]?: unknown }
 
 const fresh = (at: unknown, within: number) => Date.now() - (at as number) < within
 
-// One tracker: its identity, its durable outbox (which also keeps the events waiting for a
-// signature), Secure Mode, and this page's share of the cross-tab hand-over. They share their state,
-// so it lives in one closure rather than in objects passed between modules.
-export function createTracker(name: string, endpoint: string, consent: Consent) {
-  const key = name ? 'signet_' + name : 'signet'
-  const me = uid()
-  const own = QUEUE + me
-  const listeners: [string, Listener][] = []
-  // Event id → until when this page leaves it alone: in flight, or handed to a beacon.
-  const busy = new Map<string, number>()
-  const asking = new Set<string>()
-  const refreshedAt = new Map<string, number>()
-  const warned = new Set<string>()
-
+/**
+ * One tracker. Its parts share their state, so they live in one closure (locals minify to single
+ * letters; a module boundary measured 44–67 B gzip each), divided into sections: Gate → Identity →
+ * Outbox → Auth → Hand-over → Commands. A section declares its own variables and is the only one
+ * to assign them; it calls the sections above it, never below, but for two named calls back
+ * (Outbox → Auth's `onRejected`, on the collector's answer; Gate → Commands' `command`, for SPA
+ * pageviews). ARCHITECTURE.md draws it.
+ */
+export function createCore(name: string, endpoint: string, consent: Consent) {
+  // ─── Gate: the project and its options, settings, listeners; whether anything may be stored or sent.
   let project: string | undefined
   let options: Options = {}
-  let replaying = true
-  let autoPageview = false
+  let authTimeout = 10_000
   let anonymizeIP: true | undefined
   let debug = isDevHost(location.hostname)
-  // identify's own event waits for the rest of the current task, so GoSquared's order
-  // identify → auth still sends it signed. Nothing else runs in between except auth for that person.
-  let identifyEvent: WireEvent | undefined
-
-  let state: IdentityState = validState(read(key)) || { a: uid() }
-  // A signature given before this page's first identify is held for the next identify,
-  // never attached to a person remembered from an earlier page.
-  let held: string | undefined
-  let identified = false
-
-  let items: Item[] = []
-  let timer: any
-  // -1 while a request is in flight, a timer while backing off after a failure.
-  let blocked: any
-  let failures = 0
-  let dirty = false
-  let full = 0
-
-  let secure: unknown
-  let timeout = 10_000
-  let provider: ((personId: string) => unknown) | undefined
-  let last: string | undefined
+  const listeners: [string, Listener][] = []
 
   // mitt-sized: a list of (name, handler) pairs, so no name (not even "__proto__") touches a prototype.
   // `only` calls a single handler: a 'state' listener learns the current state when it is added.
@@ -114,33 +57,113 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
           warn(`'${event}' handler threw`)
         }
     })
+  const listen = (event: string, fn: Listener) => listeners.push([event, fn])
 
   // Opted out (now or on an earlier page), or a privacy signal the site chose to respect.
   const refused = () => consent.given() === false || (!!options.privacySignals && privacySignal())
   // Whether anything may be stored or sent: started, not refused, and consented if the project asks.
   const may = () => !!project && !refused() && (!!consent.given() || !options.requireConsent)
 
-  const save = () => may() && write(key, state)
+  /** Starts the tracker with the project token and options of _gs(token, options), or says why not. */
+  const open = (token: string, given: unknown): string | void => {
+    const o: Options = given === false ? { pageview: false } : given === undefined ? {} : (given as Options)
+    if (!token || !o || typeof o != 'object') return UNKNOWN
+    const { endpoint: url, authTimeout: wait = 10_000 } = o
+    if (!(typeof wait == 'number' && wait >= 0)) return 'bad authTimeout'
+    if (url !== undefined) {
+      if (!isString(url)) return 'bad endpoint'
+      endpoint = new URL(url, location.href).href
+    }
+    project = token
+    // A copy: the page changing its object later changes nothing here.
+    options = Object.assign({}, o)
+    authTimeout = wait
+  }
+
+  const setting = (key: unknown, value: unknown): string | void => {
+    if (typeof value != 'boolean' || (key != 'debug' && key != 'anonymizeIP')) return 'needs debug or anonymizeIP, and a boolean'
+    if (key == 'debug') debug = value
+    else anonymizeIP = value || undefined
+  }
+
+  const check = (signature: string) => {
+    const problem = debug && signatureProblem(signature)
+    if (problem) warn(problem)
+  }
+
+  // ─── Identity: who this tracker tracks, kept in storage (one record, so the person and their
+  // signature are never written apart), and the signature held for the next identify.
+  const identityKey = name ? 'signet_' + name : 'signet'
+  let state: IdentityState = validState(read(identityKey)) || { a: uid() }
+  // A signature given before this page's first identify is held for the next identify,
+  // never attached to a person remembered from an earlier page.
+  let heldSignature: string | undefined
+  let identified = false
+  let lastStatus: string | undefined
+
+  const saveIdentity = () => may() && write(identityKey, state)
   const properties = (props: Props) => {
     state.r = Object.assign({}, state.r, props)
-    save()
+    saveIdentity()
     return state.r
   }
   /** Sets or clears the signature of personId, if that is still who is identified. */
   const sign = (personId: string, signature?: string) => {
     if (state.p == personId) {
       state.s = signature
-      save()
+      saveIdentity()
     }
   }
   const status = () => (state.p ? (state.s ? 'verified' : 'identified') : 'anonymous')
   const notify = () => {
     const now = status()
-    if (now != last) emit('state', (last = now))
+    if (now != lastStatus) emit('state', (lastStatus = now))
+  }
+  const identify = (person: Person) => {
+    const signature = person.signature || heldSignature
+    // A different person: the previous signature and person properties are not theirs.
+    // Properties set while anonymous do belong to whoever signs in next.
+    if (person.id !== state.p) state = { a: state.a, p: person.id, r: state.p ? undefined : state.r }
+    if (signature) state.s = signature
+    heldSignature = undefined
+    identified = true
+  }
+  /** A signature for whoever is identified on this page, or held for the next identify. */
+  const authorize = (signature: string) => {
+    if (identified) sign(state.p!, signature)
+    else heldSignature = signature
+  }
+  const unidentify = () => {
+    state = { a: uid() }
+    heldSignature = undefined
+    identified = false
+    saveIdentity()
   }
 
-  // The outbox: every event is stored before it is sent and removed only when the collector answered.
+  // ─── Outbox: every event is stored before it is sent and removed only when the collector answered.
   // Past the cap the oldest go first: counted, and reported once per task.
+  const OUTBOX = 'signet_q_'
+  const me = uid()
+  const ownKey = OUTBOX + me
+  // Long enough to gather a burst of calls into one request, short enough to beat a navigation.
+  const FLUSH_DELAY = 20
+  const MAX_ITEMS = 1000
+  const MAX_BYTES = 512 * 1024
+  // A full request's worth of events goes at once.
+  const BATCH_EVENTS = 100
+  // A beacon's answer cannot be read. Its events stay in the outbox (a later page re-sends them, the
+  // collector drops the copy by id) but this page leaves them alone for a while.
+  const BEACON_LEASE = 10_000
+  let items: Item[] = []
+  // Event id → until when this page leaves it alone: in flight, or handed to a beacon.
+  const busy = new Map<string, number>()
+  let timer: any
+  // -1 while a request is in flight, a timer while backing off after a failure.
+  let blocked: any
+  let failures = 0
+  let dirty = false
+  let full = 0
+
   const drop = (count: number) => {
     if (count > 0) {
       items = items.slice(count)
@@ -156,13 +179,19 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     while ((json = JSON.stringify(items)).length > MAX_BYTES) drop(Math.ceil(items.length * (1 - MAX_BYTES / json.length)))
     if (full) emit('dropped', { count: full, reason: 'full' })
     full = 0
-    if (may()) writeText(own, `{"p":${JSON.stringify(project)},"i":${json}}`)
+    if (may()) writeText(ownKey, `{"p":${JSON.stringify(project)},"i":${json}}`)
   }
 
   // A burst of calls is written once, at the end of the task, and always before it is sent.
   const changed = () => {
     if (!dirty) Promise.resolve().then(persist)
     dirty = true
+  }
+
+  /** Writes the outbox now (the tracker may store from now on). */
+  const persistNow = () => {
+    dirty = true
+    persist()
   }
 
   const schedule = (ms = FLUSH_DELAY) => {
@@ -182,57 +211,20 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     schedule(items.length % BATCH_EVENTS && FLUSH_DELAY)
   }
 
-  function flush(unloading?: unknown) {
-    persist()
-    const now = Date.now()
-    let events = items.filter((i) => !i.w && !(busy.get(i.e.id)! > now)).map((i) => i.e)
-    // Unloading: chunk by chunk until the browser refuses one; the rest waits for the next page.
-    while (events.length && may() && (unloading || !blocked)) {
-      let chars = 0
-      let n = 0
-      while (n < events.length && n < BATCH_EVENTS && (chars += JSON.stringify(events[n]).length) <= BATCH_CHARS) n++
-      const sent = events.slice(0, n || 1)
-      const body = JSON.stringify({ v: 1, project, sentAt: now, anonymizeIP, events: sent })
-      events = events.slice(sent.length)
-      if (unloading && !beacon(endpoint, body)) return
-      for (const e of sent) busy.set(e.id, unloading ? now + BEACON_LEASE : 1 / 0)
-      if (!unloading) {
-        blocked = -1
-        post(endpoint, body, (status, answer, after) => {
-          blocked = 0
-          for (const e of sent) busy.delete(e.id)
-          // Network errors, 5xx, 408 and 429 pass: capped exponential backoff with jitter, unless the
-          // collector said how long to wait. Nothing else is sent meanwhile.
-          if (!status || status > 499 || status == 408 || status == 429) {
-            blocked = setTimeout(
-              () => {
-                blocked = 0
-                flush()
-              },
-              after! >= 0 ? after : Math.min(MAX_BACKOFF, 1000 << Math.min(failures++, 6)) * (0.5 + Math.random()),
-            )
-            return
-          }
-          failures = 0
-          items = items.filter((i) => sent.indexOf(i.e) < 0)
-          changed()
-          flush()
-          const rejected = answer && answer.rejected
-          if (status > 299) {
-            warn(`${sent.length} event(s) dropped: HTTP ${status}`)
-            emit('dropped', { count: sent.length, reason: 'http_' + status })
-          } else if (Array.isArray(rejected) && rejected.length) {
-            warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => Object(r).reason).join(', ')}`)
-            onRejected(sent, rejected)
-          }
-        })
-      }
-    }
+  /** Items of another page's outbox, but those this one has already. */
+  const adopt = (found: Item[]) => {
+    for (const item of found) if (item && item.e && isString(item.e.id) && !items.some((i) => i.e.id == item.e.id)) add(item)
   }
 
-  // Secure Mode: which identified events wait for a signature, and each signature only for the
-  // events of the id it was given for.
-  const unwait = (test: (i: Item) => unknown, signature?: string) => {
+  /** Everything waiting goes (consent refused); says how many. */
+  const clear = () => {
+    const count = items.length
+    items = []
+    if (count) emit('dropped', { count, reason: 'consent' })
+  }
+
+  /** The waiting items that pass `test` stop waiting, signed with `signature` when given, and go out. */
+  const release = (test: (i: Item) => unknown, signature?: string) => {
     const out = items.filter((i) => i.w && test(i))
     for (const i of out) {
       delete i.w
@@ -245,20 +237,80 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     return out
   }
 
+  const flush = (unloading?: unknown) => {
+    persist()
+    const now = Date.now()
+    let events = items.filter((i) => !i.w && !(busy.get(i.e.id)! > now)).map((i) => i.e)
+    // Unloading: chunk by chunk until the browser refuses one; the rest waits for the next page.
+    while (events.length && may() && (unloading || !blocked)) {
+      const sent = events.slice(0, batchSize(events))
+      const body = JSON.stringify({ v: 1, project, sentAt: now, anonymizeIP, events: sent })
+      events = events.slice(sent.length)
+      if (unloading && !beacon(endpoint, body)) return
+      for (const e of sent) busy.set(e.id, unloading ? now + BEACON_LEASE : 1 / 0)
+      if (!unloading) {
+        blocked = -1
+        post(endpoint, body, (code, answer, after) => {
+          blocked = 0
+          for (const e of sent) busy.delete(e.id)
+          // A failure that passes is tried again after a backoff; nothing else is sent meanwhile.
+          const delay = retryDelay(code, failures++, after)
+          if (delay >= 0) {
+            blocked = setTimeout(() => {
+              blocked = 0
+              flush()
+            }, delay)
+            return
+          }
+          failures = 0
+          items = items.filter((i) => sent.indexOf(i.e) < 0)
+          changed()
+          flush()
+          const rejected = answer && answer.rejected
+          if (code > 299) {
+            warn(`${sent.length} event(s) dropped: HTTP ${code}`)
+            emit('dropped', { count: sent.length, reason: 'http_' + code })
+          } else if (Array.isArray(rejected) && rejected.length) {
+            warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => Object(r).reason).join(', ')}`)
+            onRejected(sent, rejected)
+          }
+        })
+      }
+    }
+  }
+
+  /** Back online: whatever the backoff said, try now. */
+  const retry = () => {
+    if (blocked < 0) return
+    clearTimeout(blocked)
+    blocked = failures = 0
+    flush()
+  }
+
+  // ─── Auth (Secure Mode): which identified events wait for a signature, and each signature only
+  // for the events of the id it was given for.
+  const REFRESH_INTERVAL = 30_000
+  const TRIES = 3
+  let provider: ((personId: string) => unknown) | undefined
+  const asking = new Set<string>()
+  const refreshedAt = new Map<string, number>()
+  const warned = new Set<string>()
+
   /** personId's waiting events, now signed with the signature given for that id (none: unsigned), go out. */
-  const release = (personId: string, signature?: string) => unwait((i) => i.e.personId == personId, signature)
+  const releasePerson = (personId: string, signature?: string) => release((i) => i.e.personId == personId, signature)
 
   // Every wait gets its own timer, which frees what was waiting when it was set (timers may fire a
   // little early, so not by measuring the wait): unsigned, with one warning per person.
   const expireLater = (at = Date.now()) =>
     setTimeout(() => {
-      const people = unwait((i) => i.w! <= at)
+      const people = release((i) => i.w! <= at)
         .map((i) => i.e.personId!)
         .filter((p) => !warned.has(p) && warned.add(p))
-      if (people.length) warn(`no signature for "${people.join('", "')}" in ${timeout / 1000} s, sent unsigned: call _gs('auth', signature) after identify`)
-    }, timeout)
+      if (people.length)
+        warn(`no signature for "${people.join('", "')}" in ${authTimeout / 1000} s, sent unsigned: call _gs('auth', signature) after identify`)
+    }, authTimeout)
 
-  const hold = (e: WireEvent) => {
+  const wait = (e: WireEvent) => {
     add({ e, w: Date.now() })
     expireLater()
   }
@@ -274,7 +326,7 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
         if (!isSignature(signature)) throw 'not a signature'
         asking.delete(personId)
         sign(personId, signature)
-        release(personId, signature)
+        releasePerson(personId, signature)
         notify()
       })
       .catch((error) => {
@@ -282,7 +334,7 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
         else {
           asking.delete(personId)
           warn(`signature provider failed for "${personId}": ${text(error)}`)
-          if (!secure) release(personId)
+          if (!options.secure) releasePerson(personId)
         }
       })
   }
@@ -291,21 +343,16 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     if (state.p && !state.s) ask(state.p)
   }
 
+  const useProvider = (fn: typeof provider) => {
+    provider = fn
+    askForCurrent()
+  }
+
   // Rejections become one 'rejected' notification per reason and person, and with a provider one
   // fresh signature per person per interval; the events keep their ids when re-sent.
   const onRejected = (sent: WireEvent[], rejected: Rejection[]) => {
-    const groups = new Map<string, [Group, WireEvent[]]>()
     const now = Date.now()
-    for (const r of rejected) {
-      const { id, reason } = Object(r)
-      const e = sent.filter((s) => s.id == id)[0]
-      const personId = e && e.personId
-      const key = reason + '\n' + personId
-      const group = groups.get(key) || groups.set(key, [{ reason, personId, eventIds: [] }, []]).get(key)!
-      group[0].eventIds.push(id)
-      if (e) group[1].push(e)
-    }
-    groups.forEach(([group, events]) => {
+    groupRejections(sent, rejected).forEach(([group, events]) => {
       const { reason, personId } = group
       emit('rejected', group)
       if (personId && provider && /^(bad|expired)_/.test(reason) && !(now - refreshedAt.get(personId)! < REFRESH_INTERVAL)) {
@@ -313,7 +360,7 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
         if (events.some((e) => e.signature == state.s)) sign(personId)
         for (const e of events) {
           delete e.signature
-          hold(e)
+          wait(e)
         }
         ask(personId)
         notify()
@@ -321,35 +368,31 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     })
   }
 
-  // Stamped with the current person and signature when dispatched; held while its person has no
+  // Stamped with the current person and signature when dispatched; waits while its person has no
   // signature and one is required or on its way.
   const dispatch = (e: WireEvent) => {
     if (refused()) return
     Object.assign(e, { anonymousId: state.a, personId: state.p, signature: state.p && state.s })
-    if (e.personId && !e.signature && (secure || asking.has(e.personId))) hold(e)
+    if (e.personId && !e.signature && (options.secure || asking.has(e.personId))) wait(e)
     else add({ e })
   }
 
-  // An event id starts with its time (11 hex digits of ms until the year 2527), the rest random: ids
-  // made one after another sort together, so a collector's index on them grows at one end instead
-  // of being written all over (the reason for UUIDv7).
-  const event = (type: EventType, name?: string, props?: Props, path?: string, title?: string, ts = Date.now()) =>
-    ({ id: ts.toString(16) + uid().slice(11), type, ts, name, props, page: currentPage(path, title) }) as WireEvent
+  // ─── Hand-over: each page keeps its outbox under a key of its own, so tabs never write over each
+  // other. A page beats while alive and stops on pagehide; a queue whose page stopped beating is a
+  // backlog that exactly one other page claims: it writes a lock, waits for other tabs' writes to
+  // land, and only the page whose lock survived takes the queue.
+  const BEAT = 'signet_hb_'
+  const LOCK = 'signet_lock_'
+  // A page that has not beaten for this long is gone (closed, crashed or killed while hidden).
+  const STALE = 15_000
+  const LOCK_TTL = 5_000
+  const SETTLE = 100
 
-  const settle = () => {
-    if (identifyEvent) dispatch(identifyEvent)
-    identifyEvent = undefined
-  }
-
-  // Each page keeps its outbox under a key of its own, so tabs never write over each other. A page
-  // beats while alive and stops on pagehide; a queue whose page stopped beating is a backlog that
-  // exactly one other page claims: it writes a lock, waits for other tabs' writes to land, and only
-  // the page whose lock survived takes the queue.
   const claim = () => {
     for (const k of keys()) {
-      const other = k.slice(QUEUE.length)
+      const other = k.slice(OUTBOX.length)
       const lockKey = LOCK + other
-      if (k.indexOf(QUEUE) || k == own || fresh(read(BEAT + other), STALE)) continue
+      if (k.indexOf(OUTBOX) || k == ownKey || fresh(read(BEAT + other), STALE)) continue
       const found = read(k)
       const lock = read(lockKey)
       // Another project's backlog on the same site is left for that project's pages.
@@ -360,67 +403,75 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
         if (Object(read(lockKey)).by != me || fresh(read(BEAT + other), STALE)) return
         remove(k)
         remove(lockKey)
-        if (record && Array.isArray(record.i))
-          for (const item of record.i as Item[])
-            if (item && item.e && isString(item.e.id) && !items.some((i) => i.e.id == item.e.id)) add(item)
+        if (record && Array.isArray(record.i)) adopt(record.i)
         // Waiting events from another page: their timeout runs here now.
         expireLater()
       }, SETTLE)
     }
   }
 
-  const store = () => {
+  /** Says this page is alive, and looks for backlogs that closed pages left behind. */
+  const beat = () => {
     if (!may()) return
-    save()
-    dirty = true
-    persist()
-    // Sent in a task of its own, so starting the tracker costs the host page no network call.
+    write(BEAT + me, Date.now())
+    claim()
+  }
+
+  /** Consent is one answer for the site: every page's outbox, heartbeat and lock goes. */
+  const forgetPages = () => {
+    for (const k of keys()) if (!k.indexOf(OUTBOX) || !k.indexOf(BEAT) || !k.indexOf(LOCK)) remove(k)
+  }
+
+  // ─── Commands: _gs calls, and the events they make.
+  let replaying = true
+  let autoPageview = false
+  // identify's own event waits for the rest of the current task, so GoSquared's order
+  // identify → auth still sends it signed. Nothing else runs in between except auth for that person.
+  let identifyEvent: WireEvent | undefined
+
+  // An event id starts with its time (11 hex digits of ms until the year 2527), the rest random: ids
+  // made one after another sort together, so a collector's index on them grows at one end instead
+  // of being written all over (the reason for UUIDv7).
+  const event = (type: EventType, name?: string, props?: Props, path?: string, title?: string, ts = Date.now()) =>
+    ({ id: ts.toString(16) + uid().slice(11), type, ts, name, props, page: currentPage(path, title) }) as WireEvent
+
+  const sendIdentifyEvent = () => {
+    if (identifyEvent) dispatch(identifyEvent)
+    identifyEvent = undefined
+  }
+
+  /** From now on what the tracker holds is stored, and sent in a task of its own (the host page's call makes no request). */
+  const startStoring = () => {
+    if (!may()) return
+    saveIdentity()
+    persistNow()
     setTimeout(flush)
   }
 
-  consent.on((given) => {
-    if (given) return store()
-    // Refused: nothing waiting is sent, and nothing Signet stored stays; consent is one answer for
-    // the site, so every page's outbox, heartbeat and lock goes, a backlog whose claim a navigation
-    // cut short included.
-    const count = items.length
-    items = []
-    if (count) emit('dropped', { count, reason: 'consent' })
-    remove(key)
-    for (const k of keys()) if (!k.indexOf(QUEUE) || !k.indexOf(BEAT) || !k.indexOf(LOCK)) remove(k)
+  consent.onAnswer((given) => {
+    if (given) return startStoring()
+    // Refused: nothing waiting is sent, and nothing Signet stored stays, a backlog whose claim a
+    // navigation cut short included.
+    clear()
+    remove(identityKey)
+    forgetPages()
   })
-
-  const check = (signature: string) => {
-    const problem = debug && signatureProblem(signature)
-    if (problem) warn(problem)
-  }
 
   const start = (token: string, given: unknown): string | void => {
     if (project) return project == token ? undefined : UNKNOWN
-    const o: Options = given === false ? { pageview: false } : given === undefined ? {} : (given as Options)
-    if (!token || !o || typeof o != 'object') return UNKNOWN
-    const { endpoint: url, authTimeout = 10_000 } = o
-    if (!(typeof authTimeout == 'number' && authTimeout >= 0)) return 'bad authTimeout'
-    if (url !== undefined) {
-      if (!isString(url)) return 'bad endpoint'
-      endpoint = new URL(url, location.href).href
-    }
-    project = token
-    // A copy: the page changing its object later changes nothing here.
-    options = Object.assign({}, o)
-    secure = options.secure
-    timeout = authTimeout
+    const problem = open(token, given)
+    if (problem) return problem
     expireLater()
     if (options.pageview !== false) {
       if (replaying) autoPageview = true
       else command('track')
       if (options.spa !== false) onRouteChange(() => command('track'), () => !!options.hash)
     }
-    store()
+    startStoring()
   }
 
-  function command(name: string, a?: unknown, b?: unknown): string | void {
-    if (name != 'auth') settle()
+  const command = (name: string, a?: unknown, b?: unknown): string | void => {
+    if (name != 'auth') sendIdentifyEvent()
     switch (name) {
       case 'track':
         if ((a != null && !isString(a)) || (b != null && !isString(b))) return 'path and title must be strings'
@@ -437,64 +488,50 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
       case 'identify': {
         const person = parsePerson(a)
         if (isString(person)) return person
-        const signature = person.signature || held
         if (person.signature) check(person.signature)
-        // A different person: the previous signature and person properties are not theirs.
-        // Properties set while anonymous do belong to whoever signs in next.
-        if (person.id !== state.p) state = { a: state.a, p: person.id, r: state.p ? undefined : state.r }
-        if (signature) state.s = signature
-        held = undefined
-        identified = true
+        identify(person)
         identifyEvent = event('identify', undefined, properties(person.props))
         askForCurrent()
-        Promise.resolve().then(settle)
+        Promise.resolve().then(sendIdentifyEvent)
         return
       }
       case 'auth':
-        if (typeof a == 'function') {
-          provider = a as typeof provider
-          return askForCurrent()
-        }
+        if (typeof a == 'function') return useProvider(a as typeof provider)
         if (!isSignature(a)) return 'needs a signature or a function'
         check(a)
-        if (identified) sign(state.p!, a)
-        else held = a
-        return
+        return authorize(a)
       case 'unidentify':
-        state = { a: uid() }
-        held = undefined
-        identified = false
-        return void save()
+        return unidentify()
       case 'on':
         if (!isString(a) || typeof b != 'function') return 'needs a name and a function'
-        listeners.push([a, b as Listener])
+        listen(a, b as Listener)
         if (a == 'state') emit(a, status(), b as Listener)
         return
       case 'set':
-        if (typeof b != 'boolean' || (a != 'debug' && a != 'anonymizeIP')) return 'needs debug or anonymizeIP, and a boolean'
-        if (a == 'debug') debug = b
-        else anonymizeIP = b || undefined
-        return
+        return setting(a, b)
       case 'consent':
         if (typeof a != 'boolean') return 'needs true or false'
-        return consent.set(a)
+        return consent.answer(a)
     }
     return start(name, a)
   }
 
   /** After every command: a signature now held for the current person frees that person's waiting events. */
-  const settled = () => {
-    if (state.p && state.s) release(state.p, state.s)
+  const afterCommand = () => {
+    if (state.p && state.s) releasePerson(state.p, state.s)
     notify()
   }
 
+  // (The names of these methods are not ones the minifier keeps for the DOM's sake, such as run or
+  // flush: so they shrink to a letter.)
   return {
-    run(args: ArrayLike<unknown>) {
+    /** One _gs call. */
+    invoke(args: ArrayLike<unknown>) {
       const name = args[0]
       let problem: string | void
       try {
         problem = isString(name) ? command(name, args[1], args[2]) : UNKNOWN
-        settled()
+        afterCommand()
       } catch (e) {
         problem = isString(e) ? e : 'unreadable arguments: ' + text(e)
       }
@@ -504,25 +541,15 @@ export function createTracker(name: string, endpoint: string, consent: Consent) 
     replayed() {
       replaying = false
       if (autoPageview) command('track')
-      settled()
+      afterCommand()
     },
-    flush,
-    /** Says this page is alive, and looks for backlogs that closed pages left behind. */
-    beat() {
-      if (!may()) return
-      write(BEAT + me, Date.now())
-      claim()
-    },
+    /** The page is being hidden or left: what waits goes by beacon. */
+    departing: () => flush(true),
+    beat,
     /** The page is going away (or into the bfcache): its queue may be claimed at once. */
     leave: () => remove(BEAT + me),
-    /** Back online: whatever the backoff said, try now. */
-    retry() {
-      if (blocked < 0) return
-      clearTimeout(blocked)
-      blocked = failures = 0
-      flush()
-    },
+    online: retry,
   }
 }
 
-export type Tracker = ReturnType<typeof createTracker>
+export type Core = ReturnType<typeof createCore>

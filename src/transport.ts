@@ -1,12 +1,7 @@
 import type { Rejection } from './protocol'
 
-/** The collector's answer: its status (0: no answer), its JSON body, and Retry-After in ms. */
-export type Answered = (status: number, answer?: { rejected?: Rejection[] }, after?: number) => void
-
-const retryAfter = (value: string | null): number | undefined => {
-  const ms = value ? (/^\d+$/.test(value) ? +value * 1000 : Date.parse(value) - Date.now()) : -1
-  return ms >= 0 ? ms : undefined
-}
+/** The collector's answer: its status (0: no answer), its JSON body, and its Retry-After header. */
+export type Answered = (status: number, answer?: { rejected?: Rejection[] }, retryAfter?: string | null) => void
 
 // A text/plain body keeps the request CORS-simple: no preflight, no custom headers. Credentials are
 // never sent; the signature travels in the body only. keepalive lets a request started just before
@@ -17,7 +12,7 @@ export const post = (url: string, body: string, answered: Answered) =>
       res
         .json()
         .catch(() => {})
-        .then((answer) => answered(res.status, answer, retryAfter(res.headers.get('Retry-After')))),
+        .then((answer) => answered(res.status, answer, res.headers.get('Retry-After'))),
     () => answered(0),
   )
 

@@ -1,8 +1,8 @@
 import { vi } from 'vitest'
 import { createConsent } from '../src/consent'
 import type { Batch } from '../src/protocol'
-import { install } from '../src/queue'
-import { createTracker, type Tracker } from '../src/tracker'
+import { install } from '../src/router'
+import { createCore, type Core } from '../src/tracker'
 
 export interface Wire {
   /** Every batch that left, fetch and beacon alike, in order. */
@@ -62,18 +62,18 @@ export function recordWire(): Wire {
 /**
  * Loads a tracker the way dist/tracker.js does (src/index.ts), without src/lifecycle.ts: no timers or
  * window listeners, so trackers of earlier tests in this window stay quiet. A test stands in for the
- * page's events: tracker.flush(true) is the page being hidden, beat() a heartbeat, leave() pagehide.
+ * page's events: tracker.departing() is the page being hidden, beat() a heartbeat, leave() pagehide.
  */
 export function loadTracker(endpoint = 'https://collector.test/track') {
-  let created: Tracker | undefined
+  let created: Core | undefined
   install(window as unknown as { _gs?: never }, (name) => {
-    const tracker = createTracker(name, endpoint, createConsent())
+    const tracker = createCore(name, endpoint, createConsent())
     if (!name) created = tracker
     return tracker
   })
   return (loadTracker.last = created)
 }
-loadTracker.last = undefined as Tracker | undefined
+loadTracker.last = undefined as Core | undefined
 
 /** The snippet's stub, as the built snippet defines it. */
 export function stub() {

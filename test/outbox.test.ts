@@ -135,7 +135,7 @@ describe('unload', () => {
     await settle()
     for (let i = 0; i < 300; i++) gs('event', `late-${i}`, { pad: 'p'.repeat(300) })
     const tracker = loadTracker.last!
-    tracker.flush(true)
+    tracker.departing()
     const beaconed = wire.beacons.flatMap((b) => b.events.map((e) => e.name))
     expect(wire.beacons).toHaveLength(2)
     expect(beaconed.length).toBeGreaterThan(50)

@@ -267,7 +267,7 @@ describe('commands', () => {
     const tracker = loadTracker()!
     gs('GSN-1', false)
     gs('event', 'leaving')
-    tracker.flush(true)
+    tracker.departing()
     expect(wire.beacons).toHaveLength(1)
     expect(wire.beacons[0].events[0].name).toBe('leaving')
     await settle()

@@ -1,5 +1,5 @@
 import { isString } from './identity'
-import { COMMANDS, type Tracker } from './tracker'
+import { COMMANDS, type Core } from './tracker'
 
 interface Gs {
   (...args: unknown[]): void
@@ -16,7 +16,7 @@ const TOKEN = /[^a-z]/
 // Calls are routed GoSquared's way: _gs(token, 'name') starts a named tracker and
 // _gs('name.command', ...) talks to it; everything else goes to the default tracker.
 // A second copy of the tracker finds the live function (marked by v) and does nothing.
-export function install(w: { _gs?: Gs }, create: (trackerName: string) => Tracker): void {
+export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core): void {
   const stub = w._gs
   if (stub && stub.v) return
   const trackers = new Map([['', create('')]])
@@ -32,7 +32,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Tracke
       if (named) {
         tracker = named
         args = [first.slice(dot + 1), second, third]
-      } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && COMMANDS.indexOf(first) < 0) {
+      } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && (COMMANDS as readonly string[]).indexOf(first) < 0) {
         tracker = trackers.get(second)!
         if (!tracker) {
           trackers.set(second, (tracker = create(second)))
@@ -41,7 +41,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Tracke
         args = [first, third]
       }
     }
-    tracker.run(args)
+    tracker.invoke(args)
   }
 
   const queued = stub && (stub.q as ArrayLike<IArguments> | undefined)
