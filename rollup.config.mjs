@@ -1,19 +1,32 @@
 import terser from '@rollup/plugin-terser'
 import typescript from '@rollup/plugin-typescript'
+import { writeFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { terserOptions } from './scripts/terser-options.mjs'
+
+// The property names the minifier shortens in tracker.js, written beside it: test/size.test.ts
+// compares them with the committed scripts/mangled-names.json, so that a wire key someone forgot
+// to reserve (it would be shortened, and the collector would not know it) shows up in review.
+const trackerNames = {}
+const writeMangledNames = {
+  name: 'mangled-names',
+  writeBundle() {
+    const names = Object.keys(trackerNames.props?.props || {}).map((key) => key.slice(1)).sort()
+    writeFileSync('dist/mangled-names.json', JSON.stringify(names, null, 1) + '\n')
+  },
+}
 
 const ts = (target) =>
   typescript({ tsconfig: './tsconfig.json', include: ['src/**/*.ts'], compilerOptions: { target, noEmit: false } })
 
-const browser = (input, file, format = 'iife', mangleProperties = true) => ({
+const browser = (input, file, format = 'iife', mangleProperties = true, extra = {}, plugins = []) => ({
   input,
   output: { file, format, strict: false },
-  plugins: [ts('ES2017'), terser(terserOptions(mangleProperties))],
+  plugins: [ts('ES2017'), terser({ ...terserOptions(mangleProperties), ...extra }), ...plugins],
 })
 
 export default [
-  browser('src/index.ts', 'dist/tracker.js'),
+  browser('src/index.ts', 'dist/tracker.js', 'iife', true, { nameCache: trackerNames }, [writeMangledNames]),
   browser('src/esm.ts', 'dist/signet.mjs', 'es'),
   // The dashboard reads the server's JSON by name and has no size budget: no property mangling.
   browser('src/dashboard/dashboard.ts', 'dist/dashboard.js', 'iife', false),

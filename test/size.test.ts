@@ -72,6 +72,13 @@ describe('public names survive minification', () => {
     expect(['authTimeout', 'requireConsent', 'privacySignals', 'userSignature', 'eventIds'].filter((n) => !tracker.includes(n))).toEqual([])
   })
 
+  it('shortens only the property names committed in scripts/mangled-names.json', () => {
+    // A new name here is either internal (copy dist/mangled-names.json over the committed list) or a
+    // name other code reads: a wire key, an option, a stored record's key (add it to scripts/public-names.mjs).
+    const built = JSON.parse(file('mangled-names.json').toString())
+    expect(built, 'the names tracker.js shortens changed: see scripts/mangled-names.json').toEqual(JSON.parse(readFileSync('scripts/mangled-names.json', 'utf8')))
+  })
+
   it('keeps the vendor globals in the adapters', () => {
     expect(file('adapters/beacon.js').toString()).toMatch(/\.Beacon\b/)
     expect(file('adapters/beacon.js').toString()).toMatch(/readyQueue/)
