@@ -1,3 +1,4 @@
+import { FEATURES } from './features'
 import { read, write } from './storage'
 
 const KEY = 'signet_consent'
@@ -10,10 +11,11 @@ export function createConsent() {
   const listeners: ((given: boolean) => void)[] = []
   const apply = (answer: boolean) => listeners.forEach((fn) => fn((given = answer)))
   // Only an event about this key: any other tab's write (a heartbeat) fires one too.
-  addEventListener('storage', (e) => {
-    const answer = e.key == KEY ? read(KEY) : given
-    if (typeof answer == 'boolean' && answer !== given) apply(answer)
-  })
+  if (FEATURES.consent)
+    addEventListener('storage', (e) => {
+      const answer = e.key == KEY ? read(KEY) : given
+      if (typeof answer == 'boolean' && answer !== given) apply(answer)
+    })
   // Method names the minifier shortens (not set or on, which it keeps for the DOM's sake).
   return {
     given: () => given,

@@ -1,3 +1,4 @@
+import { FEATURES } from './features'
 import { isString } from './identity'
 import { COMMANDS, type Core } from './tracker'
 
@@ -26,7 +27,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core):
   const run = (args: ArrayLike<unknown>) => {
     const [first, second, third] = args as unknown[]
     let tracker = trackers.get('')!
-    if (isString(first)) {
+    if (FEATURES.namedTrackers && isString(first)) {
       const dot = first.indexOf('.')
       const named = dot > 0 && trackers.get(first.slice(0, dot))
       if (named) {

@@ -1,6 +1,7 @@
 // The tracker's delivery rules, as pure functions: what goes in one request, which answers are
 // tried again and after how long, how the collector's rejections are reported. No state, no timers,
 // so each is tested on its own (test/rules.test.ts).
+import { FEATURES } from './features'
 import type { Rejection, WireEvent } from './protocol'
 
 // One request holds at most 100 events and 20,000 characters of them: under the 64 KB that browsers
@@ -24,11 +25,13 @@ export const batchSize = (events: readonly WireEvent[]) => {
  * random so that pages do not all come back at once. `failures`: how many came before this one.
  */
 export const retryDelay = (status: number, failures: number, retryAfter?: string | null) => {
-  const after = retryAfter ? (/^\d+$/.test(retryAfter) ? +retryAfter * 1000 : Date.parse(retryAfter) - Date.now()) : -1
+  const after = FEATURES.backoff && retryAfter ? (/^\d+$/.test(retryAfter) ? +retryAfter * 1000 : Date.parse(retryAfter) - Date.now()) : -1
   return !status || status > 499 || status == 408 || status == 429
     ? after >= 0
       ? after
-      : Math.min(MAX_BACKOFF, 1000 << Math.min(failures, 6)) * (0.5 + Math.random())
+      : FEATURES.backoff
+        ? Math.min(MAX_BACKOFF, 1000 << Math.min(failures, 6)) * (0.5 + Math.random())
+        : 1000
     : -1
 }
 

@@ -1,6 +1,7 @@
 import type { Command, StartOptions } from '../types/signet'
 import { isDevHost, signatureProblem } from './checks'
 import { privacySignal, type Consent } from './consent'
+import { FEATURES } from './features'
 import { isSignature, isString, parsePerson, validState, type IdentityState, type Person, type Props } from './identity'
 import { currentPage, snapshot } from './payload'
 import { LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
@@ -60,9 +61,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   const listen = (event: string, fn: Listener) => listeners.push([event, fn])
 
   // Opted out (now or on an earlier page), or a privacy signal the site chose to respect.
-  const refused = () => consent.given() === false || (!!options.privacySignals && privacySignal())
+  const refused = () => FEATURES.consent && (consent.given() === false || (!!options.privacySignals && privacySignal()))
   // Whether anything may be stored or sent: started, not refused, and consented if the project asks.
-  const may = () => !!project && !refused() && (!!consent.given() || !options.requireConsent)
+  const may = () => !!project && (!FEATURES.consent || (!refused() && (!!consent.given() || !options.requireConsent)))
 
   /** Starts the tracker with the project token and options of _gs(token, options), or says why not. */
   const open = (token: string, given: unknown): string | void => {
@@ -87,7 +88,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   }
 
   const check = (signature: string) => {
-    const problem = debug && signatureProblem(signature)
+    const problem = FEATURES.devChecks && debug && signatureProblem(signature)
     if (problem) warn(problem)
   }
 
@@ -172,7 +173,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   }
 
   const persist = () => {
-    if (!dirty) return
+    if (!FEATURES.storedOutbox || !dirty) return
     dirty = false
     let json
     // Serialised once: measured, then stored as it is; cut in proportion to the overshoot until it fits.
@@ -204,7 +205,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
 
   const add = (item: Item) => {
     items.push(item)
-    drop(items.length - MAX_ITEMS)
+    if (FEATURES.storedOutbox) drop(items.length - MAX_ITEMS)
     changed()
     // A full batch goes at the end of the current task: one flush however long the burst.
     if (!(items.length % BATCH_EVENTS)) timer = clearTimeout(timer)
@@ -246,7 +247,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       const sent = events.slice(0, batchSize(events))
       const body = JSON.stringify({ v: 1, project, sentAt: now, anonymizeIP, events: sent })
       events = events.slice(sent.length)
-      if (unloading && !beacon(endpoint, body)) return
+      if (unloading && !(FEATURES.beacons && beacon(endpoint, body))) return
       for (const e of sent) busy.set(e.id, unloading ? now + BEACON_LEASE : 1 / 0)
       if (!unloading) {
         blocked = -1
@@ -272,7 +273,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
             emit('dropped', { count: sent.length, reason: 'http_' + code })
           } else if (Array.isArray(rejected) && rejected.length) {
             warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => Object(r).reason).join(', ')}`)
-            onRejected(sent, rejected)
+            if (FEATURES.rejections) onRejected(sent, rejected)
           }
         })
       }
@@ -302,6 +303,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // Every wait gets its own timer, which frees what was waiting when it was set (timers may fire a
   // little early, so not by measuring the wait): unsigned, with one warning per person.
   const expireLater = (at = Date.now()) =>
+    FEATURES.authTimeout &&
     setTimeout(() => {
       const people = release((i) => i.w! <= at)
         .map((i) => i.e.personId!)
@@ -318,7 +320,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // One question per person at a time; an answer applies to the id asked, whoever is identified by
   // then. A throw, a rejection or anything but a signature is retried with backoff, then reported.
   const ask = (personId: string, attempt = 0) => {
-    if (!provider || (!attempt && asking.has(personId))) return
+    if (!FEATURES.providers || !provider || (!attempt && asking.has(personId))) return
     asking.add(personId)
     const fn = provider
     new Promise((resolve) => resolve(fn(personId)))
@@ -355,7 +357,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     groupRejections(sent, rejected).forEach(([group, events]) => {
       const { reason, personId } = group
       emit('rejected', group)
-      if (personId && provider && /^(bad|expired)_/.test(reason) && !(now - refreshedAt.get(personId)! < REFRESH_INTERVAL)) {
+      if (FEATURES.providers && personId && provider && /^(bad|expired)_/.test(reason) && !(now - refreshedAt.get(personId)! < REFRESH_INTERVAL)) {
         refreshedAt.set(personId, now)
         if (events.some((e) => e.signature == state.s)) sign(personId)
         for (const e of events) {
@@ -414,7 +416,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   const beat = () => {
     if (!may()) return
     write(BEAT + me, Date.now())
-    claim()
+    if (FEATURES.backlog) claim()
   }
 
   /** Consent is one answer for the site: every page's outbox, heartbeat and lock goes. */
@@ -448,14 +450,15 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     setTimeout(flush)
   }
 
-  consent.onAnswer((given) => {
-    if (given) return startStoring()
-    // Refused: nothing waiting is sent, and nothing Signet stored stays, a backlog whose claim a
-    // navigation cut short included.
-    clear()
-    remove(identityKey)
-    forgetPages()
-  })
+  if (FEATURES.consent)
+    consent.onAnswer((given) => {
+      if (given) return startStoring()
+      // Refused: nothing waiting is sent, and nothing Signet stored stays, a backlog whose claim a
+      // navigation cut short included.
+      clear()
+      remove(identityKey)
+      forgetPages()
+    })
 
   const start = (token: string, given: unknown): string | void => {
     if (project) return project == token ? undefined : UNKNOWN
@@ -465,7 +468,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (options.pageview !== false) {
       if (replaying) autoPageview = true
       else command('track')
-      if (options.spa !== false) onRouteChange(() => command('track'), () => !!options.hash)
+      if (FEATURES.spa && options.spa !== false) onRouteChange(() => command('track'), () => !!options.hash)
     }
     startStoring()
   }
@@ -496,7 +499,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
         return
       }
       case 'auth':
-        if (typeof a == 'function') return useProvider(a as typeof provider)
+        if (FEATURES.providers && typeof a == 'function') return useProvider(a as typeof provider)
         if (!isSignature(a)) return 'needs a signature or a function'
         check(a)
         return authorize(a)
