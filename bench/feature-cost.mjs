@@ -27,6 +27,7 @@ export const FEATURES = {
   consent: 'Consent, opt-out, GPC / DNT, across tabs',
   spa: 'Single-page app pageviews',
   namedTrackers: 'Named trackers (_gs(token, name), name.command)',
+  compression: 'Delivery: requests gzipped (CompressionStream)',
 }
 
 // src/features.ts with the given features turned off; a name it does not have fails loudly rather than report 0.

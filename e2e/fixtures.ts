@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
 import { createCollector, type StoredEvent } from '../src/server/collector'
 import { send } from '../src/server/http'
 import { personSignature, userSignature } from '../src/server/signature'
@@ -178,7 +179,7 @@ export const test = base.extend<Fixtures>({
   sent: async ({ page, collector }, use) => {
     const sent: Sent[] = []
     page.on('request', (req) => {
-      if (req.url() == collector.url + '/track' && req.method() == 'POST') sent.push(...JSON.parse(req.postData() || '{}').events)
+      if (req.url() == collector.url + '/track' && req.method() == 'POST') sent.push(...requestBatch(req.postDataBuffer()).events)
     })
     await use(sent)
   },
@@ -210,6 +211,10 @@ export const test = base.extend<Fixtures>({
     })
   },
 })
+
+/** A request body as the collector reads it: gzip (as the tracker sends where it can) or JSON. */
+export const requestBatch = (body: Buffer | null): { events: Sent[] } =>
+  !body ? { events: [] } : JSON.parse((body[0] == 0x1f && body[1] == 0x8b ? gunzipSync(body) : body).toString())
 
 /** Runs _gs calls in the page, in order; arguments must survive structured cloning (no functions). */
 export const call = (page: Page, ...calls: unknown[][]) =>

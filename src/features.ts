@@ -26,4 +26,6 @@ export const FEATURES = {
   spa: true,
   /** Named trackers: _gs(token, name), _gs('name.command'). */
   namedTrackers: true,
+  /** Requests gzipped where the browser has CompressionStream (JSON to a collector that cannot read gzip). */
+  compression: true,
 }

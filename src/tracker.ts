@@ -8,7 +8,7 @@ import { LIMITS, type EventType, type Rejection, type WireEvent } from './protoc
 import { batchSize, groupRejections, retryDelay } from './rules'
 import { onRouteChange } from './spa'
 import { keys, read, remove, write, writeText } from './storage'
-import { beacon, post } from './transport'
+import { beacon, gzip, post } from './transport'
 import { uid } from './uid'
 import { text, warn } from './warn'
 
@@ -164,6 +164,8 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   let failures = 0
   let dirty = false
   let full = 0
+  // Requests go gzipped; as JSON where the browser cannot compress, and from the first collector that could not read gzip.
+  let plain = false
 
   const drop = (count: number) => {
     if (count > 0) {
@@ -251,7 +253,13 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       for (const e of sent) busy.set(e.id, unloading ? now + BEACON_LEASE : 1 / 0)
       if (!unloading) {
         blocked = -1
-        post(endpoint, body, (code, answer, after) => {
+        const send = (zipped?: ArrayBuffer) => post(endpoint, zipped || body, (code, answer, after) => {
+          // A collector that cannot read gzip (400, 415): this batch again, and the rest of this page's, as JSON.
+          if (FEATURES.compression && zipped && (code == 400 || code == 415)) {
+            plain = true
+            send()
+            return
+          }
           blocked = 0
           for (const e of sent) busy.delete(e.id)
           // A failure that passes is tried again after a backoff; nothing else is sent meanwhile.
@@ -276,6 +284,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
             if (FEATURES.rejections) onRejected(sent, rejected)
           }
         })
+        // Compressed off the calling task; where the browser cannot (no CompressionStream), as JSON.
+        if (!FEATURES.compression || plain) send()
+        else gzip(body).then(send, () => send())
       }
     }
   }

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib'
 import { vi } from 'vitest'
 import { createConsent } from '../src/consent'
 import type { Batch } from '../src/protocol'
@@ -15,15 +16,26 @@ export interface Wire {
   answer: (status: number | 'network', body?: unknown | ((batch: Batch) => unknown)) => void
 }
 
+/** A request body as the collector reads it: gzip (an ArrayBuffer, from CompressionStream) or JSON text. */
+export const bodyText = (body: unknown) => (body instanceof ArrayBuffer ? gunzipSync(Buffer.from(body)).toString() : (body as string))
+
+/** Bytes on the wire of a request body. */
+export const bodyBytes = (body: unknown) => (body instanceof ArrayBuffer ? body.byteLength : Buffer.byteLength(body as string))
+
 /** A fresh page for the next test: empty storage, no _gs, and what crosses the wire recorded from now on. */
-export function freshPage(): Wire {
+export function freshPage(options?: { compress?: boolean }): Wire {
   localStorage.clear()
   delete (window as { _gs?: unknown })._gs
-  return recordWire()
+  return recordWire(options)
 }
 
-/** Records what would cross the wire: fetch and sendBeacon are replaced, console.warn captured. */
-export function recordWire(): Wire {
+/**
+ * Records what would cross the wire: fetch and sendBeacon are replaced, console.warn captured.
+ * Unless `compress`, the page has no CompressionStream (as in browsers before 2023), so requests
+ * go as JSON: compression finishes on Node's thread pool, which tests on fake timers do not wait for.
+ */
+export function recordWire({ compress = false } = {}): Wire {
+  if (!compress) vi.stubGlobal('CompressionStream', undefined)
   const wire: Wire = {
     batches: [],
     beacons: [],
@@ -39,7 +51,7 @@ export function recordWire(): Wire {
       // A collector nobody reaches: for pages that must not deliver anything themselves.
       if (url.includes('unreachable.test')) throw new TypeError('Failed to fetch')
       wire.requests.push({ url, init })
-      const batch: Batch = JSON.parse(init.body as string)
+      const batch: Batch = JSON.parse(bodyText(init.body))
       wire.batches.push(batch)
       const [status, body] = answers.shift() || [200, (b: Batch) => ({ accepted: b.events.length, rejected: [] })]
       if (status == 'network') throw new TypeError('Failed to fetch')

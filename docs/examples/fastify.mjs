@@ -1,4 +1,5 @@
-// Fastify parses text/plain bodies into strings already; hand the string to signet.handle.
+// Fastify: bodies read as bytes, whatever their type (a gzipped request has no Content-Type), and
+// handed to signet.handle, which reads gzip or JSON.
 import Fastify from 'fastify'
 import { createSignetHandler } from 'signet-tracker/server'
 
@@ -8,6 +9,8 @@ const signet = createSignetHandler({
 })
 
 const fastify = Fastify()
+fastify.removeAllContentTypeParsers()
+fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 fastify.post('/track', async (request, reply) => {
   const answer = await signet.handle(request.body, request.ip)
   return reply.code(answer.status).headers(answer.headers).send(answer.body)

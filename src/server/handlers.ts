@@ -9,7 +9,7 @@ import {
   type RejectedEvent,
   type StoredEvent,
 } from './batch'
-import { CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from './http'
+import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from './http'
 
 export interface SignetHandlerOptions {
   projects: Record<string, ProjectConfig>
@@ -20,7 +20,10 @@ export interface SignetHandlerOptions {
    * rejects the tracker gets a 503 and sends the batch again later.
    */
   onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[], batch: BatchInfo) => void | Promise<void>
+  /** Largest request body accepted, in bytes, as it arrives (compressed or not); larger ones get 413. Default 128 KiB. */
   maxBodyBytes?: number
+  /** Largest body once a gzip body is decompressed; larger ones get 413. Default 512 KiB. */
+  maxDecompressedBytes?: number
   /** Most events in one request; more get 413. Default 500. */
   maxEvents?: number
   bodyTimeoutMs?: number
@@ -56,6 +59,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     projects,
     onEvents,
     maxBodyBytes = 128 * 1024,
+    maxDecompressedBytes = 512 * 1024,
     maxEvents = LIMITS.events,
     bodyTimeoutMs = 10_000,
     log = (line) => console.error(line),
@@ -69,11 +73,12 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     return { status: 500, headers: json, body: { error: 'internal error' } }
   }
 
-  /** Answers one request body: a string, a Buffer or an already parsed object. */
+  /** Answers one request body: bytes (JSON, or gzipped JSON), a string of JSON, or an already parsed object. */
   async function handle(body: unknown, ip?: string): Promise<SignetAnswer> {
     try {
-      const text = Buffer.isBuffer(body) ? body.toString('utf8') : body
-      if (typeof text == 'string' && Buffer.byteLength(text) > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
+      const arrived = body instanceof Uint8Array ? body.byteLength : typeof body == 'string' ? Buffer.byteLength(body) : 0
+      if (arrived > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
+      const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
       const checked = checkBatch(projects, batch, { ip, maxEvents })
       try {
@@ -123,7 +128,8 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       let answer = early(request.method)
       if (!answer) {
         const declared = Number(request.headers.get('content-length'))
-        answer = declared > maxBodyBytes ? failure(new HttpError(413, `body over ${maxBodyBytes} bytes`)) : await handle(await request.text(), ip)
+        answer =
+          declared > maxBodyBytes ? failure(new HttpError(413, `body over ${maxBodyBytes} bytes`)) : await handle(new Uint8Array(await request.arrayBuffer()), ip)
       }
       return new Response(answer.status == 204 ? null : JSON.stringify(answer.body), { status: answer.status, headers: answer.headers })
     },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 import { HttpError } from './batch'
 
 /** The headers every collect answer carries: any origin may post, and read Retry-After. */
@@ -26,7 +27,7 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
 }
 
 /** Reads a request body, refusing one over maxBytes (413) or slower than timeoutMs (408). */
-export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<string> {
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length']) > maxBytes) return reject(new HttpError(413, `body over ${maxBytes} bytes`))
     const chunks: Buffer[] = []
@@ -43,10 +44,24 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     })
     req.on('end', () => {
       clearTimeout(timer)
-      resolve(Buffer.concat(chunks).toString('utf8'))
+      resolve(Buffer.concat(chunks))
     })
     req.on('error', reject)
   })
+}
+
+/**
+ * A request body as text: gunzipped when its first bytes are gzip's (1f 8b), refusing more than
+ * maxBytes once decompressed (413: a small body may unpack to gigabytes); as UTF-8 otherwise.
+ */
+export function bodyText(body: Uint8Array, maxBytes: number): string {
+  if (body[0] != 0x1f || body[1] != 0x8b) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+  try {
+    return gunzipSync(body, { maxOutputLength: maxBytes }).toString('utf8')
+  } catch (err) {
+    if ((err as { code?: string }).code == 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `body over ${maxBytes} bytes once decompressed`)
+    throw new HttpError(400, 'malformed gzip')
+  }
 }
 
 /** JSON.parse that turns a syntax error into a 400. */

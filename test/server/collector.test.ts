@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -310,6 +311,46 @@ describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
     expect((await post(url, body)).body.accepted).toBe(1)
     expect(await events()).toHaveLength(1)
     expect(await store.counts('ENF')).toEqual({ stored: { anonymous: 1 }, rejected: { missing_signature: 2 } })
+  })
+})
+
+describe('compressed bodies', () => {
+  const gz = (text: string) => gzipSync(text) as unknown as BodyInit
+  it('reads a gzip body (as the tracker sends it) like JSON, and stores each event once whichever way it came', async () => {
+    const { url, events } = await start()
+    const e = event()
+    const zipped = await fetch(url + '/track', { method: 'POST', body: gz(batch('ENF', [e, event({ personId: 'u1' })])) })
+    expect(zipped.headers.get('access-control-allow-origin')).toBe('*')
+    expect(await zipped.json()).toEqual({ accepted: 1, rejected: [{ id: expect.any(String), reason: 'missing_signature' }] })
+    expect((await post(url, batch('ENF', [e]))).body).toEqual({ accepted: 1, rejected: [] })
+    expect((await events()).map((x) => x.id)).toEqual([e.id])
+  })
+
+  it('answers 413 to a gzip bomb (10 MB of zeros in 10 KB) without unpacking it, and 400 to broken gzip; keeps serving', async () => {
+    const { url } = await start()
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, ' '))
+    expect(bomb.length).toBeLessThan(20_000)
+    const before = process.memoryUsage().rss
+    const res = await fetch(url + '/track', { method: 'POST', body: bomb as unknown as BodyInit })
+    expect(res.status).toBe(413)
+    expect(await res.json()).toEqual({ error: 'body over 524288 bytes once decompressed' })
+    expect(process.memoryUsage().rss - before).toBeLessThan(8 * 1024 * 1024)
+    const broken = await fetch(url + '/track', { method: 'POST', body: Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]) as unknown as BodyInit })
+    expect(broken.status).toBe(400)
+    expect((await post(url, batch('OFF', [event()]))).body.accepted).toBe(1)
+  })
+
+  it('counts both sizes: the body as it arrives against maxBodyBytes, unpacked against maxDecompressedBytes', async () => {
+    const { url } = await start({ maxBodyBytes: 1000 })
+    const many = batch('OFF', Array.from({ length: 40 }, () => event()))
+    expect(Buffer.byteLength(many)).toBeGreaterThan(4000)
+    // Over the limit as JSON, under it gzipped: accepted.
+    expect((await post(url, many)).status).toBe(413)
+    const zipped = await fetch(url + '/track', { method: 'POST', body: gz(many) })
+    expect(zipped.status).toBe(200)
+    // Random text does not compress: over the limit gzipped too.
+    const noise = gzipSync(Buffer.from(Array.from({ length: 3000 }, () => Math.floor(Math.random() * 256))))
+    expect((await fetch(url + '/track', { method: 'POST', body: noise as unknown as BodyInit })).status).toBe(413)
   })
 })
 

@@ -52,7 +52,7 @@ describe('createSignetHandler', () => {
     const { calls, onEvents } = recorder()
     const signet = createSignetHandler({ projects, onEvents })
     const url = await listen(async (req, res) => {
-      ;(req as IncomingMessage & { body?: unknown }).body = JSON.parse(await readBody(req, 1e6, 1000))
+      ;(req as IncomingMessage & { body?: unknown }).body = JSON.parse((await readBody(req, 1e6, 1000)).toString())
       void signet.node(req, res)
     })
     expect(await (await fetch(url, { method: 'POST', body: batch })).json()).toEqual(EXPECTED)
@@ -72,6 +72,17 @@ describe('createSignetHandler', () => {
     expect(await signet.handle(batch)).toMatchObject({ status: 200, body: EXPECTED })
     expect(await signet.handle(JSON.parse(batch))).toMatchObject({ status: 200, body: EXPECTED })
     expect(await signet.handle('{nope')).toMatchObject({ status: 400, body: { error: 'malformed JSON' } })
+  })
+
+  it('reads gzip bodies in each front door (the tracker compresses its requests)', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const zipped = gzipSync(batch)
+    const signet = createSignetHandler({ projects, onEvents: () => {} })
+    expect(await signet.handle(zipped)).toMatchObject({ status: 200, body: EXPECTED })
+    const res = await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: zipped }))
+    expect(await res.json()).toEqual(EXPECTED)
+    const url = await listen((req, res) => void signet.node(req, res))
+    expect(await (await fetch(url, { method: 'POST', body: zipped as unknown as BodyInit })).json()).toEqual(EXPECTED)
   })
 
   it('works as a Request → Response handler', async () => {
