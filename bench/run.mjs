@@ -10,6 +10,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { createCollector, openStore } from '../dist/server.mjs'
 import { PEERS } from './build.mjs'
 import { featureCosts } from './feature-cost.mjs'
+import { startInPage } from './start.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const EVENTS = 1000
@@ -54,30 +55,7 @@ const browser = await chromium.launch(
     : {},
 )
 
-// Loads the tracker, initialises it and returns the time that took (ms), in the page.
-async function load(page, name) {
-  return page.evaluate(
-    async ({ name, base }) => {
-      const t0 = performance.now()
-      if (name == 'signet') {
-        await new Promise((resolve, reject) => {
-          const s = document.createElement('script')
-          s.src = base + '/signet/tracker.js'
-          s.onload = resolve
-          s.onerror = reject
-          document.head.appendChild(s)
-        })
-        window.bench = {
-          init: (host) => _gs('GSN-BENCH', { endpoint: host + '/track' }),
-          event: (n, p) => _gs('event', n, p),
-        }
-      } else await import(`${base}/build/${name}/index.js`)
-      window.bench.init(base)
-      return performance.now() - t0
-    },
-    { name, base },
-  )
-}
+const load = (page, name) => page.evaluate(startInPage, { name, base })
 
 async function withPage(fn, throttle = 1) {
   const context = await browser.newContext()
@@ -110,7 +88,13 @@ for (const name of TRACKERS) {
     r.gzip = scripts.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0)
     r.brotli = scripts.reduce((n, b) => n + brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0)
   })
-  for (let i = 0; i < RUNS; i++) {
+}
+
+// Timings: run by run, every tracker in turn (starting with a different one each run), so a slow
+// stretch of a noisy machine falls on all of them alike.
+for (let i = 0; i < RUNS; i++) {
+  for (const name of [...TRACKERS.slice(i % TRACKERS.length), ...TRACKERS.slice(0, i % TRACKERS.length)]) {
+    const r = results[name]
     await withPage(async (page) => {
       r.init.push(await load(page, name))
       // 1,000 event calls on the main thread, and the long tasks they cause (during and just after).
@@ -130,6 +114,11 @@ for (const name of TRACKERS) {
     })
     await withPage(async (page) => r.init4x.push(await load(page, name)), 4)
   }
+  console.log(`timings: run ${i + 1} of ${RUNS}`)
+}
+
+for (const name of TRACKERS) {
+  const r = results[name]
   // The wire: requests and bytes (URL + body) for 100 events, after the trackers' own batching timers.
   await withPage(async (page) => {
     let requests = 0
@@ -181,9 +170,9 @@ writeFileSync(
   `# Signet against the trackers users would pick instead
 
 Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: headless Chromium ${chromiumVersion}, page and endpoints on
-loopback, each figure the median of ${RUNS} page loads in fresh browser contexts (nothing cached). Ratios (in
-brackets) are to Signet in the same run. Peers are bundled from npm with the same rollup + terser settings,
-code-split where the library loads parts lazily, and configured as their docs advise, pointed at a local
+loopback, each figure the median of ${RUNS} page loads in fresh browser contexts (nothing cached), the trackers
+taking turns run by run. Ratios (in brackets) are to Signet in the same run. Peers are bundled from npm
+with the same rollup + terser settings, code-split where the library loads parts lazily, and configured as their docs advise, pointed at a local
 permissive endpoint; Signet sends to the reference collector. PostHog gets \`opt_out_useragent_filter: true\`,
 which its docs advise for automated browsers (otherwise it drops every event as bot traffic).
 

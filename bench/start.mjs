@@ -1,0 +1,22 @@
+// Runs in the page (page.evaluate): loads one tracker, initialises it and returns how long that took
+// (ms). Signet from /signet/tracker.js by a script element, as the snippet does; a peer from its
+// bundle /build/<name>/index.js (bench/peers/<name>.js sets window.bench). Shared by bench/run.mjs
+// and bench/startup-profile.mjs, so both time the same thing.
+export async function startInPage({ name, base }) {
+  const t0 = performance.now()
+  if (name == 'signet') {
+    await new Promise((resolve, reject) => {
+      const s = document.createElement('script')
+      s.src = base + '/signet/tracker.js'
+      s.onload = resolve
+      s.onerror = reject
+      document.head.appendChild(s)
+    })
+    window.bench = {
+      init: (host) => _gs('GSN-BENCH', { endpoint: host + '/track' }),
+      event: (n, p) => _gs('event', n, p),
+    }
+  } else await import(`${base}/build/${name}/index.js`)
+  window.bench.init(base)
+  return performance.now() - t0
+}
