@@ -34,9 +34,8 @@ const fresh = (at: unknown, within: number) => Date.now() - (at as number) < wit
  * One tracker. Its parts share their state, so they live in one closure (locals minify to single
  * letters; a module boundary measured 44–67 B gzip each), divided into sections: Gate → Identity →
  * Outbox → Auth → Hand-over → Commands. A section declares its own variables and is the only one
- * to assign them; it calls the sections above it, never below, but for two named calls back
- * (Outbox → Auth's `onRejected`, on the collector's answer; Gate → Commands' `command`, for SPA
- * pageviews). ARCHITECTURE.md draws it.
+ * to assign them; it calls the sections above it, never below, but for one named call back: the
+ * Outbox hands the collector's rejections to Auth's `onRejected`. ARCHITECTURE.md draws it.
  */
 export function createCore(name: string, endpoint: string, consent: Consent) {
   // ─── Gate: the project and its options, settings, listeners; whether anything may be stored or sent.
