@@ -7,6 +7,8 @@ afterEach(async () => {
 })
 
 // Real timers: compression finishes on Node's thread pool, as in a browser off the page's task.
+// Props that make one event's request big enough to be compressed (1,000 characters and more).
+const big = { pad: 'x'.repeat(1000) }
 const until = (ready: () => boolean) => vi.waitFor(() => expect(ready()).toBe(true), { timeout: 3000, interval: 10 })
 
 describe('compressed requests', () => {
@@ -51,6 +53,19 @@ describe('compressed requests', () => {
     expect(made).toHaveBeenCalled()
   })
 
+  it('leave a body under 1,000 characters as JSON: compressing one small event costs more than it saves', async () => {
+    wire = freshPage({ compress: true })
+    loadTracker()
+    gs('GSN-1', false)
+    gs('event', 'alone')
+    await until(() => wire.events().length == 1)
+    expect(typeof wire.requests[0].init.body).toBe('string')
+    expect(bodyText(wire.requests[0].init.body).length).toBeLessThan(1000)
+    gs('event', 'with-props', big)
+    await until(() => wire.events().length == 2)
+    expect(wire.requests[1].init.body).toBeInstanceOf(ArrayBuffer)
+  })
+
   it('go as JSON where the browser has no CompressionStream', async () => {
     wire = freshPage()
     loadTracker()
@@ -65,13 +80,13 @@ describe('compressed requests', () => {
     wire.answer(status, { error: 'malformed JSON' })
     loadTracker()
     gs('GSN-1', false)
-    gs('event', 'first')
+    gs('event', 'first', big)
     await until(() => wire.requests.length == 2)
     const [zipped, plain] = wire.requests
     expect(zipped.init.body).toBeInstanceOf(ArrayBuffer)
     expect(typeof plain.init.body).toBe('string')
     expect(wire.batches[1].events.map((e) => e.id)).toEqual(wire.batches[0].events.map((e) => e.id))
-    gs('event', 'second')
+    gs('event', 'second', big)
     await until(() => wire.requests.length == 3)
     expect(typeof wire.requests[2].init.body).toBe('string')
     expect(wire.warnings).toEqual([])
@@ -85,7 +100,7 @@ describe('compressed requests', () => {
     const dropped = vi.fn()
     gs('GSN-1', false)
     gs('on', 'dropped', dropped)
-    gs('event', 'refused')
+    gs('event', 'refused', big)
     await until(() => dropped.mock.calls.length == 1)
     await settle()
     expect(wire.requests).toHaveLength(2)
@@ -97,9 +112,10 @@ describe('compressed requests', () => {
     wire.answer('network')
     const tracker = loadTracker()!
     gs('GSN-1', false)
-    gs('event', 'before-hide')
+    gs('event', 'before-hide', big)
     // The gzipped request fails: the event waits for its retry, and the page is hidden meanwhile.
     await until(() => wire.requests.length == 1)
+    expect(wire.requests[0].init.body).toBeInstanceOf(ArrayBuffer)
     await settle()
     tracker.departing()
     expect(wire.beacons.map((b) => b.events.map((e) => e.name))).toEqual([['before-hide']])
