@@ -90,7 +90,10 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
   let stopping: Promise<void> | undefined
   let announced = false
 
-  const broadcast = (from: Worker, message: Message) => workers.forEach((w) => w != from && w.isConnected() && w.send(message))
+  // A worker may die between isConnected() and the write (killed while its batch was being
+  // committed): the message is for no one then, and must not become an 'error' that ends the primary.
+  const tell = (w: Worker, message: Message) => w.isConnected() && w.send(message, undefined, undefined, () => {})
+  const broadcast = (from: Worker, message: Message) => workers.forEach((w) => w != from && tell(w, message))
 
   const answer = async (w: Worker, { n, op, args }: { n: number; op: StoreOp; args: unknown[] }) => {
     let reply: Message
@@ -100,7 +103,7 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
     } catch (err) {
       reply = { signet: 'stored', n, error: oneLine(err) }
     }
-    if (w.isConnected()) w.send(reply)
+    tell(w, reply)
   }
 
   const stop = (code: number) =>
@@ -120,7 +123,7 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
     w.on('message', (m: unknown) => {
       if (!isMessage(m)) return
       // Asked for, not sent on 'online': a message sent before the worker's module has run is lost.
-      if (m.signet == 'hello') w.send({ signet: 'config', config } satisfies Message)
+      if (m.signet == 'hello') tell(w, { signet: 'config', config })
       else if (m.signet == 'store') void answer(w, m)
       else if (m.signet == 'feed') broadcast(w, m)
       else if (m.signet == 'failed') {
