@@ -5,7 +5,7 @@ import { FEATURES } from './features'
 import { isSignature, isString, parsePerson, validState, type IdentityState, type Person, type Props } from './identity'
 import { currentPage, snapshot } from './payload'
 import { LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
-import { batchSize, groupRejections, retryDelay } from './rules'
+import { BATCH_EVENTS, batchSize, groupRejections, retryDelay } from './rules'
 import { onRouteChange } from './spa'
 import { keys, read, remove, write, writeText } from './storage'
 import { beacon, gzip, post } from './transport'
@@ -149,8 +149,6 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   const FLUSH_DELAY = 20
   const MAX_ITEMS = 1000
   const MAX_BYTES = 512 * 1024
-  // A full request's worth of events goes at once.
-  const BATCH_EVENTS = 100
   // A beacon's answer cannot be read. Its events stay in the outbox (a later page re-sends them, the
   // collector drops the copy by id) but this page leaves them alone for a while.
   const BEACON_LEASE = 10_000
@@ -166,7 +164,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   let failures = 0
   let dirty = false
   let full = 0
-  // Requests go gzipped; as JSON where the browser cannot compress, and from the first collector that could not read gzip.
+  // From the first collector that could not read gzip on, every request of this page goes as JSON.
   let plain = false
 
   const drop = (count: number) => {
@@ -211,7 +209,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     items.push(item)
     if (FEATURES.storedOutbox) drop(items.length - MAX_ITEMS)
     changed()
-    // A full batch goes at the end of the current task: one flush however long the burst.
+    // A full request's worth goes at the end of the current task: one flush however long the burst.
     if (!(items.length % BATCH_EVENTS)) timer = clearTimeout(timer)
     schedule(items.length % BATCH_EVENTS && FLUSH_DELAY)
   }

@@ -3,14 +3,13 @@ import type { Rejection } from './protocol'
 /** The collector's answer: its status (0: no answer), its JSON body, and its Retry-After header. */
 export type Answered = (status: number, answer?: { rejected?: Rejection[] }, retryAfter?: string | null) => void
 
-// A text/plain body keeps the request CORS-simple: no preflight, no custom headers. Credentials are
-// never sent; the signature travels in the body only. keepalive lets a request started just before
-// a navigation finish after it (batches stay under its 64 KB).
 /** The body gzipped, asynchronously; rejected where the browser has no CompressionStream. */
 export const gzip = async (body: string) => new Response(new Blob([body]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer()
 
-// A gzip body needs no header to say so: its first two bytes do (1f 8b; JSON starts otherwise), and
-// with no Content-Type the request stays CORS-simple.
+// A text/plain body keeps the request CORS-simple: no preflight, no custom headers; a gzip body
+// needs no header to say so either: its first two bytes do (1f 8b; JSON starts otherwise).
+// Credentials are never sent; the signature travels in the body only. keepalive lets a request
+// started just before a navigation finish after it (batches stay under its 64 KB).
 export const post = (url: string, body: string | ArrayBuffer, answered: Answered) =>
   fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).then(
     (res) =>

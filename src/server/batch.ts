@@ -34,7 +34,6 @@ export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signatur
  */
 export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict; ip?: string }
 
-
 /** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
 export function anonymizeIp(ip: string): string {
   const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+)\.\d+$/.exec(ip)
