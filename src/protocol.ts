@@ -35,7 +35,14 @@ export interface Batch {
 }
 
 /** Why the collector did not store an event. */
-export type RejectionReason = 'bad_signature' | 'expired_signature' | 'missing_signature' | 'invalid_event' | 'too_large' | 'unknown_project'
+export type RejectionReason =
+  | 'bad_signature'
+  | 'expired_signature'
+  | 'missing_signature'
+  | 'invalid_event'
+  | 'too_large'
+  | 'unknown_project'
+  | 'stale_event'
 
 export interface Rejection {
   id: string
@@ -63,4 +70,26 @@ export const LIMITS = {
   title: 512,
   events: 500,
   event: 32_768,
+}
+
+/**
+ * How old an event may be when it reaches the collector, and how far ahead of the collector's clock,
+ * in ms: a signature replayed under any date is refused (`stale_event`), and the tracker's outbox
+ * drops what has waited longer than `past`. (`past` is a default; a collector may set its own.)
+ */
+export const EVENT_AGE = { past: 7 * 86_400_000, ahead: 3_600_000 }
+
+/**
+ * True for an id that would not mean one thing: a control character (C0, DEL, C1) or half a
+ * surrogate pair (UTF-8 cannot encode it, so an HMAC over it would cover the id with U+FFFD in its
+ * place); PostgreSQL text cannot hold a NUL either. encodeURIComponent throws for exactly the lone
+ * halves (the tracker is ES2017: no \p{Cs}, and Safari lacked lookbehind until 2023).
+ */
+export const malformedId = (id: string) => {
+  try {
+    encodeURIComponent(id)
+  } catch (_) {
+    return true
+  }
+  return /[\0-\x1f\x7f-\x9f]/.test(id)
 }

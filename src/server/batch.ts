@@ -1,4 +1,4 @@
-import { EVENT_TYPES, LIMITS, type CollectResult, type EventType, type Rejection, type RejectionReason, type WireEvent } from '../protocol'
+import { EVENT_AGE, EVENT_TYPES, LIMITS, malformedId, type CollectResult, type EventType, type Rejection, type RejectionReason, type WireEvent } from '../protocol'
 import { verifySignature, type Secret } from './signature'
 import { parseVerificationKey, verifyVerificationToken } from './token'
 
@@ -47,12 +47,9 @@ const DAY = 86_400
 
 export const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object' && !Array.isArray(v)
 const isText = (v: unknown, max: number) => typeof v == 'string' && v.length > 0 && v.length <= max
-// An id is a key in the database and the message a signature covers: a NUL (PostgreSQL text cannot
-// hold one) or half a surrogate pair (UTF-8 has no encoding for it) would make it another id.
-const MALFORMED = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
-// Most ids have neither a NUL nor a surrogate: one quick scan spares them the full pattern.
-const malformed = (s: string) => /[\0\ud800-\udfff]/.test(s) && MALFORMED.test(s)
-const isId = (v: unknown, max: number) => isText(v, max) && !malformed(v as string)
+// An id is a key in the database and the message a signature covers: protocol.ts's malformedId
+// says which would not mean one thing.
+const isId = (v: unknown, max: number) => isText(v, max) && !malformedId(v as string)
 const optionalText = (v: unknown, max: number) => v === undefined || isText(v, max)
 
 const optionalString = (v: unknown, max: number) => v === undefined || (typeof v == 'string' && v.length <= max)
@@ -71,7 +68,7 @@ export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefi
     !TYPES.has(e.type as string) ||
     !Number.isFinite(e.ts) ||
     !isId(e.anonymousId, LIMITS.id) ||
-    (typeof e.personId == 'string' && malformed(e.personId)) ||
+    (typeof e.personId == 'string' && malformedId(e.personId)) ||
     (e.type == 'event' && typeof e.name != 'string') ||
     (e.props !== undefined && !isObject(e.props)) ||
     (e.page !== undefined && !isObject(e.page))
@@ -177,7 +174,12 @@ export interface CheckedBatch {
 export function checkBatch(
   projects: Record<string, ProjectConfig>,
   batch: unknown,
-  { receivedAt = Date.now(), ip, maxEvents = LIMITS.events }: { receivedAt?: number; ip?: string; maxEvents?: number } = {},
+  {
+    receivedAt = Date.now(),
+    ip,
+    maxEvents = LIMITS.events,
+    maxEventAgeMs = EVENT_AGE.past,
+  }: { receivedAt?: number; ip?: string; maxEvents?: number; maxEventAgeMs?: number } = {},
 ): CheckedBatch {
   if (!isObject(batch) || batch.v !== 1 || typeof batch.project != 'string' || !Array.isArray(batch.events))
     throw new HttpError(400, 'expected {"v": 1, "project": "<token>", "events": [...]}')
@@ -189,7 +191,10 @@ export function checkBatch(
   const rejected: RejectedEvent[] = []
   for (const item of batch.events as unknown[]) {
     const id = isObject(item) && typeof item.id == 'string' ? item.id.slice(0, LIMITS.id) : ''
-    const problem = project ? eventProblem(item) : 'unknown_project'
+    let problem: RejectionReason | undefined = project ? eventProblem(item) : 'unknown_project'
+    // A signature is a lasting credential: an event dated far from now is a replay, whatever it carries.
+    const ts = (item as IncomingEvent).ts
+    if (!problem && (ts < receivedAt - maxEventAgeMs || ts > receivedAt + EVENT_AGE.ahead)) problem = 'stale_event'
     if (problem) {
       rejected.push({ id, reason: problem })
       continue
@@ -211,13 +216,23 @@ export function checkBatch(
 
 /** Throws a clear error for a project configuration that cannot work. */
 export function checkProjects(projects: Record<string, ProjectConfig>): void {
+  if (!isObject(projects)) throw new Error('signet: projects must be an object of project token → settings')
   for (const [token, p] of Object.entries(projects)) {
+    if (!isObject(p)) throw new Error(`signet: project ${token}: settings must be an object`)
     if (!['off', 'report', 'enforce'].includes(p.secureMode))
       throw new Error(`signet: project ${token}: secureMode must be off, report or enforce`)
+    if (!Array.isArray(p.secrets)) throw new Error(`signet: project ${token}: secrets must be an array (empty with Secure Mode off)`)
     if (p.secureMode != 'off' && !p.secrets.length)
       throw new Error(`signet: project ${token}: Secure Mode ${p.secureMode} needs at least one secret`)
+    // An unusable secret would answer every signed batch 500, and the tracker would retry for ever.
+    p.secrets.forEach((secret, i) => {
+      if (!(typeof secret == 'string' ? secret : Buffer.isBuffer(secret) && secret.length))
+        throw new Error(`signet: project ${token}: secret ${i + 1} of ${p.secrets.length} is ${typeof secret == 'string' ? 'empty' : 'not a string or Buffer'}`)
+    })
     if (p.scheme !== undefined && !['hex', 'base64', 'token'].includes(p.scheme))
       throw new Error(`signet: project ${token}: scheme must be hex, base64 or token`)
+    if (p.maxAgeSeconds !== undefined && !(typeof p.maxAgeSeconds == 'number' && p.maxAgeSeconds > 0 && p.maxAgeSeconds < Infinity))
+      throw new Error(`signet: project ${token}: maxAgeSeconds must be a positive number of seconds`)
     if (p.scheme == 'token') for (const key of p.secrets) parseVerificationKey(String(key))
   }
 }

@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Scheme } from './collector'
-import { loadConfig, storeConfig } from './config'
+import { loadConfig, readSecrets, storeConfig } from './config'
 import { run } from './run'
 import { personSignature, userSignature, verifySignature } from './signature'
 import { openStore } from './store'
@@ -16,7 +16,8 @@ const USAGE = `Usage: signet <command> [options]
       Print the signature of a person id. The secret (a Verification Key for token) comes from
       SIGNET_SECRET or --secret-file.
   verify --id ID --signature SIG [--scheme hex|base64|token] [--max-age SECONDS] [--secret-file FILE]
-      Print "valid" (exit 0) or "invalid: <reason>" (exit 1).
+      Print "valid" (exit 0) or "invalid: <reason>" (exit 1). Every secret of the file counts
+      (one per line, as while rotating); sign uses its first.
   snippet --src URL --token TOKEN
       Print the <script> to paste into every page.
   collector [--port N] [--host H] [--mode off|report|enforce] [--project TOKEN]
@@ -34,10 +35,11 @@ class UsageError extends Error {}
 
 const SCHEMES = ['hex', 'base64', 'token']
 
-function secret(secretFile?: string): string {
-  const value = secretFile ? readFileSync(secretFile, 'utf8').split('\n')[0].trim() : process.env.SIGNET_SECRET
-  if (!value) throw new UsageError('no secret: set SIGNET_SECRET or pass --secret-file FILE')
-  return value
+// Every secret of a rotation file (one per line): sign uses the first, verify accepts any, as the collector does.
+function secrets(secretFile?: string): string[] {
+  const values = secretFile ? readSecrets(secretFile) : [process.env.SIGNET_SECRET]
+  if (!values[0]) throw new UsageError('no secret: set SIGNET_SECRET or pass --secret-file FILE')
+  return values as string[]
 }
 
 function scheme(value: string | undefined): Scheme {
@@ -80,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     case 'sign': {
       const id = required(values, 'id')
       const how = scheme(values.scheme)
-      const key = secret(values['secret-file'])
+      const [key] = secrets(values['secret-file'])
       console.log(how == 'token' ? verificationToken(key, id) : (how == 'base64' ? userSignature : personSignature)(key, id))
       return 0
     }
@@ -88,14 +90,14 @@ async function main(argv: string[]): Promise<number> {
       const id = required(values, 'id')
       const signature = required(values, 'signature')
       const how = scheme(values.scheme)
-      const key = secret(values['secret-file'])
+      const keys = secrets(values['secret-file'])
       let reason: string | undefined
       if (how == 'token') {
         const maxAge = Number(values['max-age'] ?? 86_400)
         if (!(maxAge >= 0)) throw new UsageError('--max-age must be a number of seconds')
-        const check = verifyVerificationToken(key, id, signature, { maxAgeSeconds: maxAge })
+        const check = verifyVerificationToken(keys, id, signature, { maxAgeSeconds: maxAge })
         reason = check.ok ? undefined : check.reason
-      } else if (!verifySignature(key, id, signature, how)) reason = 'bad_signature'
+      } else if (!verifySignature(keys, id, signature, how)) reason = 'bad_signature'
       console.log(reason ? `invalid: ${reason}` : 'valid')
       return reason ? 1 : 0
     }

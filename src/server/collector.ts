@@ -18,6 +18,8 @@ export interface CollectorOptions {
   maxBodyBytes?: number
   /** Most events in one request; more get 413. */
   maxEvents?: number
+  /** Oldest event accepted, in ms before now (older: stale_event). Default 7 days. */
+  maxEventAgeMs?: number
   /** How long a request body may take to arrive, in ms; slower ones get 408. */
   bodyTimeoutMs?: number
   /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
@@ -60,7 +62,7 @@ function createTally(log: (line: string) => void) {
 
 /** The reference collector: POST /track through createSignetHandler into a store, and the tracker's scripts. */
 export function createCollector(options: CollectorOptions) {
-  const { projects, store, maxBodyBytes, maxEvents, bodyTimeoutMs, assetDir, log = () => {}, onResult } = options
+  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, assetDir, log = () => {}, onResult } = options
   checkProjects(projects)
   const tally = createTally(log)
 
@@ -68,6 +70,7 @@ export function createCollector(options: CollectorOptions) {
     projects,
     maxBodyBytes,
     maxEvents,
+    maxEventAgeMs,
     bodyTimeoutMs,
     log,
     async onEvents(accepted, rejected, { project, token }) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ProjectConfig, Scheme, SecureMode } from './collector'
+import { EVENT_AGE } from '../protocol'
 import { DEFAULT_SQLITE_FILE } from './store'
 
 export interface ServerConfig {
@@ -17,13 +18,23 @@ export interface ServerConfig {
   demoProject: string
   /** True when no secret was configured and one was made up for this run. */
   generatedSecret: boolean
+  /** Oldest event accepted, in ms before now (SIGNET_MAX_EVENT_AGE, in seconds). */
+  maxEventAgeMs?: number
+  /** SIGNET_DASHBOARD_TOKEN: the demo dashboard answers off this machine only with it. */
+  dashboardToken?: string
 }
 
 type Env = Record<string, string | undefined>
 
 // One secret per line, so a rotation can list the new secret beside the old one.
-const readSecrets = (file: string) => {
-  const secrets = readFileSync(file, 'utf8')
+export const readSecrets = (file: string) => {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new Error(`signet: cannot read the secret file ${file} (${(err as NodeJS.ErrnoException).code || 'unreadable'})`)
+  }
+  const secrets = text
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
@@ -48,30 +59,92 @@ export const storeConfig = (env: Env = process.env): ServerConfig['store'] => ({
 /** Most worker processes: more than a machine has cores only adds switching. */
 const MAX_WORKERS = 64
 
+// A setting that does not read as the number it should stops the start: a NaN that turned token
+// expiry off, or a typo that made a port of 0, would fail open and quietly.
+const numberFrom = (env: Env, name: string, fallback: number, min: number, max: number, what: string): number => {
+  const raw = env[name]
+  const value = raw === undefined || raw === '' ? fallback : Number(raw)
+  if (!(Number.isFinite(value) && value >= min && value <= max && (what != 'whole' || Number.isInteger(value))))
+    throw new Error(`signet: ${name} must be ${what == 'whole' ? 'a whole number' : 'a number of seconds'} from ${min} to ${max}, got ${JSON.stringify(raw)}`)
+  return value
+}
+
+/**
+ * JSON.parse's message can quote the text around the error, and a config file holds secrets: the
+ * error names the file and the line and column only. Where the message gives no position, the
+ * shortest prefix that fails other than by ending early locates it.
+ */
+const parseConfigFile = (text: string, file: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    const given = /at position (\d+)/.exec((err as Error).message)
+    let at = given ? Number(given[1]) : text.length
+    if (!given) {
+      // A prefix cut before the error fails at its end (V8 says so by "end of JSON input" or by a
+      // position equal to its length); one that holds the error fails inside it.
+      const failsWithin = (k: number) => {
+        try {
+          JSON.parse(text.slice(0, k))
+          return false
+        } catch (e) {
+          const message = (e as Error).message
+          const position = /at position (\d+)/.exec(message)
+          return position ? Number(position[1]) < k : !/end of JSON input/.test(message)
+        }
+      }
+      let lo = 0
+      let hi = text.length
+      if (failsWithin(hi)) {
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1
+          if (failsWithin(mid)) hi = mid
+          else lo = mid + 1
+        }
+        at = Math.max(0, lo - 1)
+      }
+    }
+    const lines = text.slice(0, at).split('\n')
+    throw new Error(`signet: ${file} is not valid JSON (line ${lines.length}, column ${lines[lines.length - 1].length + 1})`)
+  }
+}
+
 /**
  * Reads the collector's configuration from the environment, never from code:
  * SIGNET_CONFIG (a JSON file: {"projects": {"<token>": {"secureMode", "scheme", "maxAgeSeconds", "secrets" | "secretFiles"}}}),
  * or SIGNET_PROJECT, SIGNET_SECURE_MODE, SIGNET_SCHEME, SIGNET_MAX_AGE, SIGNET_SECRET / SIGNET_SECRET_FILE
- * (one secret per line); PORT, HOST, SIGNET_DATABASE_URL, SIGNET_DB, SIGNET_DATA, SIGNET_WORKERS.
+ * (one secret per line); SIGNET_MAX_EVENT_AGE (seconds), SIGNET_DASHBOARD_TOKEN; PORT, HOST, SIGNET_DATABASE_URL, SIGNET_DB, SIGNET_DATA, SIGNET_WORKERS.
  */
 export function loadConfig(env: Env = process.env): ServerConfig {
-  const port = Number(env.PORT || 8787)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`signet: PORT must be a port number, got ${env.PORT}`)
-  const workers = Number(env.SIGNET_WORKERS || 1)
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)
-    throw new Error(`signet: SIGNET_WORKERS must be a whole number from 1 to ${MAX_WORKERS}, got ${env.SIGNET_WORKERS}`)
-  const base = { port, host: env.HOST || '127.0.0.1', store: storeConfig(env), importFile: env.SIGNET_DATA || 'data/events.jsonl', workers }
+  const port = numberFrom(env, 'PORT', 8787, 0, 65535, 'whole')
+  const workers = numberFrom(env, 'SIGNET_WORKERS', 1, 1, MAX_WORKERS, 'whole')
+  const maxEventAgeMs = numberFrom(env, 'SIGNET_MAX_EVENT_AGE', EVENT_AGE.past / 1000, 1, 10 * 365 * 86_400, 'seconds') * 1000
+  const base = {
+    port,
+    host: env.HOST || '127.0.0.1',
+    store: storeConfig(env),
+    importFile: env.SIGNET_DATA || 'data/events.jsonl',
+    workers,
+    maxEventAgeMs,
+    ...(env.SIGNET_DASHBOARD_TOKEN && { dashboardToken: env.SIGNET_DASHBOARD_TOKEN }),
+  }
 
   if (env.SIGNET_CONFIG) {
-    const file = JSON.parse(readFileSync(env.SIGNET_CONFIG, 'utf8')) as { projects?: Record<string, FileProject> }
+    const file = parseConfigFile(readFileSync(env.SIGNET_CONFIG, 'utf8'), env.SIGNET_CONFIG) as { projects?: Record<string, FileProject> }
+    if (!file || typeof file != 'object' || (file.projects !== undefined && (!file.projects || typeof file.projects != 'object')))
+      throw new Error(`signet: ${env.SIGNET_CONFIG} must hold {"projects": {"<token>": {...}}}`)
     const projects: Record<string, ProjectConfig> = {}
-    for (const [token, p] of Object.entries(file.projects || {}))
+    const strings = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x == 'string'))
+    for (const [token, p] of Object.entries(file.projects || {})) {
+      if (!p || typeof p != 'object' || !strings(p.secrets) || !strings(p.secretFiles))
+        throw new Error(`signet: ${env.SIGNET_CONFIG}: project ${token} must be an object whose secrets and secretFiles are arrays of strings`)
       projects[token] = {
         secureMode: p.secureMode || 'enforce',
         secrets: [...(p.secrets || []), ...(p.secretFiles || []).flatMap(readSecrets)],
         ...(p.scheme && { scheme: p.scheme }),
-        ...(p.maxAgeSeconds && { maxAgeSeconds: p.maxAgeSeconds }),
+        ...(p.maxAgeSeconds !== undefined && { maxAgeSeconds: p.maxAgeSeconds }),
       }
+    }
     const tokens = Object.keys(projects)
     const demoProject = tokens.find((t) => projects[t].secrets.length) || tokens[0]
     if (!demoProject) throw new Error(`signet: ${env.SIGNET_CONFIG} defines no projects`)
@@ -85,6 +158,6 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     secrets: configured || [randomBytes(32).toString('hex')],
   }
   if (env.SIGNET_SCHEME) project.scheme = env.SIGNET_SCHEME as Scheme
-  if (env.SIGNET_MAX_AGE) project.maxAgeSeconds = Number(env.SIGNET_MAX_AGE)
+  if (env.SIGNET_MAX_AGE) project.maxAgeSeconds = numberFrom(env, 'SIGNET_MAX_AGE', 0, 1, 10 * 365 * 86_400, 'seconds')
   return { ...base, projects: { [token]: project }, demoProject: token, generatedSecret: !configured }
 }

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import type { Handler } from './collector'
 import { storedRow, type Feed, type FeedRow } from './feed'
@@ -15,6 +17,34 @@ export interface DemoOptions {
   feed: Feed
   /** Where the dashboard reads its counters and timelines, so they are the same after a restart and across workers. */
   store: Store
+  /** Who may see the dashboard: see dashboardAllowed. */
+  dashboard?: DashboardAccess
+}
+
+export interface DashboardAccess {
+  /** SIGNET_DASHBOARD_TOKEN: when set, required (once as ?token=, then a cookie), from any address. */
+  token?: string
+  /** Host names the dashboard may be reached at besides loopback ones (HOST, when it names one). */
+  hosts?: string[]
+}
+
+const LOOPBACK_NAMES = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
+const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/
+const DASHBOARD_COOKIE = 'signet_dashboard'
+
+const sameText = (a: string, b: string) => a.length == b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+
+/**
+ * The dashboard shows who did what: without a token it answers only a request from this machine,
+ * with a token only one that has it. Either way the Host header must name this server (a loopback
+ * name or a configured one), so a page elsewhere cannot reach it by rebinding its DNS to 127.0.0.1.
+ */
+export function dashboardAllowed(req: IncomingMessage, { token, hosts = [] }: DashboardAccess = {}, given?: string | null): boolean {
+  const host = (req.headers.host || '').replace(/:\d+$/, '').toLowerCase()
+  if (!LOOPBACK_NAMES.test(host) && !hosts.includes(host)) return false
+  if (!token) return LOOPBACK_ADDRESS.test(req.socket.remoteAddress || '')
+  const cookie = new RegExp(`(?:^|;\\s*)${DASHBOARD_COOKIE}=([^;]*)`).exec(req.headers.cookie || '')?.[1]
+  return [given, cookie && decodeURIComponent(cookie)].some((t) => !!t && sameText(t, token))
 }
 
 const USERS: Record<string, string> = { alice: 'Alice', bob: 'Bob' }
@@ -42,7 +72,7 @@ ul{list-style:none;padding:0}li{margin:.3rem 0}li b{display:inline-block;min-wid
  * here) and signs only that person's id, on request of the tracker's signature provider; the secret
  * stays on the server. Beside it, a live dashboard of what the collector decided.
  */
-export function createDemo({ project, sign, snippet, dist, feed, store }: DemoOptions): Handler {
+export function createDemo({ project, sign, snippet, dist, feed, store, dashboard }: DemoOptions): Handler {
   const snapshot = async () => {
     const [counts, recent] = await Promise.all([store.counts(project), store.recent(project, { limit: RECENT })])
     const people = [...new Set(recent.map((e) => e.personId).filter((p) => p !== undefined))].slice(0, PEOPLE)
@@ -62,6 +92,18 @@ export function createDemo({ project, sign, snippet, dist, feed, store }: DemoOp
     const page = (body: string, type = 'text/html; charset=utf-8', status = 200) =>
       res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body)
 
+    if (url.pathname == '/dashboard' || url.pathname == '/dashboard.js' || url.pathname == '/demo/stream') {
+      const given = url.searchParams.get('token')
+      if (!dashboardAllowed(req, dashboard, given)) {
+        page(dashboard?.token ? 'the dashboard needs its token: /dashboard?token=…' : 'the dashboard answers on this machine only (or set SIGNET_DASHBOARD_TOKEN)', 'text/plain', 403)
+        return true
+      }
+      // The token goes from the address bar into a cookie the page's own requests carry.
+      if (given) {
+        res.writeHead(302, { Location: url.pathname, 'Set-Cookie': `${DASHBOARD_COOKIE}=${encodeURIComponent(given)}; Path=/; HttpOnly; SameSite=Strict` }).end()
+        return true
+      }
+    }
     switch (url.pathname) {
       case '/favicon.ico':
         res.writeHead(204).end()

@@ -9,6 +9,7 @@ import {
   type RejectedEvent,
   type StoredEvent,
 } from './batch'
+import { EVENT_AGE } from '../protocol'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from './http'
 
 export interface SignetHandlerOptions {
@@ -26,6 +27,12 @@ export interface SignetHandlerOptions {
   maxDecompressedBytes?: number
   /** Most events in one request; more get 413. Default 500. */
   maxEvents?: number
+  /**
+   * Oldest event accepted, in ms before now; older ones (and ones over an hour ahead) are rejected as
+   * stale_event, so a signature cannot be replayed under any date. Default 7 days, as long as the
+   * tracker's outbox keeps an event.
+   */
+  maxEventAgeMs?: number
   bodyTimeoutMs?: number
   /** Where unexpected errors are reported; never given a signature or secret. */
   log?: (line: string) => void
@@ -61,10 +68,12 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     maxBodyBytes = 128 * 1024,
     maxDecompressedBytes = 512 * 1024,
     maxEvents = LIMITS.events,
+    maxEventAgeMs = EVENT_AGE.past,
     bodyTimeoutMs = 10_000,
     log = (line) => console.error(line),
   } = options
   checkProjects(projects)
+  if (!(maxEventAgeMs > 0)) throw new Error('signet: maxEventAgeMs must be a positive number of ms')
   const json = { 'Content-Type': 'application/json', ...CORS_HEADERS }
 
   const failure = (err: unknown): SignetAnswer => {
@@ -80,7 +89,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       if (arrived > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
       const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
-      const checked = checkBatch(projects, batch, { ip, maxEvents })
+      const checked = checkBatch(projects, batch, { ip, maxEvents, maxEventAgeMs })
       try {
         await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project })
       } catch (err) {

@@ -52,7 +52,8 @@ const isMessage = (m: unknown): m is Message => !!m && typeof m == 'object' && t
 const oneLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/^signet: /, '')
 
 /** Runs the collector, as the primary or as a worker, whichever this process is. */
-export function run(config: ServerConfig | (() => ServerConfig), options: RunOptions): Promise<void> {
+export async function run(config: ServerConfig | (() => ServerConfig), options: RunOptions): Promise<void> {
+  // async: a configuration error rejects (one line from the caller), never throws past it with a stack.
   return cluster.isPrimary ? primary(typeof config == 'function' ? config() : config, options) : worker(options)
 }
 

@@ -34,6 +34,7 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
   const feed = demo ? createFeed(relay) : undefined
   const collector = createCollector({
     projects: config.projects,
+    maxEventAgeMs: config.maxEventAgeMs,
     store,
     assetDir: dist,
     log: (line) => log(`[collector] ${line}`),
@@ -47,6 +48,11 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
         dist,
         feed: feed!,
         store,
+        dashboard: {
+          token: config.dashboardToken,
+          // HOST, when it names one (not 0.0.0.0 or ::, which listen everywhere).
+          hosts: /^(0\.0\.0\.0|::|\[::\])$/.test(config.host) ? [] : [config.host.toLowerCase()],
+        },
       })
     : undefined
   const url = await collector.listen(config.port, config.host, site)

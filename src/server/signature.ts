@@ -1,11 +1,18 @@
 import { createHmac } from 'node:crypto'
+import { malformedId } from '../protocol'
 
 export type Secret = string | Buffer
 
 export type Encoding = 'hex' | 'base64'
 
-const mac = (secret: Secret, id: unknown): Buffer => {
+/** Throws for an id that would not mean one thing (protocol.ts's malformedId): it is never signed. */
+export const checkId = (id: unknown) => {
   if (id == null) throw new TypeError('signet: a person id is required')
+  if (malformedId(String(id))) throw new TypeError('signet: a person id must be well-formed Unicode without control characters')
+}
+
+const mac = (secret: Secret, id: unknown): Buffer => {
+  checkId(id)
   return createHmac('sha256', keyOf(secret)).update(String(id)).digest()
 }
 
@@ -56,7 +63,7 @@ export function verifySignature(
   signature: unknown,
   encoding?: Encoding,
 ): boolean {
-  if (typeof signature != 'string' || id == null) return false
+  if (typeof signature != 'string' || id == null || malformedId(String(id))) return false
   // The length tells the encoding; a digest written as text is compared as text, which is cheaper
   // than decoding and admits only the canonical base64.
   const form: Encoding | undefined =

@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto'
+import { malformedId } from '../protocol'
+import { checkId } from './signature'
 
 // GetintheLoop-style verification tokens: base64(hmacId ‖ timestamp ‖ HMAC-SHA256(hmacSecret, userId ‖ timestamp)),
 // where the Verification Key is base64 of "hmacId;hmacSecret", both hex (dashes allowed), and the
@@ -48,6 +50,7 @@ const digest = (key: Key, userId: string, timestamp: Uint8Array) =>
 /** Makes a verification token for userId, issued at `now` (ms since the epoch). */
 export function verificationToken(verificationKey: string, userId: string | number, now: number = Date.now()): string {
   const key = keyOf(verificationKey)
+  checkId(userId)
   const timestamp = timestampBytes(Math.round(now / 1000))
   return Buffer.concat([key.id, timestamp, digest(key, String(userId), timestamp)]).toString('base64')
 }
@@ -85,7 +88,7 @@ export function verifyVerificationToken(
   token: unknown,
   { maxAgeSeconds, maxSkewSeconds = 60, now = Date.now() }: TokenOptions,
 ): TokenCheck {
-  if (typeof token != 'string' || token.length > 1024 || userId == null) return BAD
+  if (typeof token != 'string' || token.length > 1024 || userId == null || malformedId(String(userId))) return BAD
   // Decoded into one reused buffer (the check is synchronous): nothing to allocate or collect.
   const length = decodeBase64(token, scratch)
   if (length < 0) return BAD
@@ -130,6 +133,8 @@ function decodeBase64(text: string, out: Uint8Array): number {
   const a = VALUE[text.charCodeAt(i)], b = VALUE[text.charCodeAt(i + 1)]
   const c = pad > 1 ? 0 : VALUE[text.charCodeAt(i + 2)], d = pad ? 0 : VALUE[text.charCodeAt(i + 3)]
   bad |= a | b | c | d
+  // Canonical only: the bits after the last byte are zero, or one token would have several spellings.
+  if (pad) bad |= (pad > 1 ? b & 15 : c & 3) << 6
   const q = (a << 18) | (b << 12) | (c << 6) | d
   out[o++] = q >> 16
   if (pad < 2) out[o++] = q >> 8
@@ -141,7 +146,9 @@ function decodeBase64(text: string, out: Uint8Array): number {
 function check(key: Key, message: string, length: number, nowSeconds: number, maxAge: number, maxSkew: number): TokenCheck {
   const idLength = key.id.length
   const tsLength = length - idLength - 32
-  if (tsLength < 1 || tsLength > 6 || !same(key.id, scratch, 0)) return BAD
+  // A timestamp has no leading zero byte: the digest covers id ‖ timestamp with no separator, so a
+  // zero byte moved between them would make a token for "id\0" one for "id" too.
+  if (tsLength < 1 || tsLength > 6 || !scratch[idLength] || !same(key.id, scratch, 0)) return BAD
   const views = (key.views = key.views || [])
   const timestamp = (views[tsLength] = views[tsLength] || new Uint8Array(scratch.buffer, scratch.byteOffset + idLength, tsLength))
   if (!same(digest(key, message, timestamp), scratch, length - 32)) return BAD

@@ -84,7 +84,7 @@ describe('signet CLI', () => {
     const collector = startCollector(['--project', 'GSN-CLI', '--mode', 'enforce', '--secret-file', join(dir, 'secret'), '--db', db, '--data', join(dir, 'none.jsonl')])
     try {
       const url = await collector.url
-      const event = (id: string, signature: string, receivedAfter = '') => ({ id, type: 'event', name: 'cli' + receivedAfter, ts: 1, anonymousId: 'a', personId: 'u', signature })
+      const event = (id: string, signature: string, receivedAfter = '') => ({ id, type: 'event', name: 'cli' + receivedAfter, ts: Date.now() + 1, anonymousId: 'a', personId: 'u', signature })
       const send = (events: unknown[]) => fetch(url, { method: 'POST', body: JSON.stringify({ v: 1, project: 'GSN-CLI', sentAt: 1, events }) }).then((r) => r.json())
       expect(await send([event('good', personSignature(SECRET, 'u')), event('forged', personSignature('guess', 'u'))])).toEqual({
         accepted: 1,

@@ -64,7 +64,7 @@ it('survives thousands of random bodies, then still accepts a valid batch and ha
     for await (const line of store.lines()) lines.push(line)
     return lines
   }
-  const signed = { id: 'first', type: 'pageview', ts: 1, anonymousId: 'a', personId: 'u', signature: personSignature(SECRET, 'u') }
+  const signed = { id: 'first', type: 'pageview', ts: Date.now() + 1, anonymousId: 'a', personId: 'u', signature: personSignature(SECRET, 'u') }
   expect(await post(JSON.stringify({ v: 1, project: 'P', events: [signed] }))).toBe(200)
   const statuses = new Map<number, number>()
   await fc.assert(
@@ -77,7 +77,7 @@ it('survives thousands of random bodies, then still accepts a valid batch and ha
   )
   console.log('collector fuzz: 2000 bodies, statuses', Object.fromEntries(statuses))
   expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-  const valid = { id: 'last', type: 'event', name: 'still-here', ts: 2, anonymousId: 'a' }
+  const valid = { id: 'last', type: 'event', name: 'still-here', ts: Date.now() + 2, anonymousId: 'a' }
   expect(await post(JSON.stringify({ v: 1, project: 'P', events: [valid] }))).toBe(200)
   const lines = (await stored()).map((l) => JSON.parse(l))
   expect(lines[0].id).toBe('first')

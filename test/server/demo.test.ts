@@ -1,9 +1,9 @@
 // @vitest-environment node
 import { connect } from 'node:net'
 import { request } from 'node:http'
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createCollector } from '../../src/server/collector'
-import { createDemo } from '../../src/server/demo'
+import { createDemo, type DashboardAccess } from '../../src/server/demo'
 import { createFeed } from '../../src/server/feed'
 import { personSignature, verifySignature } from '../../src/server/signature'
 import { open, sqliteDatabase, type Database } from './databases'
@@ -14,11 +14,11 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0)) await fn()
 })
 
-async function demo(db?: Database) {
+async function demo(db?: Database, dashboard?: DashboardAccess) {
   const store = await open(db || (await sqliteDatabase()))
   const feed = createFeed()
   const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } }, store, onResult: feed.publish })
-  const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='TRACKER_URL'", dist: 'dist', feed, store })
+  const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='TRACKER_URL'", dist: 'dist', feed, store, dashboard })
   const url = await collector.listen(0, '127.0.0.1', site)
   cleanup.push(async () => (feed.close(), collector.close()), () => store.close())
   const get = (path: string, cookie = '') => fetch(url + path, { headers: { cookie }, redirect: 'manual' })
@@ -92,16 +92,16 @@ it('logs out, and refuses unknown demo users', async () => {
 it('streams what the collector decided to the dashboard: first what the store holds, then each decision', async () => {
   const db = await sqliteDatabase()
   const first = await demo(db)
-  await first.post([{ id: 'a1', type: 'pageview', ts: 1, anonymousId: 'x' }, { id: 'a2', type: 'identify', ts: 2, anonymousId: 'x', personId: 'bob', signature: personSignature(SECRET, 'bob') }])
-  await first.post([{ id: 'f0', type: 'event', name: 'forged', ts: 1, anonymousId: 'x', personId: 'bob', signature: personSignature('guess', 'bob') }])
+  await first.post([{ id: 'a1', type: 'pageview', ts: Date.now() + 1, anonymousId: 'x' }, { id: 'a2', type: 'identify', ts: Date.now() + 2, anonymousId: 'x', personId: 'bob', signature: personSignature(SECRET, 'bob') }])
+  await first.post([{ id: 'f0', type: 'event', name: 'forged', ts: Date.now() + 1, anonymousId: 'x', personId: 'bob', signature: personSignature('guess', 'bob') }])
   for (const fn of cleanup.splice(0)) await fn()
   // After a restart, the counters and timelines come from the store.
   const { url, post } = await demo(db)
   const stream = watch(url)
   expect(await stream.opened).toBe('text/event-stream')
   await stream.until(1)
-  await post([{ id: 'f1', type: 'event', name: 'forged_click', ts: 1, anonymousId: 'x', personId: 'alice', signature: personSignature('guess', 'alice') }])
-  await post([{ id: 'a3', type: 'event', name: 'after', ts: 3, anonymousId: 'x', personId: 'bob', signature: personSignature(SECRET, 'bob') }])
+  await post([{ id: 'f1', type: 'event', name: 'forged_click', ts: Date.now() + 1, anonymousId: 'x', personId: 'alice', signature: personSignature('guess', 'alice') }])
+  await post([{ id: 'a3', type: 'event', name: 'after', ts: Date.now() + 3, anonymousId: 'x', personId: 'bob', signature: personSignature(SECRET, 'bob') }])
   await stream.until(3)
   const [snapshot, ...live] = stream.messages
   expect(snapshot.event).toBe('snapshot')
@@ -122,19 +122,56 @@ it('drops a dashboard that stops reading instead of buffering for it, and keeps 
   const { port } = new URL(url)
   const idle = connect(Number(port), '127.0.0.1')
   idle.pause()
-  idle.write('GET /demo/stream HTTP/1.1\r\nHost: x\r\n\r\n')
+  idle.write('GET /demo/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
   cleanup.push(async () => idle.destroy())
   await expect.poll(() => feed.subscribers()).toBe(2)
   // Rows as the collector publishes them, many at once: the kernel's socket buffers (megabytes on
   // loopback) fill first, then what the server holds unsent.
   const rows = (i: number) =>
-    Array.from({ length: 1000 }, (_, j) => ({ id: `e${i}-${j}`, type: 'event', name: 'n'.repeat(250), ts: 1, anonymousId: 'x', project: 'DEMO', receivedAt: 1, verdict: 'anonymous' }) as const)
+    Array.from({ length: 1000 }, (_, j) => ({ id: `e${i}-${j}`, type: 'event', name: 'n'.repeat(250), ts: Date.now() + 1, anonymousId: 'x', project: 'DEMO', receivedAt: 1, verdict: 'anonymous' }) as const)
   for (let i = 0; i < 200 && feed.subscribers() > 1; i++) {
     feed.publish([...rows(i)], [])
     await new Promise((r) => setTimeout(r, 5))
   }
   // Dropped by the server (the paused client itself notices nothing until it reads again).
   expect(feed.subscribers()).toBe(1)
-  await post([{ id: 'after', type: 'pageview', ts: 1, anonymousId: 'x' }])
+  await post([{ id: 'after', type: 'pageview', ts: Date.now() + 1, anonymousId: 'x' }])
   await expect.poll(() => reader.messages.some((m) => m.data.id == 'after'), { timeout: 10_000 }).toBe(true)
 }, 30_000)
+
+describe('dashboard access', () => {
+  // A raw request, so the Host header is the test's to choose (fetch sets its own).
+  const raw = (url: string, path: string, host: string, cookie = '') =>
+    new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+      const req = request(url + path, { headers: { host, ...(cookie && { cookie }) } }, (res) => {
+        resolve({ status: res.statusCode!, headers: res.headers })
+        res.destroy()
+      })
+      req.on('error', reject).end()
+    })
+
+  it('answers on this machine under a loopback name only, so a rebound DNS name gets nothing', async () => {
+    const { url } = await demo()
+    const port = new URL(url).port
+    for (const path of ['/dashboard', '/dashboard.js', '/demo/stream']) {
+      expect((await raw(url, path, `127.0.0.1:${port}`)).status).toBe(200)
+      expect((await raw(url, path, `localhost:${port}`)).status).toBe(200)
+      expect((await raw(url, path, `evil.test:${port}`)).status).toBe(403)
+    }
+  })
+
+  it('with SIGNET_DASHBOARD_TOKEN, wants the token (then keeps it in a cookie), and still checks the Host', async () => {
+    const { url } = await demo(undefined, { token: 'dash-token', hosts: ['stats.example'] })
+    expect((await raw(url, '/dashboard', 'stats.example')).status).toBe(403)
+    expect((await raw(url, '/dashboard?token=wrong', 'stats.example')).status).toBe(403)
+    const given = await raw(url, '/dashboard?token=dash-token', 'stats.example')
+    expect(given.status).toBe(302)
+    const cookie = String(given.headers['set-cookie']).split(';')[0]
+    expect(String(given.headers['set-cookie'])).toContain('HttpOnly')
+    expect((await raw(url, '/dashboard', 'stats.example', cookie)).status).toBe(200)
+    expect((await raw(url, '/demo/stream', 'stats.example', cookie)).status).toBe(200)
+    expect((await raw(url, '/dashboard', 'evil.test', cookie)).status).toBe(403)
+    // The site itself is not behind the token.
+    expect((await raw(url, '/', 'stats.example')).status).toBe(200)
+  })
+})

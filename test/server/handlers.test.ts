@@ -9,7 +9,7 @@ import { personSignature } from '../../src/server/signature'
 
 const SECRET = 'handler-secret'
 const projects = { P: { secureMode: 'enforce' as const, secrets: [SECRET] } }
-const event = (id: string, extra: Record<string, unknown> = {}) => ({ id, type: 'event', name: 'n', ts: 1, anonymousId: 'a', ...extra })
+const event = (id: string, extra: Record<string, unknown> = {}) => ({ id, type: 'event', name: 'n', ts: Date.now() + 1, anonymousId: 'a', ...extra })
 const batch = JSON.stringify({
   v: 1,
   project: 'P',

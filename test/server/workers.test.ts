@@ -148,7 +148,7 @@ describe('size', () => {
           id: `big-${i + j}`,
           type: 'event',
           name: 'n'.repeat(256),
-          ts: 1,
+          ts: Date.now() + 1,
           anonymousId: 'a',
           props: { ...big, n: i + j },
           page: { url: 'u'.repeat(2048), title: 't'.repeat(512), referrer: '\u0000'.repeat(2048) },
@@ -163,8 +163,8 @@ describe('size', () => {
 
     const second = collector(['--workers', '2', '--db', db], env(db))
     const url = await second.url
-    const again = { id: 'big-7', type: 'pageview', ts: 1, anonymousId: 'a' }
-    const fresh = { id: 'after-restart', type: 'pageview', ts: 1, anonymousId: 'a' }
+    const again = { id: 'big-7', type: 'pageview', ts: Date.now() + 1, anonymousId: 'a' }
+    const fresh = { id: 'after-restart', type: 'pageview', ts: Date.now() + 1, anonymousId: 'a' }
     expect((await post(url, batch([again, fresh]))).body).toEqual({ accepted: 2, rejected: [] })
     const peaks = [second.child.pid!, ...second.workers()].map(peakRssMb)
     for (const peak of peaks) expect(peak).toBeLessThan(200)
