@@ -14,13 +14,13 @@ export const PUBLIC_NAMES = [
   // the global and the snippet's queue
   '_gs', 'q',
   // start options
-  'endpoint', 'pageview', 'secure', 'authTimeout', 'spa', 'hash', 'requireConsent', 'privacySignals',
+  'endpoint', 'pageview', 'secure', 'authTimeout', 'identityTtl', 'spa', 'hash', 'requireConsent', 'privacySignals',
   // person shapes (GoSquared, Help Scout, Engagespot)
   'email', 'userId', 'userSignature',
   // payloads given to _gs('on') handlers
   'eventIds', 'count',
-  // stored records: identity {a, p, s, r}, outbox {p, i} of items {e, w}, locks {by, at}
-  'a', 'p', 's', 'r', 'i', 'e', 'w', 'by', 'at',
+  // stored records: identity {a, p, s, r, x}, outbox {p, i} of items {e, w}, locks {by, at}
+  'a', 'p', 's', 'r', 'x', 'i', 'e', 'w', 'by', 'at',
   // vendor globals and Help Scout's stub queue
   'Beacon', 'Engagespot', 'readyQueue', 'method', 'options', 'data',
   // browser APIs newer than terser's list of DOM names

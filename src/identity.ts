@@ -1,15 +1,18 @@
-import { LIMITS } from './protocol'
+import { LIMITS, malformedId } from './protocol'
 import { snapshot } from './payload'
+import { own } from './storage'
 
 export type Props = Record<string, unknown>
 
 // What is persisted (storage key signet, or signet_<name>): the anonymous id, and the person id with
-// the signature given for it and their properties. One record, so the pair is never written apart.
+// the signature given for it, their properties and until when (ms) they last. One record, so the
+// pair is never written apart.
 export interface IdentityState {
   a: string
   p?: string
   s?: string
   r?: Props
+  x?: number
 }
 
 export interface Person {
@@ -25,9 +28,14 @@ export const isSignature = (v: unknown): v is string => isString(v) && !!v && v.
 
 const NEEDS_ID = 'needs {id}, {userId} or {email}'
 
-/** A stored record someone edited by hand is not trusted with a person or a signature. */
-export const validState = (s: IdentityState | null | undefined): IdentityState | undefined =>
-  s && isString(s.a) && [s.p, s.s].every((v) => v === undefined || isString(v)) ? s : undefined
+/**
+ * The stored record (read with no prototype), if it is one Signet could have written and its person
+ * still lasts: past `x`, or with no `x` (an earlier version's record), there is none, and the page
+ * starts anonymous with a fresh anonymous id, so one person's id and signature never stamp the next
+ * visitor's events.
+ */
+export const validState = (s: any, now: number): IdentityState | undefined =>
+  s && isString(s.a) && [s.p, s.s].every((v) => v === undefined || isString(v)) && (s.p === undefined || now < s.x) ? s : undefined
 
 // Accepts GoSquared's {id, email, ...}, Help Scout Beacon's {name, email, signature} and
 // Engagespot's {userId, userSignature}. Returns a reason string when the input is unusable.
@@ -35,11 +43,12 @@ export const validState = (s: IdentityState | null | undefined): IdentityState |
 // undefined are left out of the copy.
 export function parsePerson(input: unknown): Person | string {
   if (!input || typeof input != 'object') return NEEDS_ID
-  const { id, userId, email, signature, userSignature } = input as Props
+  const { id, userId, email, signature, userSignature } = own(input as Props)
   const raw = id != null ? id : userId != null ? userId : email
   const sig = signature != null ? signature : userSignature
   if (!((isString(raw) && raw) || (typeof raw == 'number' && isFinite(raw)))) return NEEDS_ID
   if (String(raw).length > LIMITS.personId) return `id over ${LIMITS.personId} characters`
+  if (malformedId(String(raw))) return 'id has a control character or lone surrogate'
   if (sig != null && !isSignature(sig)) return 'bad signature'
   const props = snapshot(Object.assign({}, input, { id: undefined, userId: undefined, signature: undefined, userSignature: undefined }))
   return { id: String(raw), signature: sig as string | undefined, props: props || {} }

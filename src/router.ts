@@ -1,5 +1,6 @@
 import { FEATURES } from './features'
 import { isString } from './identity'
+import { own } from './storage'
 import { COMMANDS, type Core } from './tracker'
 
 interface Gs {
@@ -18,8 +19,10 @@ const TOKEN = /[^a-z]/
 // _gs('name.command', ...) talks to it; everything else goes to the default tracker.
 // A second copy of the tracker finds the live function (marked by v) and does nothing.
 export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core): void {
+  // Own properties only: a v or q put on Object.prototype must neither stop the tracker nor queue calls.
   const stub = w._gs
-  if (stub && stub.v) return
+  const found = stub && own(stub)
+  if (found && found.v) return
   const trackers = new Map([['', create('')]])
   let live = false
 
@@ -45,7 +48,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core):
     tracker.invoke(args)
   }
 
-  const queued = stub && (stub.q as ArrayLike<IArguments> | undefined)
+  const queued = found && (found.q as ArrayLike<IArguments> | undefined)
   // Indexing the live length: a call made while replaying is appended by the stub and still runs in order.
   if (queued) for (let i = 0; i < queued.length; i++) run(queued[i])
   const gs: Gs = function () {

@@ -4,10 +4,10 @@ import { privacySignal, type Consent } from './consent'
 import { FEATURES } from './features'
 import { isSignature, isString, parsePerson, validState, type IdentityState, type Person, type Props } from './identity'
 import { currentPage, snapshot } from './payload'
-import { LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
+import { EVENT_AGE, LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
 import { BATCH_EVENTS, batchSize, groupRejections, retryDelay } from './rules'
 import { onRouteChange } from './spa'
-import { keys, read, remove, write, writeText } from './storage'
+import { keys, own, read, remove, write, writeText } from './storage'
 import { beacon, gzip, post } from './transport'
 import { uid } from './uid'
 import { text, warn } from './warn'
@@ -28,7 +28,12 @@ type Listener = (payload: unknown) => void
 /** _gs(token, options): the keys of the public StartOptions, each unchecked until read. */
 type Options = { [K in keyof StartOptions]?: unknown }
 
-const fresh = (at: unknown, within: number) => Date.now() - (at as number) < within
+// A time read back from storage is fresh when it is in the last `within` ms: one in the future was
+// not written by this browser's clock as it runs now, and counts as stale.
+const fresh = (at: unknown, within: number) => {
+  const age = Date.now() - (at as number)
+  return age >= 0 && age < within
+}
 
 /**
  * One tracker. Its parts share their state, so they live in one closure (locals minify to single
@@ -42,6 +47,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   let project: string | undefined
   let options: Options = {}
   let authTimeout = 10_000
+  // How long an identified person lasts without an identify, auth or event of theirs: the usual
+  // analytics session, so a shared computer's next visitor is not taken for them.
+  let identityTtl = 30 * 60_000
   let anonymizeIP: true | undefined
   let debug = isDevHost(location.hostname)
   const listeners: [string, Listener][] = []
@@ -66,18 +74,21 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
 
   /** Starts the tracker with the project token and options of _gs(token, options), or says why not. */
   const open = (token: string, given: unknown): string | void => {
-    const o: Options = given === false ? { pageview: false } : given === undefined ? {} : (given as Options)
-    if (!token || !o || typeof o != 'object') return UNKNOWN
-    const { endpoint: url, authTimeout: wait = 10_000 } = o
+    if (!token || (given !== undefined && given !== false && (!given || typeof given != 'object'))) return UNKNOWN
+    // Own properties only, copied (the page changing its object later changes nothing here) into an
+    // object with no prototype: a polluted Object.prototype adds no option.
+    const o: Options = own(given === false ? { pageview: false } : (given as Options))
+    const { endpoint: url, authTimeout: wait = 10_000, identityTtl: ttl = identityTtl } = o
     if (!(typeof wait == 'number' && wait >= 0)) return 'bad authTimeout'
+    if (!(typeof ttl == 'number' && ttl >= 0)) return 'bad identityTtl'
     if (url !== undefined) {
       if (!isString(url)) return 'bad endpoint'
       endpoint = new URL(url, location.href).href
     }
     project = token
-    // A copy: the page changing its object later changes nothing here.
-    options = Object.assign({}, o)
+    options = o
     authTimeout = wait
+    identityTtl = ttl
   }
 
   const setting = (key: unknown, value: unknown): string | void => {
@@ -94,14 +105,22 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // ─── Identity: who this tracker tracks, kept in storage (one record, so the person and their
   // signature are never written apart), and the signature held for the next identify.
   const identityKey = name ? 'signet_' + name : 'signet'
-  let state: IdentityState = validState(read(identityKey)) || { a: uid() }
+  // With no prototype (like everything read from storage), so no key it lacks reads another script's value.
+  let state: IdentityState = own(validState(read(identityKey), Date.now()) || { a: uid() })
   // A signature given before this page's first identify is held for the next identify,
   // never attached to a person remembered from an earlier page.
   let heldSignature: string | undefined
   let identified = false
   let lastStatus: string | undefined
 
-  const saveIdentity = () => may() && write(identityKey, state)
+  // Each save renews the person's lifetime. With identityTtl 0 they last this page only: the record
+  // keeps no signature or properties, and expires as it is written.
+  const saveIdentity = () => {
+    if (state.p) state.x = Date.now() + identityTtl
+    if (may()) write(identityKey, identityTtl ? state : { a: state.a, p: state.p, x: state.x })
+  }
+  // An event renews the stored lifetime at most once a minute, not with a write per event.
+  const renew = () => state.p && !(state.x! - Date.now() > identityTtl - 60_000) && saveIdentity()
   const properties = (props: Props) => {
     state.r = Object.assign({}, state.r, props)
     saveIdentity()
@@ -123,7 +142,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     const signature = person.signature || heldSignature
     // A different person: the previous signature and person properties are not theirs.
     // Properties set while anonymous do belong to whoever signs in next.
-    if (person.id !== state.p) state = { a: state.a, p: person.id, r: state.p ? undefined : state.r }
+    if (person.id !== state.p) state = own({ a: state.a, p: person.id, r: state.p ? undefined : state.r })
     if (signature) state.s = signature
     heldSignature = undefined
     identified = true
@@ -134,7 +153,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     else heldSignature = signature
   }
   const unidentify = () => {
-    state = { a: uid() }
+    state = own({ a: uid() })
     heldSignature = undefined
     identified = false
     saveIdentity()
@@ -214,9 +233,21 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     schedule(items.length % BATCH_EVENTS && FLUSH_DELAY)
   }
 
-  /** Items of another page's outbox, but those this one has already. */
+  /**
+   * Items of another page's outbox, but those this one has already. Storage is untrusted: an event
+   * older than the collector accepts (or dated ahead), or one waiting for a signature since a time
+   * in the future or for longer than the auth timeout, is dropped and reported, never signed here.
+   */
   const adopt = (found: Item[]) => {
-    for (const item of found) if (item && item.e && isString(item.e.id) && !items.some((i) => i.e.id == item.e.id)) add(item)
+    let stale = 0
+    for (const item of found) {
+      const e = item && item.e
+      if (!e || !isString(e.id) || items.some((i) => i.e.id == e.id)) continue
+      // ts within [now - past, now + ahead], and w within [now - authTimeout, now].
+      if (fresh(e.ts - EVENT_AGE.ahead, EVENT_AGE.past + EVENT_AGE.ahead) && (!item.w || fresh(item.w, authTimeout + 1))) add(item)
+      else stale++
+    }
+    if (stale) emit('dropped', { count: stale, reason: 'stale' })
   }
 
   /** Everything waiting goes (consent refused); says how many. */
@@ -230,7 +261,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   const release = (test: (i: Item) => unknown, signature?: string) => {
     const out = items.filter((i) => i.w && test(i))
     for (const i of out) {
-      delete i.w
+      i.w = 0
       if (signature) i.e.signature = signature
     }
     if (out.length) {
@@ -339,7 +370,8 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
         if (!isSignature(signature)) throw 'not a signature'
         asking.delete(personId)
         sign(personId, signature)
-        releasePerson(personId, signature)
+        // Only while that person is the one identified: their events wait out the timeout otherwise.
+        if (state.p == personId) releasePerson(personId, signature)
         notify()
       })
       .catch((error) => {
@@ -386,8 +418,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   const dispatch = (e: WireEvent) => {
     if (refused()) return
     Object.assign(e, { anonymousId: state.a, personId: state.p, signature: state.p && state.s })
+    renew()
     if (e.personId && !e.signature && (options.secure || asking.has(e.personId))) wait(e)
-    else add({ e })
+    else add({ e, w: 0 })
   }
 
   // ─── Hand-over: each page keeps its outbox under a key of its own, so tabs never write over each

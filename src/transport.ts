@@ -1,4 +1,5 @@
 import type { Rejection } from './protocol'
+import { parse } from './storage'
 
 /** The collector's answer: its status (0: no answer), its JSON body, and its Retry-After header. */
 export type Answered = (status: number, answer?: { rejected?: Rejection[] }, retryAfter?: string | null) => void
@@ -14,7 +15,8 @@ export const post = (url: string, body: string | ArrayBuffer, answered: Answered
   fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).then(
     (res) =>
       res
-        .json()
+        .text()
+        .then(parse)
         .catch(() => {})
         .then((answer) => answered(res.status, answer, res.headers.get('Retry-After'))),
     () => answered(0),

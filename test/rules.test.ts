@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import type { WireEvent } from '../src/protocol'
 import { BATCH_CHARS, BATCH_EVENTS, batchSize, groupRejections, retryDelay } from '../src/rules'
 
-const event = (id: string, extra: Partial<WireEvent> = {}): WireEvent => ({ id, type: 'event', ts: 1, anonymousId: 'a', name: 'n', ...extra })
+const event = (id: string, extra: Partial<WireEvent> = {}): WireEvent => ({ id, type: 'event', ts: Date.now() + 1, anonymousId: 'a', name: 'n', ...extra })
 
 describe('batchSize', () => {
   it('takes up to 100 events', () => {

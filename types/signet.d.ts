@@ -20,6 +20,12 @@ export interface StartOptions {
   secure?: boolean
   /** How long an identified event waits for a signature, in ms. Default 10000. */
   authTimeout?: number
+  /**
+   * How long an identified person (and their signature) lasts on this device without an identify,
+   * auth or event of theirs, in ms; after it the next page starts anonymous. 0: this page only.
+   * Default 1800000 (30 minutes).
+   */
+  identityTtl?: number
   /** Pageviews on history path changes. Default true. */
   spa?: boolean
   /** Hash changes are page changes too. Default false. */

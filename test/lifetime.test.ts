@@ -1,0 +1,222 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { freshPage, gs, loadTracker, type Wire } from './harness'
+
+// Issue 13: a signed identity lasts while its person is active; storage and the prototype chain are
+// untrusted input.
+let wire: Wire
+const HEX_A = 'a'.repeat(64)
+const MIN = 60_000
+
+beforeEach(() => {
+  wire = freshPage()
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+})
+afterEach(async () => {
+  await vi.advanceTimersByTimeAsync(60)
+  vi.useRealTimers()
+})
+
+const flushed = () => vi.advanceTimersByTimeAsync(60)
+/** A new page load on the same site: same storage, a fresh tracker. */
+const page = (options: object | false = false) => {
+  delete (window as { _gs?: unknown })._gs
+  loadTracker()
+  gs('GSN-1', options)
+}
+const lastStamp = async () => {
+  gs('event', 'probe')
+  await flushed()
+  const { anonymousId, personId, signature } = wire.events().at(-1)!
+  return { anonymousId, personId, signature }
+}
+const stored = () => JSON.parse(localStorage.getItem('signet')!)
+
+describe('identity lifetime', () => {
+  it('forgets a signed-in person after 30 idle minutes: the next page is anonymous, with a fresh anonymous id', async () => {
+    page()
+    gs('identify', { id: 'a', signature: HEX_A })
+    const a = await lastStamp()
+    expect(a).toMatchObject({ personId: 'a', signature: HEX_A })
+    vi.setSystemTime(Date.now() + 31 * MIN)
+    page()
+    const states: string[] = []
+    gs('on', 'state', (s: string) => states.push(s))
+    const next = await lastStamp()
+    expect(next.personId).toBeUndefined()
+    expect(next.signature).toBeUndefined()
+    expect(next.anonymousId).not.toBe(a.anonymousId)
+    expect(states).toEqual(['anonymous'])
+    // The signature is gone from the device too.
+    expect(localStorage.getItem('signet')).not.toContain(HEX_A)
+  })
+
+  it('keeps an active person: each event renews the window', async () => {
+    page()
+    gs('identify', { id: 'a', signature: HEX_A })
+    for (let i = 0; i < 4; i++) {
+      vi.setSystemTime(Date.now() + 20 * MIN)
+      page()
+      expect(await lastStamp()).toMatchObject({ personId: 'a', signature: HEX_A })
+    }
+  })
+
+  it('takes identityTtl in ms, 0 keeping the person to this page and no signature in storage', async () => {
+    page({ pageview: false, identityTtl: 5 * MIN })
+    gs('identify', { id: 'a', signature: HEX_A })
+    await flushed()
+    vi.setSystemTime(Date.now() + 4 * MIN)
+    page({ pageview: false, identityTtl: 5 * MIN })
+    expect(await lastStamp()).toMatchObject({ personId: 'a' })
+    vi.setSystemTime(Date.now() + 6 * MIN)
+    page({ pageview: false, identityTtl: 5 * MIN })
+    expect((await lastStamp()).personId).toBeUndefined()
+
+    page({ pageview: false, identityTtl: 0 })
+    gs('identify', { id: 'b', signature: HEX_A, plan: 'pro' })
+    expect(await lastStamp()).toMatchObject({ personId: 'b', signature: HEX_A })
+    expect(stored().s).toBeUndefined()
+    expect(stored().r).toBeUndefined()
+    page({ pageview: false, identityTtl: 0 })
+    expect((await lastStamp()).personId).toBeUndefined()
+  })
+
+  it('refuses a bad identityTtl with one warning', () => {
+    page({ identityTtl: '1d' })
+    expect(wire.warnings).toEqual(['[signet] _gs("GSN-1") ignored: bad identityTtl'])
+  })
+
+  it('does not restore a stored person without an expiry (an earlier version) or with a tampered one', async () => {
+    for (const x of [undefined, 'never', Date.now() - 1]) {
+      localStorage.setItem('signet', JSON.stringify({ a: 'old', p: 'a', s: HEX_A, x }))
+      page()
+      const stamp = await lastStamp()
+      expect(stamp.personId).toBeUndefined()
+      expect(stamp.anonymousId).not.toBe('old')
+    }
+  })
+})
+
+describe('storage is untrusted', () => {
+  // Another page's outbox, left behind with no heartbeat: a backlog this page claims.
+  const plant = (items: unknown[]) => localStorage.setItem('signet_q_planted', JSON.stringify({ p: 'GSN-1', i: items }))
+  const event = (name: string, ts = Date.now()) => ({ id: name, type: 'event', name, ts, anonymousId: 'x', personId: 'a' })
+
+  it('drops planted waiting events instead of signing them when their person signs in, and reports them', async () => {
+    plant([
+      { e: event('future'), w: Date.now() + 1e9 },
+      { e: event('too-long'), w: Date.now() - 11_000 },
+      { e: event('old', Date.now() - 8 * 86_400_000) },
+      { e: event('ahead', Date.now() + 2 * 3_600_000) },
+      { e: event('fine'), w: Date.now() - 1000 },
+    ])
+    page({ pageview: false, secure: true })
+    const dropped: unknown[] = []
+    gs('on', 'dropped', (d: unknown) => dropped.push(d))
+    loadTracker.last!.beat()
+    await vi.advanceTimersByTimeAsync(200)
+    expect(dropped).toEqual([{ count: 4, reason: 'stale' }])
+    gs('identify', { id: 'a' })
+    gs('auth', HEX_A)
+    await flushed()
+    const names = wire.events().map((e) => e.name)
+    expect(names).toContain('fine')
+    for (const n of ['future', 'too-long', 'old', 'ahead']) expect(names).not.toContain(n)
+  })
+
+  it('never sends to an endpoint named in storage', async () => {
+    plant([{ e: event('x'), endpoint: 'https://evil.test/' }])
+    localStorage.setItem('signet', JSON.stringify({ a: 'anon', endpoint: 'https://evil.test/' }))
+    page({ pageview: false })
+    loadTracker.last!.beat()
+    await vi.advanceTimersByTimeAsync(200)
+    gs('event', 'mine')
+    await flushed()
+    expect(wire.requests.length).toBeGreaterThan(0)
+    for (const r of wire.requests) expect(r.url).toBe('https://collector.test/track')
+  })
+
+  it('ignores a stored record too large to be one of its own', async () => {
+    localStorage.setItem('signet', JSON.stringify({ a: 'anon', pad: 'x'.repeat(700_000) }))
+    page()
+    expect((await lastStamp()).anonymousId).not.toBe('anon')
+  })
+})
+
+describe('a polluted Object.prototype changes nothing', () => {
+  const POLLUTION: Record<string, unknown> = {
+    endpoint: 'https://evil.test/steal',
+    secure: true,
+    pageview: false,
+    requireConsent: true,
+    privacySignals: true,
+    authTimeout: -1,
+    identityTtl: 0,
+    signature: 'f'.repeat(64),
+    userSignature: 'f'.repeat(64),
+    id: 'evil',
+    userId: 'evil',
+    email: 'evil@evil.test',
+    p: 'evil',
+    s: 'f'.repeat(64),
+    x: 9e15,
+    w: 1,
+    v: 1,
+    q: [['identify', { id: 'evil' }]],
+    rejected: [{ id: 'x', reason: 'bad_signature' }],
+  }
+  beforeEach(() => {
+    for (const [k, v] of Object.entries(POLLUTION)) Object.defineProperty(Object.prototype, k, { value: v, configurable: true, writable: true })
+  })
+  afterEach(() => {
+    for (const k of Object.keys(POLLUTION)) delete (Object.prototype as Record<string, unknown>)[k]
+  })
+
+  it('through _gs(token, options), identify, auth, set and track, stored records and answers', async () => {
+    page({ authTimeout: 50 })
+    gs('set', 'anonymizeIP', false)
+    gs('event', 'anonymous')
+    gs('identify', { id: 'a', plan: 'pro' })
+    gs('auth', HEX_A)
+    gs('track', '/next')
+    await flushed()
+    page({})
+    gs('event', 'after-reload')
+    await vi.advanceTimersByTimeAsync(200)
+    expect(wire.warnings).toEqual([])
+    for (const r of wire.requests) expect(r.url).toBe('https://collector.test/track')
+    const byName = Object.fromEntries(wire.events().map((e) => [e.name || e.type + ':' + e.page?.url, e]))
+    // (Own keys: what arrived, not what the polluted prototype would add to any object here.)
+    expect(Object.keys(byName['anonymous']).sort()).toEqual(['anonymousId', 'id', 'name', 'page', 'ts', 'type'])
+    expect(byName['after-reload']).toMatchObject({ personId: 'a', signature: HEX_A })
+    expect(wire.events().filter((e) => e.type == 'pageview').length).toBe(3)
+    expect(wire.events().some((e) => e.personId == 'evil')).toBe(false)
+  })
+
+  it('through the snippet stub and the ESM entry', async () => {
+    const { createTracker } = await import('../src/esm')
+    const t = createTracker({ endpoint: 'https://collector.test/track', name: 'esm' })
+    t('GSN-1', { pageview: false })
+    t('event', 'esm')
+    ;(window as unknown as { _gs: (...a: unknown[]) => void })._gs = function () {} as never
+    loadTracker()
+    gs('GSN-1', { pageview: false })
+    gs('event', 'stub')
+    await flushed()
+    const names = wire.events().map((e) => e.name)
+    expect(names).toEqual(expect.arrayContaining(['esm', 'stub']))
+    expect(wire.events().some((e) => e.personId == 'evil')).toBe(false)
+    for (const r of wire.requests) expect(r.url).toBe('https://collector.test/track')
+  })
+})
+
+describe('ids that mean one thing', () => {
+  it('refuses an id with a control character or half a surrogate pair, with one warning', async () => {
+    page({ pageview: false })
+    for (const id of ['a\u0000', 'a\tb', 'x\ud83d', '\ude00y']) gs('identify', { id })
+    gs('identify', { id: 'ok\ud83d\ude00' })
+    await flushed()
+    expect(wire.warnings).toHaveLength(4)
+    expect(wire.warnings[0]).toBe('[signet] _gs("identify") ignored: id has a control character or lone surrogate')
+    expect(wire.events().map((e) => e.personId)).toEqual(['ok\ud83d\ude00'])
+  })
+})
