@@ -6,12 +6,17 @@ import { gs, loadTracker, recordWire, type Wire } from './harness'
 const PEOPLE = ['a', 'b', 'c'] as const
 type Person = (typeof PEOPLE)[number]
 const sig = (p: string) => p.repeat(64)
+const MIN = 60_000
+// identityTtl's default.
+const TTL = 30 * MIN
 
 type Op =
   | { t: 'identify' | 'beacon' | 'engagespot' | 'authFirst'; p: Person }
   | { t: 'auth' | 'provider' | 'unidentify' | 'event' | 'reload' }
   | { t: 'answer' | 'fail'; k: number }
   | { t: 'wait'; ms: number }
+  | { t: 'jump'; ms: number }
+  | { t: 'plant'; p: Person; ahead: boolean }
 
 const person = fc.constantFrom(...PEOPLE)
 // Weighted towards what makes binding hard: identity changes while a provider's answers are in flight.
@@ -22,6 +27,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('unidentify', 'reload') }) as fc.Arbitrary<Op> },
   { weight: 4, arbitrary: fc.record({ t: fc.constantFrom('answer', 'answer', 'fail'), k: fc.nat(5) }) as fc.Arbitrary<Op> },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('wait'), ms: fc.integer({ min: 1, max: 3000 }) }) as fc.Arbitrary<Op> },
+  // The clock moves on with no timer firing (a laptop asleep, a browser closed), often past the window.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('jump'), ms: fc.integer({ min: 1, max: 90 * MIN }) }) as fc.Arbitrary<Op> },
+  // Another script writes a backlog holding a person's event, waiting for a signature.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('plant'), p: person, ahead: fc.boolean() }) as fc.Arbitrary<Op> },
 )
 
 let wire: Wire
@@ -32,7 +41,7 @@ beforeEach(() => {
 })
 afterEach(() => vi.useRealTimers())
 
-it('every event that leaves carries no signature, or the one given for exactly its personId', async () => {
+it('every event that leaves carries no signature, or the one given for exactly its personId, and no person outlives their window', async () => {
   let run = 0
   await fc.assert(
     fc.asyncProperty(fc.boolean(), fc.integer({ min: 0, max: 2000 }), fc.array(op, { maxLength: 40 }), async (secure, authTimeout, ops) => {
@@ -51,6 +60,12 @@ it('every event that leaves carries no signature, or the one given for exactly i
       let reloaded = false
       const asks: { p: string; resolve: (s: string) => void; reject: (e: unknown) => void }[] = []
       const tracked: string[] = []
+      // When the current person was last active (identify, auth, event), and the events tracked on a
+      // page that had to start anonymous because that was longer ago than the window.
+      let activeAt = Date.now()
+      const mustBeAnonymous = new Set<string>()
+      let forgotten = false
+      let planted = 0
       const provider = (p: string) => new Promise<string>((resolve, reject) => asks.push({ p, resolve, reject }))
 
       for (const o of ops) {
@@ -91,20 +106,42 @@ it('every event that leaves carries no signature, or the one given for exactly i
             const name = `r${run}-e${tracked.length}`
             tracked.push(name)
             gs('event', name)
+            if (forgotten) mustBeAnonymous.add(name)
+            else if (current) activeAt = Date.now()
             break
           }
           case 'reload':
             reloaded = true
             identifiedHere = false
+            // Past the window the person is gone.
+            if (current && Date.now() - activeAt >= TTL) {
+              current = undefined
+              forgotten = true
+            }
             start()
             break
           case 'wait':
             await vi.advanceTimersByTimeAsync(o.ms)
+            break
+          case 'jump':
+            vi.setSystemTime(Date.now() + o.ms)
+            break
+          case 'plant': {
+            // Waiting since a time ahead, or for longer than the auth timeout: never to be signed.
+            const at = o.ahead ? Date.now() + 1e9 : Date.now() - authTimeout - 1
+            const e = { id: `planted-${run}-${planted++}`, type: 'event', name: 'planted', ts: Date.now(), anonymousId: 'x', personId: o.p }
+            localStorage.setItem(`signet_q_planted${planted}`, JSON.stringify({ p: 'GSN-1', i: [{ e, w: at }] }))
+            loadTracker.last!.beat()
+            break
+          }
         }
-        if ('p' in o) {
+        if ('p' in o && o.t != 'plant') {
           current = o.p
           identifiedHere = true
+          forgotten = false
+          activeAt = Date.now()
         }
+        if (o.t == 'auth' && current) activeAt = Date.now()
       }
       // Long enough for every timeout, provider retry and flush to have happened.
       await vi.advanceTimersByTimeAsync(authTimeout + 10_000)
@@ -112,6 +149,8 @@ it('every event that leaves carries no signature, or the one given for exactly i
       for (const e of wire.events()) {
         if (e.signature !== undefined) expect(e.signature).toBe(sig(e.personId!))
         if (e.personId === undefined) expect(e.signature).toBeUndefined()
+        if (mustBeAnonymous.has(e.name!)) expect(e.personId).toBeUndefined()
+        expect(e.name).not.toBe('planted')
       }
       // Nothing is lost either (a reload in a test leaves the old page alive beside the new one, so only without).
       if (!reloaded) {
