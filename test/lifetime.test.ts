@@ -163,6 +163,7 @@ describe('a polluted Object.prototype changes nothing', () => {
     v: 1,
     q: [['identify', { id: 'evil' }]],
     rejected: [{ id: 'x', reason: 'bad_signature' }],
+    url: 'https://evil.test/page',
   }
   beforeEach(() => {
     for (const [k, v] of Object.entries(POLLUTION)) Object.defineProperty(Object.prototype, k, { value: v, configurable: true, writable: true })
@@ -206,6 +207,30 @@ describe('a polluted Object.prototype changes nothing', () => {
     expect(names).toEqual(expect.arrayContaining(['esm', 'stub']))
     expect(wire.events().some((e) => e.personId == 'evil')).toBe(false)
     for (const r of wire.requests) expect(r.url).toBe('https://collector.test/track')
+  })
+})
+
+describe('the vendor adapters under a polluted Object.prototype', () => {
+  beforeEach(() => {
+    Object.defineProperty(Object.prototype, 'userSignature', { value: 'f'.repeat(64), configurable: true, writable: true })
+    Object.defineProperty(Object.prototype, 'url', { value: 'https://evil.test/page', configurable: true, writable: true })
+  })
+  afterEach(() => {
+    delete (Object.prototype as Record<string, unknown>).userSignature
+    delete (Object.prototype as Record<string, unknown>).url
+  })
+
+  it('Engagespot and Beacon read own properties only', async () => {
+    loadTracker()
+    await import('../src/adapters/engagespot')
+    await import('../src/adapters/beacon')
+    const w = window as unknown as { Engagespot: new (k: string, o: object) => unknown; Beacon: (...a: unknown[]) => void }
+    new w.Engagespot('GSN-1', { userId: 'a' })
+    w.Beacon('event', { type: 'page-viewed', title: 'Help' })
+    await flushed()
+    const [pageview] = wire.events().filter((e) => e.type == 'pageview')
+    expect(pageview.page!.url).toBe(location.href)
+    expect(wire.events().every((e) => !Object.keys(e).includes('signature'))).toBe(true)
   })
 })
 

@@ -1,4 +1,5 @@
 // Help Scout Beacon's calls mapped onto Signet, for sites moving from Beacon('identify', {email, signature}).
+import { own } from '../storage'
 import { warn } from '../warn'
 import { gs } from './gs'
 
@@ -19,7 +20,8 @@ else {
     else if (method == 'identify') gs('identify', options)
     else if (method == 'logout') gs('unidentify')
     else if (method == 'event') {
-      const props = { ...(options as Record<string, unknown>) }
+      // Own properties only: a key on Object.prototype is not part of the event.
+      const props = own(options as Record<string, unknown>)
       const { type, url, title } = props
       if (type == 'page-viewed') gs('track', url, title)
       else {

@@ -1,4 +1,5 @@
 // Engagespot's front-end constructor mapped onto Signet: new Engagespot(apiKey, {userId, userSignature}).
+import { own } from '../storage'
 import { warn } from '../warn'
 import { gs } from './gs'
 
@@ -8,7 +9,9 @@ if (w.Engagespot) warn('window.Engagespot is already defined on this page; the S
 else
   w.Engagespot = class {
     constructor(apiKey: string, options: { userId?: unknown; userSignature?: unknown } = {}) {
+      // Own properties only: a userSignature on Object.prototype is nobody's.
+      const { userId, userSignature } = own(options)
       gs(apiKey)
-      gs('identify', { userId: options.userId, userSignature: options.userSignature })
+      gs('identify', { userId, userSignature })
     }
   }
