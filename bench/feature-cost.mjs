@@ -28,6 +28,9 @@ export const FEATURES = {
   spa: 'Single-page app pageviews',
   namedTrackers: 'Named trackers (_gs(token, name), name.command)',
   compression: 'Delivery: requests gzipped (CompressionStream)',
+  settings: 'GoSquared settings: trackParams, trackHash, trackLocal, useCookies, cookieDomain, referrer',
+  transactions: 'GoSquared transactions',
+  lateAuth: 'Secure Mode: events refused for want of a signature sent again when it comes',
 }
 
 // src/features.ts with the given features turned off; a name it does not have fails loudly rather than report 0.

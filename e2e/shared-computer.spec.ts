@@ -31,8 +31,9 @@ test('a shared computer: the next visitor after the idle window is anonymous, th
   const [pageview] = await stored((e) => e.type == 'pageview' && e.anonymousId == search.anonymousId)
   expect(pageview.personId).toBeUndefined()
   await expect.poll(() => states).toEqual(['anonymous'])
-  // A's signature is no longer on the device.
-  expect(await b.evaluate(() => JSON.stringify(localStorage))).not.toContain(sign('a'))
+  // A's signature is no longer in the identity record. (An event A tracked and a closed page left
+  // undelivered keeps its signature until this page delivers it, for A.)
+  expect(await b.evaluate(() => localStorage.getItem('signet'))).not.toContain(sign('a'))
   expect(errors).toEqual([])
 })
 
@@ -61,6 +62,7 @@ test('a polluted Object.prototype before the tracker loads changes nothing sent,
   page.on('request', (r) => {
     if (!r.url().startsWith(collector.url) && !r.url().startsWith(new URL(site.trackerUrl).origin) && !r.url().includes('/page-')) elsewhere.push(r.url())
   })
+  // q too: the snippet's stub must not take a q on Object.prototype for its queue.
   const pollute = `Object.assign(Object.prototype, {endpoint: 'https://evil.example/steal', secure: true, pageview: false, requireConsent: true,
     privacySignals: true, id: 'evil', signature: ${js('e'.repeat(64))}, p: 'evil', s: ${js('e'.repeat(64))}, w: 1, v: 1, q: [['identify', {id: 'evil'}]]});`
   await page.goto(site.snippetPage(`${pollute} _gs(${js(TOKEN)}); _gs('identify', {id: 'a', plan: 'pro'}); _gs('auth', ${js(sign('a'))}); _gs('event', 'signed-up');`))

@@ -15,6 +15,8 @@ export const PUBLIC_NAMES = [
   '_gs', 'q',
   // start options
   'endpoint', 'pageview', 'secure', 'authTimeout', 'identityTtl', 'spa', 'hash', 'requireConsent', 'privacySignals',
+  // GoSquared's settings, and the keys of its transactions (options, items) that the tracker reads
+  'trackParams', 'trackHash', 'trackLocal', 'useCookies', 'cookieDomain', 'debug', 'track', 'revenue', 'quantity', 'price', 'items',
   // person shapes (GoSquared, Help Scout, Engagespot)
   'email', 'userId', 'userSignature',
   // payloads given to _gs('on') handlers

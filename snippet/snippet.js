@@ -3,11 +3,12 @@
 // TRACKER_URL is the one thing a site edits. Under a nonce-based CSP the inserted script needs the
 // nonce of the script that inserts it, so it is passed on.
 !(function (w, d, name, script, self) {
-  w[name] =
-    w[name] ||
-    function () {
-      (w[name].q = w[name].q || []).push(arguments)
-    }
+  // The queue is the stub's own from the start: read back (q || []), it would be any q another
+  // script put on Object.prototype, and its calls would be replayed as the site's.
+  w[name] ||
+    ((w[name] = function () {
+      w[name].q.push(arguments)
+    }).q = [])
   script = d.createElement('script')
   script.async = 1
   script.src = 'TRACKER_URL'

@@ -1,5 +1,6 @@
 import { createConsent } from './consent'
 import { live } from './lifecycle'
+import { install } from './router'
 import { createCore } from './tracker'
 
 export interface TrackerOptions {
@@ -13,10 +14,14 @@ export type Gs = (...args: unknown[]) => void
 
 /**
  * A tracker for bundler users, built from the same modules as dist/tracker.js. It answers the same
- * commands as window._gs, and touches no global: `const gs = createTracker(); gs('GSN-1'); gs('event', 'signup')`.
+ * commands as window._gs, named trackers included (`gs('GSN-2', 'second')`, `gs('second.event', …)`),
+ * and touches no global: `const gs = createTracker(); gs('GSN-1'); gs('event', 'signup')`.
  */
 export function createTracker({ endpoint, name = '' }: TrackerOptions = {}): Gs {
-  const tracker = live(createCore(name, new URL(endpoint || '/track', location.href).href, createConsent()))
-  tracker.replayed()
-  return (...args) => tracker.invoke(args)
+  const url = new URL(endpoint || '/track', location.href).href
+  const consent = createConsent()
+  // The router of tracker.js, on an object of its own instead of window.
+  const holder: { _gs?: Gs } = {}
+  install(holder, (tracker) => live(createCore(tracker || name, url, consent)))
+  return holder._gs!
 }

@@ -28,4 +28,10 @@ export const FEATURES = {
   namedTrackers: true,
   /** Requests gzipped where the browser has CompressionStream (JSON to a collector that cannot read gzip). */
   compression: true,
+  /** GoSquared's settings beyond debug and anonymizeIP: trackParams, trackHash, trackLocal, useCookies, cookieDomain, referrer. */
+  settings: true,
+  /** GoSquared's _gs('transaction', id, options?, items?). */
+  transactions: true,
+  /** Secure Mode: events refused for want of a signature are kept and sent again, signed, when it comes. */
+  lateAuth: true,
 }

@@ -2,9 +2,9 @@
 // source for its shapes and limits. Types vanish from the browser build; of LIMITS, the tracker
 // keeps only the fields it reads.
 
-export type EventType = 'pageview' | 'event' | 'identify' | 'properties'
+export type EventType = 'pageview' | 'event' | 'identify' | 'properties' | 'transaction'
 
-export const EVENT_TYPES: readonly EventType[] = ['pageview', 'event', 'identify', 'properties']
+export const EVENT_TYPES: readonly EventType[] = ['pageview', 'event', 'identify', 'properties', 'transaction']
 
 export interface Page {
   url?: string
@@ -62,6 +62,8 @@ export interface CollectResult {
  */
 export const LIMITS = {
   id: 128,
+  // A transaction is stored under the id "tx:" + its transaction id.
+  transactionId: 125,
   name: 256,
   personId: 512,
   signature: 1024,

@@ -26,16 +26,16 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core):
   const trackers = new Map([['', create('')]])
   let live = false
 
-  // A command reads at most two arguments after its name.
+  // A command reads at most three arguments after its name (transaction: id, options, items).
   const run = (args: ArrayLike<unknown>) => {
-    const [first, second, third] = args as unknown[]
+    const [first, second, third, fourth] = args as unknown[]
     let tracker = trackers.get('')!
     if (FEATURES.namedTrackers && isString(first)) {
       const dot = first.indexOf('.')
       const named = dot > 0 && trackers.get(first.slice(0, dot))
       if (named) {
         tracker = named
-        args = [first.slice(dot + 1), second, third]
+        args = [first.slice(dot + 1), second, third, fourth]
       } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && (COMMANDS as readonly string[]).indexOf(first) < 0) {
         tracker = trackers.get(second)!
         if (!tracker) {

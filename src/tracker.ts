@@ -3,17 +3,17 @@ import { isDevHost, signatureProblem } from './checks'
 import { privacySignal, type Consent } from './consent'
 import { FEATURES } from './features'
 import { isSignature, isString, parsePerson, validState, type IdentityState, type Person, type Props } from './identity'
-import { currentPage, snapshot } from './payload'
+import { currentPage, snapshot, transactionProps } from './payload'
 import { EVENT_AGE, LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
 import { BATCH_EVENTS, batchSize, groupRejections, retryDelay } from './rules'
 import { onRouteChange } from './spa'
-import { keys, own, read, remove, write, writeText } from './storage'
+import { keys, own, parse, read, remove, write, writeText } from './storage'
 import { beacon, gzip, post } from './transport'
 import { uid } from './uid'
 import { text, warn } from './warn'
 
 /** Every command name; anything else in first place is a project token. */
-export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent'] as const satisfies readonly Command[]
+export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent', 'transaction'] as const satisfies readonly Command[]
 
 export const UNKNOWN = 'not a command or a project token'
 
@@ -24,6 +24,20 @@ export interface Item {
 }
 
 type Listener = (payload: unknown) => void
+
+/** GoSquared's settings, by the type each takes (docs/commands.md). */
+export const SETTINGS = own({
+  trackParams: 'boolean',
+  trackHash: 'boolean',
+  trackLocal: 'boolean',
+  useCookies: 'boolean',
+  anonymizeIP: 'boolean',
+  debug: 'boolean',
+  cookieDomain: 'string',
+  referrer: 'string',
+} as const)
+
+type Settings = { -readonly [K in keyof typeof SETTINGS]?: (typeof SETTINGS)[K] extends 'boolean' ? boolean : string }
 
 /** _gs(token, options): the keys of the public StartOptions, each unchecked until read. */
 type Options = { [K in keyof StartOptions]?: unknown }
@@ -45,13 +59,14 @@ const fresh = (at: unknown, within: number) => {
 export function createCore(name: string, endpoint: string, consent: Consent) {
   // ─── Gate: the project and its options, settings, listeners; whether anything may be stored or sent.
   let project: string | undefined
-  let options: Options = {}
+  let options: Options = own({})
   let authTimeout = 10_000
   // How long an identified person lasts without an identify, auth or event of theirs: the usual
   // analytics session, so a shared computer's next visitor is not taken for them.
   let identityTtl = 30 * 60_000
-  let anonymizeIP: true | undefined
-  let debug = isDevHost(location.hostname)
+  // GoSquared's settings (_gs('set', …)), each checked against its type in SETTINGS. Pages on
+  // localhost are tracked unless trackLocal is false: the demo and a collector under test run there.
+  const settings: Settings = own({ trackParams: true, trackLocal: true, useCookies: true, debug: isDevHost(location.hostname) })
   const listeners: [string, Listener][] = []
 
   // mitt-sized: a list of (name, handler) pairs, so no name (not even "__proto__") touches a prototype.
@@ -91,14 +106,26 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     identityTtl = ttl
   }
 
-  const setting = (key: unknown, value: unknown): string | void => {
-    if (typeof value != 'boolean' || (key != 'debug' && key != 'anonymizeIP')) return 'needs debug or anonymizeIP, and a boolean'
-    if (key == 'debug') debug = value
-    else anonymizeIP = value || undefined
+  /** _gs('set', name, value) or _gs('set', {name: value, …}): what is wrong with the first bad one, if any. */
+  const setting = (key: unknown, value?: unknown): string | void => {
+    if (!FEATURES.settings) {
+      if (typeof value != 'boolean' || (key != 'debug' && key != 'anonymizeIP')) return 'needs debug or anonymizeIP, and a boolean'
+      return void ((settings as Props)[key as string] = value)
+    }
+    if (key && typeof key == 'object') return Object.keys(key).map((k) => setting(k, (key as Props)[k])).filter(Boolean)[0]
+    const type = SETTINGS[key as keyof Settings]
+    if (!type) return `no setting ${JSON.stringify(key)}`
+    if (typeof value != type) return `${key} takes a ${type}`
+    ;(settings as Props)[key as string] = value
   }
 
+  // The hash is part of a page (kept in its URL, a change of it a pageview) with the hash option or trackHash.
+  const hashRoutes = () => !!(options.hash || settings.trackHash)
+  // Pages on this machine are not tracked when the site said so (GoSquared's trackLocal: false).
+  const local = () => FEATURES.settings && !settings.trackLocal && (isDevHost(location.hostname) || location.protocol == 'file:')
+
   const check = (signature: string) => {
-    const problem = FEATURES.devChecks && debug && signatureProblem(signature)
+    const problem = FEATURES.devChecks && settings.debug && signatureProblem(signature)
     if (problem) warn(problem)
   }
 
@@ -117,7 +144,26 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // keeps no signature or properties, and expires as it is written.
   const saveIdentity = () => {
     if (state.p) state.x = Date.now() + identityTtl
-    if (may()) write(identityKey, identityTtl ? state : { a: state.a, p: state.p, x: state.x })
+    if (!may()) return
+    // useCookies false: nothing of it stays on the device, not even what an earlier page stored.
+    if (!settings.useCookies) return remove(identityKey)
+    write(identityKey, identityTtl ? state : { a: state.a, p: state.p, x: state.x })
+    // With cookieDomain, the anonymous id and the person (never the signature: a cookie travels to
+    // every server of the domain) are shared with its subdomains, for as long as the person lasts.
+    if (FEATURES.settings && settings.cookieDomain)
+      document.cookie = `${identityKey}=${encodeURIComponent(JSON.stringify({ a: state.a, p: state.p, x: state.x }))}; domain=${settings.cookieDomain}; path=/; max-age=${state.p ? identityTtl / 1000 : 63072000}; samesite=lax${location.protocol == 'https:' ? '; secure' : ''}`
+  }
+  /** The anonymous id and person a page of another subdomain shared (cookieDomain), if they still last. */
+  const shared = () => {
+    const found = document.cookie.split('; ').filter((c) => !c.indexOf(identityKey + '='))[0]
+    let record
+    try {
+      record = found && found.length < 2000 && validState(parse(decodeURIComponent(found.slice(identityKey.length + 1))), Date.now())
+    } catch (_) {}
+    if (!record || (record.a == state.a && record.p == state.p)) return
+    // Another person than this page's: their signature is not in the cookie, and this page's is not theirs.
+    state = own(record.p == state.p ? Object.assign(state, { a: record.a }) : { a: record.a, p: record.p, x: record.x })
+    saveIdentity()
   }
   // An event renews the stored lifetime at most once a minute, not with a write per event.
   const renew = () => state.p && !(state.x! - Date.now() > identityTtl - 60_000) && saveIdentity()
@@ -201,7 +247,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     while ((json = JSON.stringify(items)).length > MAX_BYTES) drop(Math.ceil(items.length * (1 - MAX_BYTES / json.length)))
     if (full) emit('dropped', { count: full, reason: 'full' })
     full = 0
-    if (may()) writeText(ownKey, `{"p":${JSON.stringify(project)},"i":${json}}`)
+    if (may()) settings.useCookies ? writeText(ownKey, `{"p":${JSON.stringify(project)},"i":${json}}`) : remove(ownKey)
   }
 
   // A burst of calls is written once, at the end of the task, and always before it is sent.
@@ -278,7 +324,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     // Unloading: chunk by chunk until the browser refuses one; the rest waits for the next page.
     while (events.length && may() && (unloading || !blocked)) {
       const sent = events.slice(0, batchSize(events))
-      const body = JSON.stringify({ v: 1, project, sentAt: now, anonymizeIP, events: sent })
+      const body = JSON.stringify({ v: 1, project, sentAt: now, anonymizeIP: settings.anonymizeIP || undefined, events: sent })
       events = events.slice(sent.length)
       if (unloading && !(FEATURES.beacons && beacon(endpoint, body))) return
       for (const e of sent) busy.set(e.id, unloading ? now + BEACON_LEASE : 1 / 0)
@@ -311,8 +357,10 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
             warn(`${sent.length} event(s) dropped: HTTP ${code}`)
             emit('dropped', { count: sent.length, reason: 'http_' + code })
           } else if (Array.isArray(rejected) && rejected.length) {
-            warn(`${rejected.length} event(s) rejected: ${rejected.map((r) => Object(r).reason).join(', ')}`)
-            if (FEATURES.rejections) onRejected(sent, rejected)
+            // Those kept for a signature that comes late are not reported (yet).
+            const reported = FEATURES.rejections && FEATURES.lateAuth ? onRejected(sent, rejected) : rejected.map((r) => Object(r).reason)
+            if (reported.length) warn(`${reported.length} event(s) rejected: ${reported.join(', ')}`)
+            if (FEATURES.rejections && !FEATURES.lateAuth) onRejected(sent, rejected)
           }
         })
         // Compressed off the calling task; where the browser cannot (no CompressionStream), as JSON.
@@ -338,6 +386,8 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   const asking = new Set<string>()
   const refreshedAt = new Map<string, number>()
   const warned = new Set<string>()
+  // Ids of events refused as missing_signature and kept for a late signature: a second refusal is reported.
+  const recovering = new Set<string>()
 
   /** personId's waiting events, now signed with the signature given for that id (none: unsigned), go out. */
   const releasePerson = (personId: string, signature?: string) => release((i) => i.e.personId == personId, signature)
@@ -397,26 +447,37 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // fresh signature per person per interval; the events keep their ids when re-sent.
   const onRejected = (sent: WireEvent[], rejected: Rejection[]) => {
     const now = Date.now()
+    // The reason of each rejection reported, for the page's one warning.
+    const reported: string[] = []
     groupRejections(sent, rejected).forEach(([group, events]) => {
       const { reason, personId } = group
+      // Refused for want of a signature while its person is still the one identified: kept for a
+      // signature that comes late (GoSquared's pages may give auth in a later script), once per event.
+      if (FEATURES.lateAuth && reason == 'missing_signature' && personId == state.p && events.length && events.every((e) => !recovering.has(e.id) && recovering.add(e.id))) {
+        for (const e of events) wait(e)
+        if (state.s) releasePerson(personId!, state.s)
+        return
+      }
       emit('rejected', group)
+      for (const _ of group.eventIds) reported.push(group.reason)
       if (FEATURES.providers && personId && provider && /^(bad|expired)_/.test(reason) && !(now - refreshedAt.get(personId)! < REFRESH_INTERVAL)) {
         refreshedAt.set(personId, now)
         if (events.some((e) => e.signature == state.s)) sign(personId)
         for (const e of events) {
-          delete e.signature
+          e.signature = undefined
           wait(e)
         }
         ask(personId)
         notify()
       }
     })
+    return reported
   }
 
   // Stamped with the current person and signature when dispatched; waits while its person has no
   // signature and one is required or on its way.
   const dispatch = (e: WireEvent) => {
-    if (refused()) return
+    if (refused() || local()) return
     Object.assign(e, { anonymousId: state.a, personId: state.p, signature: state.p && state.s })
     renew()
     if (e.personId && !e.signature && (options.secure || asking.has(e.personId))) wait(e)
@@ -458,7 +519,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
 
   /** Says this page is alive, and looks for backlogs that closed pages left behind. */
   const beat = () => {
-    if (!may()) return
+    if (!may() || !settings.useCookies) return
     write(BEAT + me, Date.now())
     if (FEATURES.backlog) claim()
   }
@@ -479,7 +540,14 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // made one after another sort together, so a collector's index on them grows at one end instead
   // of being written all over (the reason for UUIDv7).
   const event = (type: EventType, name?: string, props?: Props, path?: string, title?: string, ts = Date.now()) =>
-    ({ id: ts.toString(16) + uid().slice(11), type, ts, name, props, page: currentPage(path, title) }) as WireEvent
+    ({
+      id: ts.toString(16) + uid().slice(11),
+      type,
+      ts,
+      name,
+      props,
+      page: FEATURES.settings ? currentPage(path, title, settings.trackParams, hashRoutes(), settings.referrer) : currentPage(path, title, true, true),
+    }) as WireEvent
 
   const sendIdentifyEvent = () => {
     if (identifyEvent) dispatch(identifyEvent)
@@ -510,14 +578,15 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (problem) return problem
     expireLater()
     if (options.pageview !== false) {
-      if (replaying) autoPageview = true
-      else command('track')
-      if (FEATURES.spa && options.spa !== false) onRouteChange(() => command('track'), () => !!options.hash)
+      autoPageview = true
+      if (FEATURES.spa && options.spa !== false) onRouteChange(() => command('track'), hashRoutes)
     }
-    startStoring()
+    // At the end of the task: settings given in the same task as the token (GoSquared's order:
+    // _gs(token), then _gs('set', …)) apply to the first pageview and to what is stored.
+    if (!replaying) Promise.resolve().then(settle)
   }
 
-  const command = (name: string, a?: unknown, b?: unknown): string | void => {
+  const command = (name: string, a?: unknown, b?: unknown, c?: unknown): string | void => {
     if (name != 'auth') sendIdentifyEvent()
     switch (name) {
       case 'track':
@@ -554,13 +623,35 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
         listen(a, b as Listener)
         if (a == 'state') emit(a, status(), b as Listener)
         return
-      case 'set':
-        return setting(a, b)
+      case 'set': {
+        const problem = setting(a, b)
+        if (FEATURES.settings && settings.cookieDomain) shared()
+        return problem
+      }
       case 'consent':
         if (typeof a != 'boolean') return 'needs true or false'
         return consent.answer(a)
+      case 'transaction': {
+        if (FEATURES.transactions) {
+          const found = transactionProps(a, b, c)
+          return isString(found) ? found : found && dispatch(event('transaction', String(a), found))
+        }
+      }
     }
     return start(name, a)
+  }
+
+  /**
+   * The snippet's queue has run, or the task that started the tracker has: the automatic pageview
+   * goes, as whoever the calls before it identified and with the settings they gave, and from now
+   * on what the tracker holds is stored.
+   */
+  const settle = () => {
+    replaying = false
+    if (autoPageview) command('track')
+    autoPageview = false
+    afterCommand()
+    startStoring()
   }
 
   /** After every command: a signature now held for the current person frees that person's waiting events. */
@@ -577,19 +668,15 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       const name = args[0]
       let problem: string | void
       try {
-        problem = isString(name) ? command(name, args[1], args[2]) : UNKNOWN
+        problem = isString(name) ? command(name, args[1], args[2], args[3]) : UNKNOWN
         afterCommand()
       } catch (e) {
         problem = isString(e) ? e : 'unreadable arguments: ' + text(e)
       }
       if (problem) warn(`_gs(${isString(name) ? JSON.stringify(name.slice(0, 40)) : '...'}) ignored: ${problem}`)
     },
-    /** The snippet's queue has run: the automatic pageview goes now, as whoever it identified. */
-    replayed() {
-      replaying = false
-      if (autoPageview) command('track')
-      afterCommand()
-    },
+    /** The snippet's queue has run. */
+    replayed: settle,
     /** The page is being hidden or left: what waits goes by beacon. */
     departing: () => flush(true),
     beat,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { currentPage, snapshot } from '../src/payload'
+import { currentPage, snapshot, transactionProps } from '../src/payload'
 import { uid } from '../src/uid'
 import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
 
@@ -35,12 +35,41 @@ describe('payload', () => {
   })
 
   it('resolves a tracked path against the page and keeps the referrer', () => {
-    expect(currentPage('/docs?x=1#y', 'Docs')).toEqual({
+    expect(currentPage('/docs?x=1#y', 'Docs', true, true)).toEqual({
       url: new URL('/docs?x=1#y', location.href).href,
       title: 'Docs',
       referrer: document.referrer,
     })
-    expect(currentPage().url).toBe(location.href)
+    expect(currentPage(undefined, undefined, true, true).url).toBe(location.href)
+  })
+
+  it('leaves out the query string without trackParams and the hash without trackHash, and takes a referrer given', () => {
+    const page = (params: boolean, hash: boolean) => currentPage('https://shop.test/reset?token=s3cret&email=a%40b.test#step-2', 'T', params, hash, 'https://ref.test/')
+    expect(page(false, false)).toEqual({ url: 'https://shop.test/reset', title: 'T', referrer: 'https://ref.test/' })
+    expect(page(true, false).url).toBe('https://shop.test/reset?token=s3cret&email=a%40b.test')
+    expect(page(false, true).url).toBe('https://shop.test/reset#step-2')
+  })
+
+  it('makes a GoSquared transaction: totals from the items unless given, track: false not tracked', () => {
+    expect(transactionProps('order-41', { revenue: 30 }, [{ name: 'Sock', price: 10, quantity: 3 }])).toEqual({
+      revenue: 30,
+      quantity: 3,
+      items: [{ name: 'Sock', price: 10, quantity: 3, revenue: 30 }],
+    })
+    expect(transactionProps(41, undefined, [{ name: 'A', price: '2.5' }, { name: 'B', revenue: 7, quantity: 2 }, { name: 'C' }])).toMatchObject({
+      revenue: 9.5,
+      quantity: 4,
+    })
+    expect(transactionProps('t', { revenue: 5, quantity: 1, coupon: 'X' })).toEqual({ revenue: 5, quantity: 1, coupon: 'X', items: [] })
+    expect(transactionProps('t', { track: false }, [])).toBeUndefined()
+    for (const [id, o, items, problem] of [
+      ['', {}, [], 'needs an id'],
+      ['t', 'x', [], 'needs (id, options?, items?)'],
+      ['t', {}, {}, 'needs (id, options?, items?)'],
+      ['t', {}, [{ price: 'ten' }], 'revenue, price and quantity must be numbers'],
+      ['x'.repeat(126), {}, [], 'id over 125 characters'],
+    ] as const)
+      expect(transactionProps(id, o, items as unknown)).toBe(problem)
   })
 
   it('snapshots props and refuses what JSON cannot carry', () => {

@@ -10,6 +10,7 @@ export type Command =
   | 'on'
   | 'set'
   | 'consent'
+  | 'transaction'
 
 export interface StartOptions {
   /** Full URL of the collect endpoint; default: the tracker script's origin + /track. */
@@ -37,6 +38,47 @@ export interface StartOptions {
 }
 
 export type Props = Record<string, unknown>
+
+/** GoSquared's settings, for _gs('set', …) (docs/commands.md). */
+export interface Settings {
+  /** Keep query strings in page URLs. Default true. */
+  trackParams: boolean
+  /** Keep the hash in page URLs; a change of it is a pageview. Default false. */
+  trackHash: boolean
+  /** Track pages on localhost, 127.x and file:. Default true (GoSquared's: false). */
+  trackLocal: boolean
+  /** Keep the visitor's identity and outbox on the device between pages. Default true. */
+  useCookies: boolean
+  /** Share the anonymous id and person (never the signature) with this domain's subdomains. */
+  cookieDomain: string
+  /** The referrer sent, instead of document.referrer. */
+  referrer: string
+  /** Ask the collector to store the visitor's address cut to its network. Default false. */
+  anonymizeIP: boolean
+  /** Development checks of signatures. Default true on localhost. */
+  debug: boolean
+}
+
+/** _gs('transaction', id, options, items): totals default to the sums over the items. */
+export interface TransactionOptions {
+  /** false: not tracked (GoSquared's). Default true. */
+  track?: boolean
+  revenue?: number | string
+  quantity?: number
+  [key: string]: unknown
+}
+
+export interface TransactionItem {
+  name?: string
+  category?: string
+  categories?: string[]
+  /** Default price × quantity. */
+  revenue?: number | string
+  /** Default 1. */
+  quantity?: number
+  price?: number | string
+  [key: string]: unknown
+}
 
 /** GoSquared's {id, ...}, Help Scout Beacon's {name, email, signature}, Engagespot's {userId, userSignature}. */
 export type Person =
@@ -66,7 +108,9 @@ export interface Gs {
   (command: 'auth', signature: string | SignatureProvider): void
   (command: 'unidentify'): void
   <K extends keyof Listeners>(command: 'on', name: K, handler: Listeners[K]): void
-  (command: 'set', setting: 'debug' | 'anonymizeIP', value: boolean): void
+  <K extends keyof Settings>(command: 'set', setting: K, value: Settings[K]): void
+  (command: 'set', settings: Partial<Settings>): void
+  (command: 'transaction', id: string | number, options?: TransactionOptions, items?: TransactionItem[]): void
   (command: 'consent', given: boolean): void
   /** Commands for a named tracker: _gs('second.event', 'signup'). */
   (command: NamedCommand, ...args: unknown[]): void

@@ -70,6 +70,7 @@ export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefi
     !isId(e.anonymousId, LIMITS.id) ||
     (typeof e.personId == 'string' && malformedId(e.personId)) ||
     (e.type == 'event' && typeof e.name != 'string') ||
+    (e.type == 'transaction' && !transactionValid(e)) ||
     (e.props !== undefined && !isObject(e.props)) ||
     (e.page !== undefined && !isObject(e.page))
   )
@@ -86,6 +87,12 @@ export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefi
   )
     return 'too_large'
   return undefined
+}
+
+// A transaction names its id and carries its totals as numbers (the tracker computes them from the items).
+const transactionValid = (e: Record<string, unknown>) => {
+  const props = e.props as Record<string, unknown> | undefined
+  return isText(e.name, LIMITS.transactionId) && isObject(props) && Number.isFinite(props.revenue) && Number.isFinite(props.quantity)
 }
 
 // Props nested deeper than JSON.stringify can recurse are too large by any measure, not a crash.
@@ -106,7 +113,9 @@ const jsonLength = (v: unknown) => {
 export function storableEvent(e: IncomingEvent): Omit<IncomingEvent, 'signature'>
 export function storableEvent(e: IncomingEvent, added: Pick<StoredEvent, 'project' | 'receivedAt' | 'verdict' | 'ip'>): StoredEvent
 export function storableEvent(e: IncomingEvent, added?: Pick<StoredEvent, 'project' | 'receivedAt' | 'verdict' | 'ip'>) {
-  const event: Partial<StoredEvent> = { id: e.id, type: e.type, ts: e.ts, anonymousId: e.anonymousId }
+  // A transaction is stored under its transaction id, so the store drops a second one with the same
+  // id for the project as it drops a re-sent event.
+  const event: Partial<StoredEvent> = { id: e.type == 'transaction' ? 'tx:' + e.name : e.id, type: e.type, ts: e.ts, anonymousId: e.anonymousId }
   if (e.personId !== undefined) event.personId = e.personId
   if (e.name !== undefined) event.name = e.name
   if (e.props !== undefined) event.props = e.props

@@ -23,12 +23,18 @@ _gs('on', 'rejected', ({ reason, personId, eventIds }) => console.log(reason, pe
 _gs('on', 'state', (state) => state satisfies 'anonymous' | 'identified' | 'verified')
 _gs('on', 'dropped', ({ count, reason }) => console.log(count, reason))
 _gs('set', 'anonymizeIP', true)
+_gs('set', 'trackParams', false)
+_gs('set', { trackHash: true, cookieDomain: '.example.com', referrer: 'https://news.example/' })
+_gs('transaction', 'order-41', { revenue: 30 }, [{ name: 'Sock', price: 10, quantity: 3 }])
+_gs('transaction', 42)
 _gs('consent', false)
 window._gs('event', 'from-window')
 
 const gs = createTracker({ endpoint: 'https://collector.example/track' })
 gs('GSN-1')
 gs('event', 'bundled')
+gs('GSN-2', 'second')
+gs('second.event', 'bundled-second')
 
 // @ts-expect-error an event needs a name
 _gs('event')
@@ -56,3 +62,9 @@ _gs('identify')
 _gs('GSN-123456-A', true)
 // @ts-expect-error unknown start option
 _gs('GSN-123456-A', { endpiont: 'https://typo.example' })
+// @ts-expect-error trackParams takes a boolean
+_gs('set', 'trackParams', 'no')
+// @ts-expect-error not a setting
+_gs('set', 'trackParms', false)
+// @ts-expect-error a transaction's items are an array
+_gs('transaction', 'order-41', {}, { name: 'Sock' })

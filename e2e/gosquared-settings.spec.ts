@@ -1,0 +1,97 @@
+import { chromium, type Browser } from '@playwright/test'
+import { existsSync } from 'node:fs'
+import { expect, test, TOKEN, type Site } from './fixtures'
+
+// Issue 14: GoSquared's settings, as the collector stores them. The site is served under names that
+// are not localhost (Chromium maps a.shop.test and b.shop.test to it), so trackLocal and cookieDomain
+// behave as on a real domain.
+const js = JSON.stringify
+
+async function mapped(site: Site, run: (browser: Browser, at: (host: string, url: string) => string) => Promise<void>) {
+  const port = new URL(site.ownTrackerUrl).port
+  const browser = await chromium.launch({
+    ...(existsSync('/usr/bin/chromium') && { executablePath: '/usr/bin/chromium' }),
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', `--host-resolver-rules=MAP *.shop.test 127.0.0.1:${port}`],
+  })
+  try {
+    await run(browser, (host, url) => url.replace(/^http:\/\/localhost/, `http://${host}`))
+  } finally {
+    await browser.close()
+  }
+}
+
+// A page with the snippet, loaded at ?token=s3cret&email=a%40b.test#step-2 under `host`.
+const visit = async (browser: Browser, at: (h: string, u: string) => string, site: Site, host: string, calls: string) => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const warnings: string[] = []
+  page.on('console', (m) => m.type() == 'warning' && warnings.push(m.text()))
+  await page.goto(at(host, site.snippetPage(calls)) + '?token=s3cret&email=a%40b.test#step-2', { referer: 'https://news.test/story' })
+  return { context, page, warnings }
+}
+
+test('settings matrix: the URLs, referrers and identities that arrive', async ({ site, stored }) => {
+  await mapped(site, async (browser, at) => {
+    const rows: [string, string, (e: { page?: { url?: string; referrer?: string } }) => void][] = [
+      ['defaults', '', (e) => expect(e.page).toMatchObject({ url: expect.stringMatching(/\?token=s3cret&email=a%40b\.test$/), referrer: 'https://news.test/story' })],
+      ["_gs('set', 'trackParams', false)", "_gs('set', 'trackParams', false);", (e) => expect(e.page!.url).toMatch(/\/page-\d+$/)],
+      ["_gs('set', 'trackHash', true)", "_gs('set', 'trackHash', true);", (e) => expect(e.page!.url).toMatch(/#step-2$/)],
+      ["_gs('set', 'referrer', …)", "_gs('set', 'referrer', 'https://ads.test/');", (e) => expect(e.page!.referrer).toBe('https://ads.test/')],
+      ["_gs('set', {trackParams: false, trackHash: true})", "_gs('set', {trackParams: false, trackHash: true});", (e) => expect(e.page!.url).toMatch(/\/page-\d+#step-2$/)],
+    ]
+    for (const [i, [, calls, check]] of rows.entries()) {
+      const { context, warnings } = await visit(browser, at, site, 'a.shop.test', `_gs(${js(TOKEN)}); ${calls} _gs('event', 'row-${i}');`)
+      const [event] = await stored((e) => e.name == `row-${i}`)
+      const [pageview] = await stored((e) => e.type == 'pageview' && e.anonymousId == event.anonymousId)
+      check(event)
+      check(pageview)
+      expect(warnings).toEqual([])
+      await context.close()
+    }
+    // trackLocal false on a localhost page: nothing leaves; on a.shop.test it does not apply.
+    const local = await visit(browser, (_, u) => u, site, '', `_gs(${js(TOKEN)}); _gs('set', 'trackLocal', false); _gs('event', 'local-page');`)
+    const elsewhere = await visit(browser, at, site, 'a.shop.test', `_gs(${js(TOKEN)}); _gs('set', 'trackLocal', false); _gs('event', 'shop-page');`)
+    await stored((e) => e.name == 'shop-page')
+    await local.page.waitForTimeout(300)
+    expect((await stored(() => true)).some((e) => e.name == 'local-page')).toBe(false)
+    // useCookies false: the next page is a new visitor, and nothing is in storage.
+    const first = await visit(browser, at, site, 'a.shop.test', `_gs(${js(TOKEN)}); _gs('set', 'useCookies', false); _gs('event', 'nc-1');`)
+    const [nc1] = await stored((e) => e.name == 'nc-1')
+    expect(await first.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('signet') && k != 'signet_consent'))).toEqual([])
+    await first.page.goto(at('a.shop.test', site.snippetPage(`_gs(${js(TOKEN)}); _gs('set', 'useCookies', false); _gs('event', 'nc-2');`)))
+    const [nc2] = await stored((e) => e.name == 'nc-2')
+    expect(nc2.anonymousId).not.toBe(nc1.anonymousId)
+    await Promise.all([local, elsewhere, first].map((v) => v.context.close()))
+  })
+})
+
+test('cookieDomain shares the anonymous id and the person across subdomains, never the signature', async ({ site, sign, stored }) => {
+  await mapped(site, async (browser, at) => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(
+      at('a.shop.test', site.snippetPage(`_gs(${js(TOKEN)}); _gs('set', 'cookieDomain', 'shop.test'); _gs('identify', {id: 'sub'}); _gs('auth', ${js(sign('sub'))}); _gs('event', 'on-a');`)),
+    )
+    const [onA] = await stored((e) => e.name == 'on-a')
+    expect(onA).toMatchObject({ personId: 'sub', verdict: 'verified' })
+    const cookies = await context.cookies('http://b.shop.test/')
+    expect(cookies.map((c) => [c.name, c.domain])).toEqual([['signet', '.shop.test']])
+    expect(decodeURIComponent(cookies[0].value)).not.toContain(sign('sub'))
+    // b.shop.test, its own storage: the shared cookie names the visitor and the person.
+    const other = await context.newPage()
+    const person = await other.goto(at('b.shop.test', site.snippetPage(`_gs(${js(TOKEN)}, false); _gs('set', 'cookieDomain', 'shop.test');`))).then(() =>
+      other.evaluate(() => new Promise((resolve) => (window as unknown as { _gs: (...a: unknown[]) => void })._gs('on', 'state', resolve))),
+    )
+    expect(person).toBe('identified')
+    // Its page gives its own auth, as every page of a signed-in person does.
+    await other.evaluate((sig) => {
+      const gs = (window as unknown as { _gs: (...a: unknown[]) => void })._gs
+      gs('identify', { id: 'sub' })
+      gs('auth', sig)
+      gs('event', 'on-b')
+    }, sign('sub'))
+    const [onB] = await stored((e) => e.name == 'on-b')
+    expect(onB).toMatchObject({ personId: 'sub', verdict: 'verified', anonymousId: onA.anonymousId })
+    await context.close()
+  })
+})
