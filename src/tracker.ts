@@ -26,7 +26,7 @@ export interface Item {
 type Listener = (payload: unknown) => void
 
 /** GoSquared's settings, by the type each takes (docs/commands.md). */
-export const SETTINGS = own({
+export const SETTINGS = /*#__PURE__*/ own({
   trackParams: 'boolean',
   trackHash: 'boolean',
   trackLocal: 'boolean',
@@ -53,8 +53,8 @@ const fresh = (at: unknown, within: number) => {
  * One tracker. Its parts share their state, so they live in one closure (locals minify to single
  * letters; a module boundary measured 44–67 B gzip each), divided into sections: Gate → Identity →
  * Outbox → Auth → Hand-over → Commands. A section declares its own variables and is the only one
- * to assign them; it calls the sections above it, never below, but for one named call back: the
- * Outbox hands the collector's rejections to Auth's `onRejected`. ARCHITECTURE.md draws it.
+ * to assign them; it calls the sections above it, never below, but for two named calls back: the
+ * Outbox hands the collector's rejections to Auth's `recover` and `onRejected`. ARCHITECTURE.md draws it.
  */
 export function createCore(name: string, endpoint: string, consent: Consent) {
   // ─── Gate: the project and its options, settings, listeners; whether anything may be stored or sent.
@@ -120,7 +120,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   }
 
   // The hash is part of a page (kept in its URL, a change of it a pageview) with the hash option or trackHash.
-  const hashRoutes = () => !!(options.hash || settings.trackHash)
+  const hashRoutes = () => !!(options.hash || (FEATURES.settings && settings.trackHash))
   // Pages on this machine are not tracked when the site said so (GoSquared's trackLocal: false).
   const local = () => FEATURES.settings && !settings.trackLocal && (isDevHost(location.hostname) || location.protocol == 'file:')
 
@@ -358,9 +358,11 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
             emit('dropped', { count: sent.length, reason: 'http_' + code })
           } else if (Array.isArray(rejected) && rejected.length) {
             // Those kept for a signature that comes late are not reported (yet).
-            const reported = FEATURES.rejections && FEATURES.lateAuth ? onRejected(sent, rejected) : rejected.map((r) => Object(r).reason)
-            if (reported.length) warn(`${reported.length} event(s) rejected: ${reported.join(', ')}`)
-            if (FEATURES.rejections && !FEATURES.lateAuth) onRejected(sent, rejected)
+            const standing = FEATURES.lateAuth ? recover(sent, rejected) : rejected
+            if (standing.length) {
+              warn(`${standing.length} event(s) rejected: ${standing.map((r) => Object(r).reason).join(', ')}`)
+              if (FEATURES.rejections) onRejected(sent, standing)
+            }
           }
         })
         // Compressed off the calling task; where the browser cannot (no CompressionStream), as JSON.
@@ -447,19 +449,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // fresh signature per person per interval; the events keep their ids when re-sent.
   const onRejected = (sent: WireEvent[], rejected: Rejection[]) => {
     const now = Date.now()
-    // The reason of each rejection reported, for the page's one warning.
-    const reported: string[] = []
     groupRejections(sent, rejected).forEach(([group, events]) => {
       const { reason, personId } = group
-      // Refused for want of a signature while its person is still the one identified: kept for a
-      // signature that comes late (GoSquared's pages may give auth in a later script), once per event.
-      if (FEATURES.lateAuth && reason == 'missing_signature' && personId == state.p && events.length && events.every((e) => !recovering.has(e.id) && recovering.add(e.id))) {
-        for (const e of events) wait(e)
-        if (state.s) releasePerson(personId!, state.s)
-        return
-      }
       emit('rejected', group)
-      for (const _ of group.eventIds) reported.push(group.reason)
       if (FEATURES.providers && personId && provider && /^(bad|expired)_/.test(reason) && !(now - refreshedAt.get(personId)! < REFRESH_INTERVAL)) {
         refreshedAt.set(personId, now)
         if (events.some((e) => e.signature == state.s)) sign(personId)
@@ -471,8 +463,23 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
         notify()
       }
     })
-    return reported
   }
+
+  /**
+   * The rejections that stand. One for want of a signature, of an event whose person is still the
+   * one identified, is not: the event is kept for a signature that comes late (GoSquared's pages may
+   * give auth in a later script) and sent again, signed, when it comes; once per event.
+   */
+  const recover = (sent: WireEvent[], rejected: Rejection[]) =>
+    rejected.filter((r) => {
+      const { id, reason } = Object(r)
+      const e = reason == 'missing_signature' && sent.filter((s) => s.id == id)[0]
+      if (!e || e.personId != state.p || recovering.has(id)) return true
+      recovering.add(id)
+      wait(e)
+      if (state.s) releasePerson(state.p!, state.s)
+      return false
+    })
 
   // Stamped with the current person and signature when dispatched; waits while its person has no
   // signature and one is required or on its way.
@@ -583,7 +590,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     }
     // At the end of the task: settings given in the same task as the token (GoSquared's order:
     // _gs(token), then _gs('set', …)) apply to the first pageview and to what is stored.
-    if (!replaying) Promise.resolve().then(settle)
+    if (!replaying) FEATURES.settings ? Promise.resolve().then(settle) : settle()
   }
 
   const command = (name: string, a?: unknown, b?: unknown, c?: unknown): string | void => {

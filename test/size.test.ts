@@ -26,12 +26,12 @@ const brotli = (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTL
 // stay when it is turned off; then 310 B for what keeps one person's signature from stamping
 // another's events, none of it optional: a person's lifetime, storage read as untrusted (records
 // validated, read with no prototype, bounded), options and answers read as own properties, ids
-// checked for control characters and lone surrogates; then 832 B for GoSquared's settings (330 B in
-// the feature table), transactions (277 B) and late signatures (44 B, with 60 B more inside the
-// rejections row), and 121 B that no flag turns off: the first pageview at the end of the task that
-// gave the token, a fourth argument through the router, the settings' names kept whole.
+// checked for control characters and lone surrogates; then 837 B for GoSquared's settings (386 B in
+// the feature table), transactions (277 B) and late signatures (69 B), and 105 B that no flag turns
+// off: the settings' and transactions' keys kept whole, every URL built (to drop a query or a hash),
+// a fourth argument through the router, the first pageview at the end of the token's task.
 // ARCHITECTURE.md has the figures.) bench/feature-cost.mjs measures what each optional feature costs.
-const TRACKER_RATCHET = 5_908
+const TRACKER_RATCHET = 5_913
 const SNIPPET_BUDGET = 300
 const ADAPTER_BUDGET = 600
 
