@@ -127,5 +127,8 @@ export interface TrackerOptions {
   name?: string
 }
 
-/** A tracker that touches no global; the function it returns takes the same commands as _gs. */
+/**
+ * A tracker that touches no global; the function it returns takes the same commands as _gs, named
+ * trackers included. During a server render (no document) its calls do nothing.
+ */
 export declare function createTracker(options?: TrackerOptions): Gs
