@@ -28,8 +28,10 @@ const USAGE = `Usage: signet <command> [options]
       default data/events.jsonl) is imported on start, then renamed.
   export [--since ISO-DATE] [--project TOKEN] [--db FILE]
       Print the stored events as JSON lines, in the order stored (from SIGNET_DATABASE_URL or --db).
-  help
-      Print this text.`
+  help, --help, <command> --help
+      Print this text, or the part about one command.
+  --version
+      Print the version of signet-tracker.`
 
 class UsageError extends Error {}
 
@@ -76,6 +78,20 @@ async function main(argv: string[]): Promise<number> {
   if (!command || command == 'help' || command == '--help' || command == '-h') {
     console.log(USAGE)
     return command ? 0 : 2
+  }
+  if (command == '--version' || command == '-v' || command == 'version') {
+    console.log(JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')).version)
+    return 0
+  }
+  // `signet sign --help`: the usage of that command, not an unknown option.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const lines = USAGE.split('\n')
+    const start = lines.findIndex((line) => line.startsWith(`  ${command} `) || line == `  ${command}`)
+    if (start < 0 || command == 'help') throw new UsageError(`unknown command "${command}"`)
+    let end = start + 1
+    while (end < lines.length && /^ {3}/.test(lines[end])) end++
+    console.log(['Usage: signet ' + lines[start].trim(), ...lines.slice(start + 1, end)].join('\n'))
+    return 0
   }
   const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false })
   switch (command) {

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -75,6 +75,13 @@ describe('signet CLI', () => {
     }
     expect(run(['sign', '--id', 'x'], {})).toMatchObject({ code: 2, err: expect.stringContaining('no secret') })
     expect(run(['help'])).toMatchObject({ code: 0, out: expect.stringContaining('Usage: signet <command>') })
+    expect(run(['sign', '--help'])).toEqual({
+      code: 0,
+      out: 'Usage: signet sign --id ID [--scheme hex|base64|token] [--secret-file FILE]\n      Print the signature of a person id. The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
+      err: '',
+    })
+    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(6)
+    expect(run(['--version'])).toEqual({ code: 0, out: JSON.parse(readFileSync('package.json', 'utf8')).version, err: '' })
   })
 
   it('runs a collector that accepts signed events and refuses forged ones, and exports what it stored', async () => {
