@@ -147,11 +147,13 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (!may()) return
     // useCookies false: nothing of it stays on the device, not even what an earlier page stored.
     if (!settings.useCookies) return remove(identityKey)
-    write(identityKey, identityTtl ? state : { a: state.a, p: state.p, x: state.x })
+    // The record without signature or properties: what identityTtl 0 stores, and what a cookie shares.
+    const bare = { a: state.a, p: state.p, x: state.x }
+    write(identityKey, identityTtl ? state : bare)
     // With cookieDomain, the anonymous id and the person (never the signature: a cookie travels to
     // every server of the domain) are shared with its subdomains, for as long as the person lasts.
     if (FEATURES.settings && settings.cookieDomain)
-      document.cookie = `${identityKey}=${encodeURIComponent(JSON.stringify({ a: state.a, p: state.p, x: state.x }))}; domain=${settings.cookieDomain}; path=/; max-age=${state.p ? identityTtl / 1000 : 63072000}; samesite=lax${location.protocol == 'https:' ? '; secure' : ''}`
+      document.cookie = `${identityKey}=${encodeURIComponent(JSON.stringify(bare))}; domain=${settings.cookieDomain}; path=/; max-age=${state.p ? identityTtl / 1000 : 63072000}; samesite=lax${location.protocol == 'https:' ? '; secure' : ''}`
   }
   /** The anonymous id and person a page of another subdomain shared (cookieDomain), if they still last. */
   const shared = () => {
@@ -162,7 +164,8 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     } catch (_) {}
     if (!record || (record.a == state.a && record.p == state.p)) return
     // Another person than this page's: their signature is not in the cookie, and this page's is not theirs.
-    state = own(record.p == state.p ? Object.assign(state, { a: record.a }) : { a: record.a, p: record.p, x: record.x })
+    if (record.p == state.p) state.a = record.a
+    else state = own({ a: record.a, p: record.p, x: record.x })
     saveIdentity()
   }
   // An event renews the stored lifetime at most once a minute, not with a write per event.
@@ -470,16 +473,19 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
    * one identified, is not: the event is kept for a signature that comes late (GoSquared's pages may
    * give auth in a later script) and sent again, signed, when it comes; once per event.
    */
-  const recover = (sent: WireEvent[], rejected: Rejection[]) =>
-    rejected.filter((r) => {
+  const recover = (sent: WireEvent[], rejected: Rejection[]) => {
+    const standing = rejected.filter((r) => {
       const { id, reason } = Object(r)
       const e = reason == 'missing_signature' && sent.filter((s) => s.id == id)[0]
       if (!e || e.personId != state.p || recovering.has(id)) return true
       recovering.add(id)
       wait(e)
-      if (state.s) releasePerson(state.p!, state.s)
       return false
     })
+    // The signature may have come while the request was out: what was kept goes again at once.
+    if (standing.length < rejected.length && state.s) releasePerson(state.p!, state.s)
+    return standing
+  }
 
   // Stamped with the current person and signature when dispatched; waits while its person has no
   // signature and one is required or on its way.

@@ -31,6 +31,7 @@ export interface DashboardAccess {
 const LOOPBACK_NAMES = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
 const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/
 const DASHBOARD_COOKIE = 'signet_dashboard'
+const DASHBOARD_COOKIE_VALUE = new RegExp(`(?:^|;\\s*)${DASHBOARD_COOKIE}=([^;]*)`)
 
 const sameText = (a: string, b: string) => a.length == b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
 
@@ -43,7 +44,7 @@ export function dashboardAllowed(req: IncomingMessage, { token, hosts = [] }: Da
   const host = (req.headers.host || '').replace(/:\d+$/, '').toLowerCase()
   if (!LOOPBACK_NAMES.test(host) && !hosts.includes(host)) return false
   if (!token) return LOOPBACK_ADDRESS.test(req.socket.remoteAddress || '')
-  const cookie = new RegExp(`(?:^|;\\s*)${DASHBOARD_COOKIE}=([^;]*)`).exec(req.headers.cookie || '')?.[1]
+  const cookie = DASHBOARD_COOKIE_VALUE.exec(req.headers.cookie || '')?.[1]
   return [given, cookie && decodeURIComponent(cookie)].some((t) => !!t && sameText(t, token))
 }
 
