@@ -1,9 +1,5 @@
 import { defineConfig } from '@playwright/test'
-import { existsSync } from 'node:fs'
-
-// Debian's Chromium where it is installed (CI, and machines that cannot download browsers);
-// otherwise Playwright's own browser, as `npx playwright install` sets up on a laptop.
-const SYSTEM_CHROMIUM = '/usr/bin/chromium'
+import { launchOptions } from './e2e/chromium'
 
 export default defineConfig({
   testDir: 'e2e',
@@ -15,11 +11,6 @@ export default defineConfig({
   use: {
     browserName: 'chromium',
     trace: 'retain-on-failure',
-    launchOptions: existsSync(SYSTEM_CHROMIUM)
-      ? {
-          executablePath: SYSTEM_CHROMIUM,
-          args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'],
-        }
-      : {},
+    launchOptions: launchOptions(),
   },
 })

@@ -1,7 +1,8 @@
 import { chromium } from '@playwright/test'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { launchOptions } from './chromium'
 import { expect, test, TOKEN } from './fixtures'
 
 // Issue 14: a GoSquared site switching by one URL. A third-party client from npm drives _gs its own
@@ -21,15 +22,9 @@ test('the analytics library’s GoSquared plugin: identify, track, page and rese
   stored,
 }) => {
   const port = (url: string) => new URL(url).port
-  const browser = await chromium.launch({
-    ...(existsSync('/usr/bin/chromium') && { executablePath: '/usr/bin/chromium' }),
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      `--host-resolver-rules=MAP ${CDN} 127.0.0.1:${port(collector.url)}, MAP shop.test 127.0.0.1:${port(site.ownTrackerUrl)}`,
-    ],
-  })
+  const browser = await chromium.launch(
+    launchOptions(`--host-resolver-rules=MAP ${CDN} 127.0.0.1:${port(collector.url)}, MAP shop.test 127.0.0.1:${port(site.ownTrackerUrl)}`),
+  )
   try {
     const onShop = (url: string) => url.replace(/^http:\/\/localhost/, 'http://shop.test')
     const plugin = onShop(site.page(PLUGIN, { 'Content-Type': 'text/javascript; charset=utf-8' }))

@@ -1,5 +1,5 @@
 import { chromium, type Browser } from '@playwright/test'
-import { existsSync } from 'node:fs'
+import { launchOptions } from './chromium'
 import { expect, test, TOKEN, type Site } from './fixtures'
 
 // Issue 14: GoSquared's settings, as the collector stores them. The site is served under names that
@@ -9,10 +9,7 @@ const js = JSON.stringify
 
 async function mapped(site: Site, run: (browser: Browser, at: (host: string, url: string) => string) => Promise<void>) {
   const port = new URL(site.ownTrackerUrl).port
-  const browser = await chromium.launch({
-    ...(existsSync('/usr/bin/chromium') && { executablePath: '/usr/bin/chromium' }),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', `--host-resolver-rules=MAP *.shop.test 127.0.0.1:${port}`],
-  })
+  const browser = await chromium.launch(launchOptions(`--host-resolver-rules=MAP *.shop.test 127.0.0.1:${port}`))
   try {
     await run(browser, (host, url) => url.replace(/^http:\/\/localhost/, `http://${host}`))
   } finally {
