@@ -100,3 +100,18 @@ export const gs = (...args: unknown[]) => (window as unknown as { _gs: (...a: un
 
 /** Lets microtasks and the tracker's short flush timer run. */
 export const settle = () => new Promise((r) => setTimeout(r, 60))
+
+/** A new page load on the same site: same storage, a fresh tracker started for GSN-1. */
+export function reload(options: object | false = false) {
+  delete (window as { _gs?: unknown })._gs
+  loadTracker()
+  gs('GSN-1', options)
+}
+
+/** Who an event tracked now is stamped for, once `wait` has let it go. */
+export async function lastStamp(wire: Wire, wait: () => Promise<unknown> = settle) {
+  gs('event', 'probe')
+  await wait()
+  const { anonymousId, personId, signature } = wire.events().at(-1)!
+  return { anonymousId, personId, signature }
+}

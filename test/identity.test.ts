@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parsePerson } from '../src/identity'
-import { freshPage, gs, loadTracker, settle, type Wire } from './harness'
+import { freshPage, gs, lastStamp, reload, settle, type Wire } from './harness'
 
 let wire: Wire
 
@@ -9,19 +9,8 @@ beforeEach(() => {
 })
 afterEach(() => settle())
 
-/** A new page load on the same site: same storage, a fresh tracker. */
-const page = () => {
-  delete (window as { _gs?: unknown })._gs
-  loadTracker()
-  gs('GSN-1', false)
-}
-/** What the last event sent carried. */
-const lastStamp = async () => {
-  gs('event', 'probe')
-  await settle()
-  const { anonymousId, personId, signature } = wire.events().at(-1)!
-  return { anonymousId, personId, signature }
-}
+const page = () => reload()
+const probe = () => lastStamp(wire)
 
 describe('parsePerson', () => {
   it('takes the id as a string, or the email when there is no id', () => {
@@ -49,34 +38,34 @@ describe('identity binding', () => {
   it('holds an auth given before any identify for the next identify', async () => {
     page()
     gs('auth', 'sig-a')
-    expect((await lastStamp()).signature).toBeUndefined()
+    expect((await probe()).signature).toBeUndefined()
     gs('identify', { id: 'a' })
-    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+    expect(await probe()).toMatchObject({ personId: 'a', signature: 'sig-a' })
   })
 
   it('binds auth after identify to the current person', async () => {
     page()
     gs('identify', { id: 'a' })
-    expect((await lastStamp()).signature).toBeUndefined()
+    expect((await probe()).signature).toBeUndefined()
     gs('auth', 'sig-a')
-    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+    expect(await probe()).toMatchObject({ personId: 'a', signature: 'sig-a' })
   })
 
   it('clears the signature on an identify with a different id and keeps it for the same id', async () => {
     page()
     gs('identify', { id: 'a', signature: 'sig-a' })
     gs('identify', { id: 'a' })
-    expect((await lastStamp()).signature).toBe('sig-a')
+    expect((await probe()).signature).toBe('sig-a')
     gs('identify', { id: 'b' })
-    expect(await lastStamp()).toEqual({ anonymousId: expect.any(String), personId: 'b', signature: undefined })
+    expect(await probe()).toEqual({ anonymousId: expect.any(String), personId: 'b', signature: undefined })
   })
 
   it('unidentify clears id, signature and person properties and starts a new anonymous id', async () => {
     page()
     gs('identify', { id: 'a', signature: 'sig-a', plan: 'pro' })
-    const before = await lastStamp()
+    const before = await probe()
     gs('unidentify')
-    const after = await lastStamp()
+    const after = await probe()
     expect(after).toEqual({ anonymousId: expect.any(String), personId: undefined, signature: undefined })
     expect(after.anonymousId).not.toBe(before.anonymousId)
     gs('properties', {})
@@ -96,9 +85,9 @@ describe('identity binding', () => {
   it('persists the id/signature pair and the anonymous id across page loads', async () => {
     page()
     gs('identify', { id: 'a', signature: 'sig-a' })
-    const first = await lastStamp()
+    const first = await probe()
     page()
-    expect(await lastStamp()).toEqual(first)
+    expect(await probe()).toEqual(first)
   })
 
   it('never lends a new signature to the person remembered from an earlier page', async () => {
@@ -106,16 +95,16 @@ describe('identity binding', () => {
     gs('identify', { id: 'a', signature: 'sig-a' })
     page()
     gs('auth', 'sig-b')
-    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+    expect(await probe()).toMatchObject({ personId: 'a', signature: 'sig-a' })
     gs('identify', { id: 'b' })
-    expect(await lastStamp()).toMatchObject({ personId: 'b', signature: 'sig-b' })
+    expect(await probe()).toMatchObject({ personId: 'b', signature: 'sig-b' })
   })
 
   it('ignores a tampered stored record and starts afresh', async () => {
     for (const record of [{ a: 5 }, { a: 'anon', p: 7, s: 'sig' }, 'text', [1]]) {
       localStorage.setItem('signet', JSON.stringify(record))
       page()
-      const stamp = await lastStamp()
+      const stamp = await probe()
       expect(stamp.anonymousId).toMatch(/^[0-9a-f]{32}$/)
       expect(stamp.personId).toBeUndefined()
     }
@@ -128,13 +117,13 @@ describe('storage', () => {
     vi.stubGlobal('localStorage', throwing)
     page()
     gs('identify', { id: 'a', signature: 'sig-a' })
-    expect(await lastStamp()).toMatchObject({ personId: 'a', signature: 'sig-a' })
+    expect(await probe()).toMatchObject({ personId: 'a', signature: 'sig-a' })
   })
 
   it('keeps an anonymous visitor’s id across reloads without any identify', async () => {
     page()
-    const first = await lastStamp()
+    const first = await probe()
     page()
-    expect(await lastStamp()).toEqual(first)
+    expect(await probe()).toEqual(first)
   })
 })

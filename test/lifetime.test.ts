@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { freshPage, gs, loadTracker, type Wire } from './harness'
+import { freshPage, gs, lastStamp, loadTracker, reload, type Wire } from './harness'
 
 // Issue 13: a signed identity lasts while its person is active; storage and the prototype chain are
 // untrusted input.
@@ -17,31 +17,21 @@ afterEach(async () => {
 })
 
 const flushed = () => vi.advanceTimersByTimeAsync(60)
-/** A new page load on the same site: same storage, a fresh tracker. */
-const page = (options: object | false = false) => {
-  delete (window as { _gs?: unknown })._gs
-  loadTracker()
-  gs('GSN-1', options)
-}
-const lastStamp = async () => {
-  gs('event', 'probe')
-  await flushed()
-  const { anonymousId, personId, signature } = wire.events().at(-1)!
-  return { anonymousId, personId, signature }
-}
+const page = reload
+const probe = () => lastStamp(wire, flushed)
 const stored = () => JSON.parse(localStorage.getItem('signet')!)
 
 describe('identity lifetime', () => {
   it('forgets a signed-in person after 30 idle minutes: the next page is anonymous, with a fresh anonymous id', async () => {
     page()
     gs('identify', { id: 'a', signature: HEX_A })
-    const a = await lastStamp()
+    const a = await probe()
     expect(a).toMatchObject({ personId: 'a', signature: HEX_A })
     vi.setSystemTime(Date.now() + 31 * MIN)
     page()
     const states: string[] = []
     gs('on', 'state', (s: string) => states.push(s))
-    const next = await lastStamp()
+    const next = await probe()
     expect(next.personId).toBeUndefined()
     expect(next.signature).toBeUndefined()
     expect(next.anonymousId).not.toBe(a.anonymousId)
@@ -56,7 +46,7 @@ describe('identity lifetime', () => {
     for (let i = 0; i < 4; i++) {
       vi.setSystemTime(Date.now() + 20 * MIN)
       page()
-      expect(await lastStamp()).toMatchObject({ personId: 'a', signature: HEX_A })
+      expect(await probe()).toMatchObject({ personId: 'a', signature: HEX_A })
     }
   })
 
@@ -66,18 +56,18 @@ describe('identity lifetime', () => {
     await flushed()
     vi.setSystemTime(Date.now() + 4 * MIN)
     page({ pageview: false, identityTtl: 5 * MIN })
-    expect(await lastStamp()).toMatchObject({ personId: 'a' })
+    expect(await probe()).toMatchObject({ personId: 'a' })
     vi.setSystemTime(Date.now() + 6 * MIN)
     page({ pageview: false, identityTtl: 5 * MIN })
-    expect((await lastStamp()).personId).toBeUndefined()
+    expect((await probe()).personId).toBeUndefined()
 
     page({ pageview: false, identityTtl: 0 })
     gs('identify', { id: 'b', signature: HEX_A, plan: 'pro' })
-    expect(await lastStamp()).toMatchObject({ personId: 'b', signature: HEX_A })
+    expect(await probe()).toMatchObject({ personId: 'b', signature: HEX_A })
     expect(stored().s).toBeUndefined()
     expect(stored().r).toBeUndefined()
     page({ pageview: false, identityTtl: 0 })
-    expect((await lastStamp()).personId).toBeUndefined()
+    expect((await probe()).personId).toBeUndefined()
   })
 
   it('refuses a bad identityTtl with one warning', () => {
@@ -89,7 +79,7 @@ describe('identity lifetime', () => {
     for (const x of [undefined, 'never', Date.now() - 1]) {
       localStorage.setItem('signet', JSON.stringify({ a: 'old', p: 'a', s: HEX_A, x }))
       page()
-      const stamp = await lastStamp()
+      const stamp = await probe()
       expect(stamp.personId).toBeUndefined()
       expect(stamp.anonymousId).not.toBe('old')
     }
@@ -138,7 +128,7 @@ describe('storage is untrusted', () => {
   it('ignores a stored record too large to be one of its own', async () => {
     localStorage.setItem('signet', JSON.stringify({ a: 'anon', pad: 'x'.repeat(700_000) }))
     page()
-    expect((await lastStamp()).anonymousId).not.toBe('anon')
+    expect((await probe()).anonymousId).not.toBe('anon')
   })
 })
 
