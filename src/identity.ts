@@ -47,9 +47,10 @@ export function parsePerson(input: unknown): Person | string {
   const raw = id != null ? id : userId != null ? userId : email
   const sig = signature != null ? signature : userSignature
   if (!((isString(raw) && raw) || (typeof raw == 'number' && isFinite(raw)))) return NEEDS_ID
-  if (String(raw).length > LIMITS.personId) return `id over ${LIMITS.personId} characters`
-  if (malformedId(String(raw))) return 'id has a control character or lone surrogate'
+  const personId = String(raw)
+  if (personId.length > LIMITS.personId) return `id over ${LIMITS.personId} characters`
+  if (malformedId(personId)) return 'id has a control character or lone surrogate'
   if (sig != null && !isSignature(sig)) return 'bad signature'
   const props = snapshot(Object.assign({}, input, { id: undefined, userId: undefined, signature: undefined, userSignature: undefined }))
-  return { id: String(raw), signature: sig as string | undefined, props: props || {} }
+  return { id: personId, signature: sig as string | undefined, props: props || {} }
 }

@@ -26,7 +26,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core):
   const trackers = new Map([['', create('')]])
   let live = false
 
-  // A command reads at most three arguments after its name (transaction: id, options, items).
+  // A command reads at most two arguments after its name, transaction three (id, options, items).
   const run = (args: ArrayLike<unknown>) => {
     const [first, second, third, fourth] = args as unknown[]
     let tracker = trackers.get('')!
@@ -35,7 +35,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core):
       const named = dot > 0 && trackers.get(first.slice(0, dot))
       if (named) {
         tracker = named
-        args = [first.slice(dot + 1), second, third, fourth]
+        args = FEATURES.transactions ? [first.slice(dot + 1), second, third, fourth] : [first.slice(dot + 1), second, third]
       } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && (COMMANDS as readonly string[]).indexOf(first) < 0) {
         tracker = trackers.get(second)!
         if (!tracker) {

@@ -13,7 +13,18 @@ import { uid } from './uid'
 import { text, warn } from './warn'
 
 /** Every command name; anything else in first place is a project token. */
-export const COMMANDS = ['track', 'event', 'properties', 'identify', 'auth', 'unidentify', 'on', 'set', 'consent', 'transaction'] as const satisfies readonly Command[]
+export const COMMANDS = [
+  'track',
+  'event',
+  'properties',
+  'identify',
+  'auth',
+  'unidentify',
+  'on',
+  'set',
+  'consent',
+  ...(FEATURES.transactions ? (['transaction'] as const) : []),
+] as const satisfies readonly Command[]
 
 export const UNKNOWN = 'not a command or a project token'
 
@@ -66,7 +77,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   let identityTtl = 30 * 60_000
   // GoSquared's settings (_gs('set', …)), each checked against its type in SETTINGS. Pages on
   // localhost are tracked unless trackLocal is false: the demo and a collector under test run there.
-  const settings: Settings = own({ trackParams: true, trackLocal: true, useCookies: true, debug: isDevHost(location.hostname) })
+  const settings: Settings = own(
+    FEATURES.settings ? { trackParams: true, trackLocal: true, useCookies: true, debug: isDevHost(location.hostname) } : { debug: isDevHost(location.hostname) },
+  )
   const listeners: [string, Listener][] = []
 
   // mitt-sized: a list of (name, handler) pairs, so no name (not even "__proto__") touches a prototype.
@@ -120,7 +133,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   }
 
   // The hash is part of a page (kept in its URL, a change of it a pageview) with the hash option or trackHash.
-  const hashRoutes = () => !!(options.hash || (FEATURES.settings && settings.trackHash))
+  const hashRoutes = () => !!(options.hash || settings.trackHash)
   // Pages on this machine are not tracked when the site said so (GoSquared's trackLocal: false).
   const local = () => FEATURES.settings && !settings.trackLocal && (isDevHost(location.hostname) || location.protocol == 'file:')
 
@@ -146,7 +159,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (state.p) state.x = Date.now() + identityTtl
     if (!may()) return
     // useCookies false: nothing of it stays on the device, not even what an earlier page stored.
-    if (!settings.useCookies) return remove(identityKey)
+    if (FEATURES.settings && !settings.useCookies) return remove(identityKey)
     // The record without signature or properties: what identityTtl 0 stores, and what a cookie shares.
     const bare = { a: state.a, p: state.p, x: state.x }
     write(identityKey, identityTtl ? state : bare)
@@ -250,7 +263,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     while ((json = JSON.stringify(items)).length > MAX_BYTES) drop(Math.ceil(items.length * (1 - MAX_BYTES / json.length)))
     if (full) emit('dropped', { count: full, reason: 'full' })
     full = 0
-    if (may()) settings.useCookies ? writeText(ownKey, `{"p":${JSON.stringify(project)},"i":${json}}`) : remove(ownKey)
+    if (may()) !FEATURES.settings || settings.useCookies ? writeText(ownKey, `{"p":${JSON.stringify(project)},"i":${json}}`) : remove(ownKey)
   }
 
   // A burst of calls is written once, at the end of the task, and always before it is sent.
@@ -355,17 +368,14 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
           items = items.filter((i) => sent.indexOf(i.e) < 0)
           changed()
           flush()
-          const rejected = answer && answer.rejected
+          // Those kept for a signature that comes late are not reported (yet).
+          let standing = answer && answer.rejected
           if (code > 299) {
             warn(`${sent.length} event(s) dropped: HTTP ${code}`)
             emit('dropped', { count: sent.length, reason: 'http_' + code })
-          } else if (Array.isArray(rejected) && rejected.length) {
-            // Those kept for a signature that comes late are not reported (yet).
-            const standing = FEATURES.lateAuth ? recover(sent, rejected) : rejected
-            if (standing.length) {
-              warn(`${standing.length} event(s) rejected: ${standing.map((r) => Object(r).reason).join(', ')}`)
-              if (FEATURES.rejections) onRejected(sent, standing)
-            }
+          } else if (Array.isArray(standing) && (FEATURES.lateAuth ? (standing = recover(sent, standing)) : standing).length) {
+            warn(`${standing.length} event(s) rejected: ${standing.map((r) => Object(r).reason).join(', ')}`)
+            if (FEATURES.rejections) onRejected(sent, standing)
           }
         })
         // Compressed off the calling task; where the browser cannot (no CompressionStream), as JSON.
@@ -532,7 +542,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
 
   /** Says this page is alive, and looks for backlogs that closed pages left behind. */
   const beat = () => {
-    if (!may() || !settings.useCookies) return
+    if (!may() || (FEATURES.settings && !settings.useCookies)) return
     write(BEAT + me, Date.now())
     if (FEATURES.backlog) claim()
   }
@@ -559,7 +569,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       ts,
       name,
       props,
-      page: FEATURES.settings ? currentPage(path, title, settings.trackParams, hashRoutes(), settings.referrer) : currentPage(path, title, true, true),
+      page: FEATURES.settings ? currentPage(path, title, settings.trackParams, hashRoutes(), settings.referrer) : currentPage(path, title),
     }) as WireEvent
 
   const sendIdentifyEvent = () => {
@@ -591,12 +601,14 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (problem) return problem
     expireLater()
     if (options.pageview !== false) {
-      autoPageview = true
-      if (FEATURES.spa && options.spa !== false) onRouteChange(() => command('track'), hashRoutes)
+      if (FEATURES.settings || replaying) autoPageview = true
+      else command('track')
+      if (FEATURES.spa && options.spa !== false) onRouteChange(() => command('track'), FEATURES.settings ? hashRoutes : () => !!options.hash)
     }
     // At the end of the task: settings given in the same task as the token (GoSquared's order:
     // _gs(token), then _gs('set', …)) apply to the first pageview and to what is stored.
-    if (!replaying) FEATURES.settings ? Promise.resolve().then(settle) : settle()
+    if (!FEATURES.settings) startStoring()
+    else if (!replaying) Promise.resolve().then(settle)
   }
 
   const command = (name: string, a?: unknown, b?: unknown, c?: unknown): string | void => {
@@ -661,10 +673,12 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
    */
   const settle = () => {
     replaying = false
-    if (autoPageview) command('track')
-    autoPageview = false
+    if (autoPageview) {
+      autoPageview = false
+      command('track')
+    }
     afterCommand()
-    startStoring()
+    if (FEATURES.settings) startStoring()
   }
 
   /** After every command: a signature now held for the current person frees that person's waiting events. */
@@ -681,7 +695,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       const name = args[0]
       let problem: string | void
       try {
-        problem = isString(name) ? command(name, args[1], args[2], args[3]) : UNKNOWN
+        problem = isString(name) ? FEATURES.transactions ? command(name, args[1], args[2], args[3]) : command(name, args[1], args[2]) : UNKNOWN
         afterCommand()
       } catch (e) {
         problem = isString(e) ? e : 'unreadable arguments: ' + text(e)

@@ -26,13 +26,11 @@ const brotli = (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTL
 // stay when it is turned off; then 310 B for what keeps one person's signature from stamping
 // another's events, none of it optional: a person's lifetime, storage read as untrusted (records
 // validated, read with no prototype, bounded), options and answers read as own properties, ids
-// checked for control characters and lone surrogates; then 837 B for GoSquared's settings (386 B in
-// the feature table), transactions (277 B) and late signatures (69 B), and 105 B that no flag turns
-// off: the settings' and transactions' keys kept whole, every URL built (to drop a query or a hash),
-// a fourth argument through the router, the first pageview at the end of the token's task; then 23 B
-// for page URLs cut by string instead of a URL parsed per event (0.88× the time of 1,000 calls).
-// ARCHITECTURE.md has the figures.) bench/feature-cost.mjs measures what each optional feature costs.
-const TRACKER_RATCHET = 5_936
+// checked for control characters and lone surrogates; then 851 B for GoSquared's settings (482 B in
+// the feature table), transactions (299 B) and late signatures (78 B), all behind their flags but 3 B
+// (built without the three: 5,079 B, against 5,076 before them).) bench/feature-cost.mjs measures what each optional
+// feature costs; ARCHITECTURE.md has the figures.
+const TRACKER_RATCHET = 5_927
 const SNIPPET_BUDGET = 300
 const ADAPTER_BUDGET = 600
 
