@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib'
 import { createCollector, type StoredEvent } from '../src/server/collector'
 import { send } from '../src/server/http'
 import { personSignature, userSignature } from '../src/server/signature'
+import { loader } from '../src/server/snippet'
 import { openStore, type Store } from '../src/server/store'
 import { verificationToken } from '../src/server/token'
 
@@ -153,7 +154,6 @@ export const test = base.extend<Fixtures>({
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as { port: number }).port
-    const snippet = readFileSync(join(DIST, 'snippet.min.js'), 'utf8')
     const trackerUrl = collector.url + '/tracker.js'
     const site: Site = {
       trackerUrl,
@@ -167,7 +167,7 @@ export const test = base.extend<Fixtures>({
       ownTrackerUrl: `http://localhost:${port}/tracker.js`,
       snippetPage(calls, body = '', src = trackerUrl) {
         return site.page(
-          `<!doctype html><html><head><title>E2E page</title><script>${snippet.replace('TRACKER_URL', src)}\n${calls}</script></head><body>${body}</body></html>`,
+          `<!doctype html><html><head><title>E2E page</title><script>${loader(src)}\n${calls}</script></head><body>${body}</body></html>`,
         )
       },
     }

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { loader } from '../src/server/snippet'
 import { call, expect, noPageErrors, test, TOKEN, TOKEN_PROJECT } from './fixtures'
 
 const js = JSON.stringify
-const snippet = readFileSync(new URL('../dist/snippet.min.js', import.meta.url), 'utf8')
 
 test('works under a strict nonce CSP with no violation', async ({ page, site, collector, stored }) => {
   const nonce = 'r4nd0m-n0nce'
@@ -10,7 +9,7 @@ test('works under a strict nonce CSP with no violation', async ({ page, site, co
     `<!doctype html><html><head><title>CSP</title><script nonce="${nonce}">
       window.violations = []
       document.addEventListener('securitypolicyviolation', function (e) { violations.push(e.violatedDirective + ' ' + e.blockedURI) })
-      ${snippet.replace('TRACKER_URL', site.trackerUrl)}
+      ${loader(site.trackerUrl)}
       _gs(${js(TOKEN)}); _gs('event', 'under-csp');
     </script></head><body></body></html>`,
     { 'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src ${collector.url}` },

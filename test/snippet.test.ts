@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Window } from 'happy-dom'
 import { describe, expect, it } from 'vitest'
+import { renderSnippet } from '../src/server/snippet'
 // @ts-expect-error plain ESM build script without types
 import { SNIPPET_BUDGET } from '../snippet/budget.mjs'
 
@@ -50,5 +51,37 @@ describe('built snippet', () => {
     win._gs('GSN-1')
     new Function('window', 'document', built)(win, win.document)
     expect(win._gs.q).toHaveLength(1)
+  })
+})
+
+describe('renderSnippet', () => {
+  // The <script> element's text, its global _gs call made on the runner's window.
+  const inner = (html: string) => html.replace(/^<script[^>]*>\n/, '').replace(/\n<\/script>$/, '').replace(/\n_gs\(/, '\nwindow._gs(')
+
+  it('is the loader pointed at src, then the call that starts the tracker with the token and options', () => {
+    const html = renderSnippet({ src: 'https://cdn.test/tracker.js', token: 'GSN-123456-A', options: { requireConsent: true } })
+    expect(html.startsWith('<script>\n') && html.endsWith('\n</script>')).toBe(true)
+    const win = runSnippet(inner(html))
+    expect(Array.from(win._gs.q!, (args) => Array.from(args))).toEqual([['GSN-123456-A', { requireConsent: true }]])
+    expect([...win.document.querySelectorAll('script[src]')].map((s) => s.getAttribute('src'))).toEqual(['https://cdn.test/tracker.js'])
+  })
+
+  it('takes an absolute path and a nonce', () => {
+    expect(renderSnippet({ src: '/tracker.js', token: 'GSN-1', nonce: 'r4nd0m+n0nce=' })).toMatch(/^<script nonce="r4nd0m\+n0nce=">\n.*'\/tracker\.js'/s)
+  })
+
+  it('keeps what a token or option holds from ending the script early', () => {
+    const html = renderSnippet({ src: '/t.js', token: 'GSN-</script><script>alert(1)//', options: { endpoint: '</script>\u2028' } })
+    expect(html.match(/<\/script>/g)).toHaveLength(1)
+    const win = runSnippet(inner(html))
+    expect(Array.from(win._gs.q![0])).toEqual(['GSN-</script><script>alert(1)//', { endpoint: '</script>\u2028' }])
+  })
+
+  it('refuses, naming it, a src that is not a URL or path, a token that is not one, options that are not an object, a bad nonce', () => {
+    expect(() => renderSnippet({ src: "javascript:alert('x')", token: 'GSN-1' })).toThrow(/^renderSnippet: src "javascript:alert\('x'\)" is not an http\(s\) URL/)
+    expect(() => renderSnippet({ src: "https://cdn.test/a'+b.js", token: 'GSN-1' })).toThrow(/src/)
+    expect(() => renderSnippet({ src: '/t.js', token: 'event' })).toThrow(/^renderSnippet: token "event" is not a project token/)
+    expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', options: [] as never })).toThrow(/options must be an object/)
+    expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', nonce: '"><img>' })).toThrow(/nonce/)
   })
 })

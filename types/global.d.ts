@@ -1,5 +1,5 @@
 // `/// <reference types="signet-tracker/global" />` (or import 'signet-tracker/global') types window._gs.
-import type { Gs } from './signet'
+import type { Gs } from './signet.js'
 
 declare global {
   /** Signet's command function, defined by the loader snippet. */

@@ -7,6 +7,7 @@ import type { Scheme } from './collector'
 import { loadConfig, readSecrets, storeConfig } from './config'
 import { run } from './run'
 import { personSignature, userSignature, verifySignature } from './signature'
+import { renderSnippet } from './snippet'
 import { openStore } from './store'
 import { verificationToken, verifyVerificationToken } from './token'
 
@@ -120,9 +121,11 @@ async function main(argv: string[]): Promise<number> {
     case 'snippet': {
       const src = required(values, 'src')
       const token = required(values, 'token')
-      if (!/^(https?:)?\/\/[^\s'"<>]+$/.test(src)) throw new UsageError('--src must be an http(s) URL of tracker.js')
-      const snippet = readFileSync(fileURLToPath(new URL('./snippet.min.js', import.meta.url)), 'utf8').replace('TRACKER_URL', src)
-      console.log(`<script>\n${snippet}\n_gs(${JSON.stringify(token).replace(/</g, '\\u003c')});\n</script>`)
+      try {
+        console.log(renderSnippet({ src, token }))
+      } catch (e) {
+        throw new UsageError((e as Error).message.replace('renderSnippet: src', '--src').replace('renderSnippet: token', '--token'))
+      }
       return 0
     }
     case 'collector': {

@@ -10,7 +10,7 @@ export interface DemoOptions {
   project: string
   /** Signs a person id the way the project verifies it; without one (Secure Mode off, no secret), people are identified unsigned. */
   sign?: (id: string) => string
-  /** The built loader snippet, with TRACKER_URL still in it. */
+  /** The loader snippet, pointed at /tracker.js. */
   snippet: string
   /** The build folder, where dashboard.js is. */
   dist: string
@@ -178,7 +178,7 @@ export function createDemo({ project, sign, snippet, dist, feed, store, dashboar
     const forged = sign ? sign('mallory') : '0'.repeat(64)
     page(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Signet demo${person ? ' — ' + html(USERS[person]) : ''}</title><style>${STYLE}</style>
-<script>${snippet.replace('TRACKER_URL', '/tracker.js')}
+<script>${snippet}
 ${calls.join('\n')}</script></head>
 <body><h1>Signet demo site</h1>
 <p>Signed in as <b id="who">${html(person ? USERS[person] : 'nobody')}</b> · project <code>${html(project)}</code> ·

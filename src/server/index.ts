@@ -27,3 +27,4 @@ export { createSignetHandler, type BatchInfo, type SignetAnswer, type SignetHand
 export { openStore, type Rejected, type Store, type StoreCounts, type StoreOptions } from './store'
 export { importJsonl, type ImportResult } from './import'
 export { checkBatch, type CheckedBatch, type RejectedEvent } from './batch'
+export { renderSnippet, type SnippetOptions } from './snippet'

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { createCollector, type ProjectConfig } from './collector'
 import type { ServerConfig } from './config'
 import { createDemo } from './demo'
 import { createFeed, type FeedRow } from './feed'
 import { personSignature, userSignature } from './signature'
+import { loader } from './snippet'
 import type { Store } from './store'
 import { verificationToken } from './token'
 
@@ -18,7 +17,7 @@ function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) 
 export interface ServeOptions {
   /** Also serve the demo site and its live dashboard. */
   demo: boolean
-  /** The build folder, where tracker.js and snippet.min.js are. */
+  /** The build folder, where tracker.js is. */
   dist: string
   store: Store
   /** Carries this process's dashboard rows to the other worker processes. */
@@ -44,7 +43,7 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
     ? createDemo({
         project: config.demoProject,
         sign: signerFor(config.projects[config.demoProject]),
-        snippet: readFileSync(join(dist, 'snippet.min.js'), 'utf8'),
+        snippet: loader('/tracker.js'),
         dist,
         feed: feed!,
         store,

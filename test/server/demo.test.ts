@@ -18,7 +18,7 @@ async function demo(db?: Database, dashboard?: DashboardAccess) {
   const store = await open(db || (await sqliteDatabase()))
   const feed = createFeed()
   const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } }, store, onResult: feed.publish })
-  const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='TRACKER_URL'", dist: 'dist', feed, store, dashboard })
+  const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='/tracker.js'", dist: 'dist', feed, store, dashboard })
   const url = await collector.listen(0, '127.0.0.1', site)
   cleanup.push(async () => (feed.close(), collector.close()), () => store.close())
   const get = (path: string, cookie = '') => fetch(url + path, { headers: { cookie }, redirect: 'manual' })
