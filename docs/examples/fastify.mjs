@@ -1,18 +1,23 @@
-// Fastify: bodies read as bytes, whatever their type (a gzipped request has no Content-Type), and
+// Fastify 5: bodies read as bytes, whatever their type (a gzipped request has no Content-Type), and
 // handed to signet.handle, which reads gzip or JSON.
+// Run: SIGNET_SECRET=… node docs/examples/fastify.mjs
+import { appendFile } from 'node:fs/promises'
 import Fastify from 'fastify'
 import { createSignetHandler } from 'signet-tracker/server'
 
 const signet = createSignetHandler({
   projects: { 'GSN-123456-A': { secureMode: 'enforce', secrets: [process.env.SIGNET_SECRET] } },
-  onEvents: (accepted) => queue.publish('signet-events', accepted), // your queue
+  // Your store or queue; keyed by event id, since a re-sent event keeps its id.
+  onEvents: (accepted) => appendFile('events.jsonl', accepted.map((e) => JSON.stringify(e) + '\n').join('')),
 })
 
 const fastify = Fastify()
 fastify.removeAllContentTypeParsers()
 fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+// The tracker's requests are CORS-simple (text/plain, no custom header): no preflight to answer.
 fastify.post('/track', async (request, reply) => {
   const answer = await signet.handle(request.body, request.ip)
   return reply.code(answer.status).headers(answer.headers).send(answer.body)
 })
-await fastify.listen({ port: 8787 })
+const url = await fastify.listen({ port: Number(process.env.PORT ?? 8787), host: '127.0.0.1' })
+console.log(`listening on ${url}/track`)

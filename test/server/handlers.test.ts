@@ -1,5 +1,4 @@
 // @vitest-environment node
-import { spawn } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RejectedEvent, StoredEvent } from '../../src/server/batch'
@@ -99,24 +98,5 @@ describe('createSignetHandler', () => {
 
   it('refuses a project configuration that cannot work', () => {
     expect(() => createSignetHandler({ projects: { P: { secureMode: 'enforce', secrets: [] } }, onEvents: () => {} })).toThrow(/needs at least one secret/)
-  })
-})
-
-describe('docs/examples/node-http.mjs', () => {
-  it('runs as written and accepts a signed batch', async () => {
-    const child = spawn(process.execPath, ['docs/examples/node-http.mjs'], { env: { PATH: process.env.PATH!, SIGNET_SECRET: SECRET, PORT: '0' } })
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-          const m = /listening on (\S+)/.exec(String(d))
-          if (m) resolve(m[1])
-        })
-        child.on('exit', (code) => reject(new Error(`exited ${code}`)))
-      })
-      const body = batch.replace('"project":"P"', '"project":"GSN-123456-A"')
-      expect(await (await fetch(url, { method: 'POST', body })).json()).toEqual(EXPECTED)
-    } finally {
-      child.kill()
-    }
   })
 })
