@@ -118,6 +118,25 @@ export interface Gs {
   <T extends string>(token: T extends Command | NamedCommand ? never : T, options?: StartOptions | false): void
   /** Starts a second, named tracker. */
   <T extends string>(token: T extends Command | NamedCommand ? never : T, name: string, options?: StartOptions | false): void
+  /**
+   * Matches only a call that every overload above refused, and fails: the error then reads
+   * `Argument of type '"event"' is not assignable to parameter of type '"_gs('event', name: string, props?: object)"'`.
+   */
+  <const A extends readonly [Command, ...unknown[]]>(...call: A extends readonly [] ? A : [Usage[A[0]], ...unknown[]]): void
+}
+
+/** What each command takes, in the words of a type error. */
+interface Usage {
+  track: "_gs('track', path?: string, title?: string)"
+  event: "_gs('event', name: string, props?: object)"
+  properties: "_gs('properties', props: object)"
+  identify: "_gs('identify', {id} or {email} or {userId}, with signature? or userSignature?)"
+  auth: "_gs('auth', signature: string or (personId: string) => signature)"
+  unidentify: "_gs('unidentify')"
+  on: "_gs('on', 'rejected' or 'state' or 'dropped', handler)"
+  set: "_gs('set', setting, value of its type) or _gs('set', {setting: value})"
+  transaction: "_gs('transaction', id: string or number, options?: {revenue?, quantity?, track?}, items?: [{name?, price?, quantity?}])"
+  consent: "_gs('consent', true or false)"
 }
 
 export interface TrackerOptions {

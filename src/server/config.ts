@@ -26,15 +26,18 @@ export interface ServerConfig {
 
 type Env = Record<string, string | undefined>
 
+/** A file's text, or one line naming what it is for, the path and why it cannot be read. */
+const readText = (file: string, what: string) => {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new Error(`signet: cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code || 'unreadable'})`)
+  }
+}
+
 // One secret per line, so a rotation can list the new secret beside the old one.
 export const readSecrets = (file: string) => {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw new Error(`signet: cannot read the secret file ${file} (${(err as NodeJS.ErrnoException).code || 'unreadable'})`)
-  }
-  const secrets = text
+  const secrets = readText(file, 'the secret file')
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
@@ -130,7 +133,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
 
   if (env.SIGNET_CONFIG) {
-    const file = parseConfigFile(readFileSync(env.SIGNET_CONFIG, 'utf8'), env.SIGNET_CONFIG) as { projects?: Record<string, FileProject> }
+    const file = parseConfigFile(readText(env.SIGNET_CONFIG, 'SIGNET_CONFIG'), env.SIGNET_CONFIG) as { projects?: Record<string, FileProject> }
     if (!file || typeof file != 'object' || (file.projects !== undefined && (!file.projects || typeof file.projects != 'object')))
       throw new Error(`signet: ${env.SIGNET_CONFIG} must hold {"projects": {"<token>": {...}}}`)
     const projects: Record<string, ProjectConfig> = {}

@@ -119,6 +119,7 @@ describe('configuration fails closed, quietly', () => {
     }
     writeFileSync(join(dir, 'strings.json'), '{"projects": {"P": {"secrets": "s3cret-value"}}}')
     expect(() => loadConfig({ SIGNET_CONFIG: join(dir, 'strings.json') })).toThrow(/project P must be an object whose secrets and secretFiles are arrays of strings$/)
+    expect(() => loadConfig({ SIGNET_CONFIG: join(dir, 'missing.json') })).toThrow(`signet: cannot read SIGNET_CONFIG ${join(dir, 'missing.json')} (ENOENT)`)
   })
 
   it('prints no secret when npm start meets a malformed config', () => {
