@@ -43,6 +43,8 @@ describe('size budgets', () => {
       ['adapters/engagespot.js', file('adapters/engagespot.js')],
     ] as const
     for (const [name, b] of rows) console.log(`${name.padEnd(24)} ${b.length} B minified, ${gzip(b)} B gzip -9, ${brotli(b)} B brotli`)
+    const spare = TRACKER_RATCHET - gzip(file('tracker.js'))
+    console.log(`tracker.js ratchet ${TRACKER_RATCHET} B gzip, ${spare} B to spare; what each optional feature costs: node bench/feature-cost.mjs`)
   })
 
   it(`snippet ≤ ${SNIPPET_BUDGET} B`, () => {
