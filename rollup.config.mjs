@@ -43,6 +43,8 @@ export default [
       format: 'es',
       entryFileNames: '[name].mjs',
       chunkFileNames: 'lib/[name].mjs',
+      // The code server, start and cli share is named for what it is, whichever module comes first in it.
+      manualChunks: (id) => (/src\/server\/(collector|snippet)\.ts$/.test(id) ? 'collector' : undefined),
       banner: (chunk) => (chunk.name == 'cli' ? '#!/usr/bin/env node' : ''),
       sourcemap: true,
     },

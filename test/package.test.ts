@@ -155,10 +155,11 @@ console.log(JSON.stringify({
   snippet: renderSnippet({ src: 'https://cdn.test/tracker.js', token: 'GSN-1' }).startsWith('<script>'),
   tracker: require.resolve('signet-tracker/tracker.js').endsWith('dist/tracker.js'),
   version: require('signet-tracker/package.json').version,
+  global: Object.keys(require('signet-tracker/global')).length,
 }))
 `,
     )
-    expect(JSON.parse(sh(process.execPath, ['script.cjs'], WORK, { SIGNET_SECRET: SECRET }))).toEqual({ valid: true, snippet: true, tracker: true, version: VERSION })
+    expect(JSON.parse(sh(process.execPath, ['script.cjs'], WORK, { SIGNET_SECRET: SECRET }))).toEqual({ valid: true, snippet: true, tracker: true, version: VERSION, global: 0 })
   })
 
   it('installs the signet command', () => {
