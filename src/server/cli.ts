@@ -124,7 +124,8 @@ async function main(argv: string[]): Promise<number> {
       try {
         console.log(renderSnippet({ src, token }))
       } catch (e) {
-        throw new UsageError((e as Error).message.replace('renderSnippet: src', '--src').replace('renderSnippet: token', '--token'))
+        // renderSnippet names the key it refused; here that key is an option.
+        throw new UsageError((e as Error).message.replace(/^renderSnippet: /, '--'))
       }
       return 0
     }
