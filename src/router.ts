@@ -1,5 +1,6 @@
 import { FEATURES } from './features'
 import { isString } from './identity'
+import { PROJECT_TOKEN } from './protocol'
 import { own } from './storage'
 import { COMMANDS, type Core } from './tracker'
 
@@ -10,9 +11,6 @@ interface Gs {
 }
 
 const NAME = /^[A-Za-z_$][\w$]*$/
-// A project token has something besides lowercase letters (GoSquared's: GSN-123456-A), so that a
-// mistyped command such as _gs('evnet', 'signup') is reported rather than taken for a tracker.
-const TOKEN = /[^a-z]/
 
 // Replays what the snippet queued, in call order, then puts the live function in its place.
 // Calls are routed GoSquared's way: _gs(token, 'name') starts a named tracker and
@@ -36,7 +34,7 @@ export function install(w: { _gs?: Gs }, create: (trackerName: string) => Core):
       if (named) {
         tracker = named
         args = FEATURES.transactions ? [first.slice(dot + 1), second, third, fourth] : [first.slice(dot + 1), second, third]
-      } else if (isString(second) && NAME.test(second) && TOKEN.test(first) && (COMMANDS as readonly string[]).indexOf(first) < 0) {
+      } else if (isString(second) && NAME.test(second) && PROJECT_TOKEN.test(first) && (COMMANDS as readonly string[]).indexOf(first) < 0) {
         tracker = trackers.get(second)!
         if (!tracker) {
           trackers.set(second, (tracker = create(second)))

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import type { Handler } from './collector'
 import { storedRow, type Feed, type FeedRow } from './feed'
+import { scriptJson } from './snippet'
 import type { Store } from './store'
 
 export interface DemoOptions {
@@ -59,8 +60,6 @@ const MAX_UNSENT = 256 * 1024
 const COOKIE = 'signet_demo_user'
 
 const html = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-// JSON inside a <script> must not be able to close the element.
-const js = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c')
 
 const STYLE = `body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem;color:#1b1f24}a,button{margin:0 .6rem .4rem 0}
 button{font:inherit;padding:.3rem .7rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}
@@ -165,10 +164,10 @@ export function createDemo({ project, sign, snippet, dist, feed, store, dashboar
         return false
     }
     if (req.method != 'GET') return false
-    const calls = [`_gs(${js(project)});`]
+    const calls = [`_gs(${scriptJson(project)});`]
     if (url.searchParams.has('loggedout')) calls.push(`_gs('unidentify');`)
     if (person) {
-      calls.push(`_gs('identify', ${js({ id: person, name: USERS[person] })});`)
+      calls.push(`_gs('identify', ${scriptJson({ id: person, name: USERS[person] })});`)
       // The tracker asks this site's own server for the signature, as a real site's page would.
       calls.push(
         `_gs('auth', function (id) { return fetch('/demo/signature?id=' + encodeURIComponent(id)).then(function (r) { if (!r.ok) throw new Error('not signed in'); return r.text() }) });`,
@@ -189,9 +188,9 @@ ${calls.join('\n')}</script></head>
 <button id="forge" onclick="forge()">Send a forged signature for Alice</button></p>
 <p>The forged request is what an attacker's script could send: Alice's id with a signature made for someone else.</p>
 <script>function forge() {
-  fetch('/track', {method: 'POST', body: JSON.stringify({v: 1, project: ${js(project)}, sentAt: Date.now(), events: [{
+  fetch('/track', {method: 'POST', body: JSON.stringify({v: 1, project: ${scriptJson(project)}, sentAt: Date.now(), events: [{
     id: 'forged-' + Date.now() + '-' + Math.random().toString(16).slice(2), type: 'event', name: 'forged_click', ts: Date.now(),
-    anonymousId: 'attacker', personId: 'alice', signature: ${js(forged)}, page: {url: location.href, title: document.title, referrer: ''}}]})})
+    anonymousId: 'attacker', personId: 'alice', signature: ${scriptJson(forged)}, page: {url: location.href, title: document.title, referrer: ''}}]})})
 }</script>
 </body></html>`)
     return true

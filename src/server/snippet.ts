@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { PROJECT_TOKEN } from '../protocol'
 
 /** What renderSnippet puts in the <script> a site pastes into every page. */
 export interface SnippetOptions {
@@ -25,8 +26,8 @@ export const loader = (src: string): string => {
   return built.replace('TRACKER_URL', src)
 }
 
-// JSON inside a <script>: '<' escaped so no "</script>" ends it early, U+2028/9 for older parsers.
-const scriptJson = (value: unknown) =>
+/** JSON inside a <script>: '<' escaped so no "</script>" ends it early, U+2028/9 for older parsers. */
+export const scriptJson = (value: unknown) =>
   JSON.stringify(value).replace(/[<\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
 
 /**
@@ -34,8 +35,7 @@ const scriptJson = (value: unknown) =>
  * starts the tracker. Throws an error naming the bad option.
  */
 export function renderSnippet({ src, token, options, nonce }: SnippetOptions): string {
-  // A token of lowercase letters only would be taken for a mistyped command (src/router.ts).
-  if (typeof token != 'string' || !/[^a-z]/.test(token) || token.length > 256)
+  if (typeof token != 'string' || !PROJECT_TOKEN.test(token) || token.length > 256)
     throw new Error(`renderSnippet: token ${JSON.stringify(token)} is not a project token (such as GSN-123456-A)`)
   if (options !== undefined && (!options || typeof options != 'object' || Array.isArray(options)))
     throw new Error('renderSnippet: options must be an object of StartOptions')
