@@ -8,7 +8,8 @@ import { rollup } from 'rollup'
 
 export const PEERS = ['plausible', 'segment', 'snowplow', 'mixpanel', 'posthog']
 
-for (const peer of PEERS) {
+// signet-npm: Signet's own ES module entry (dist/signet.mjs), bundled the same way.
+for (const peer of ['signet-npm', ...PEERS]) {
   const bundle = await rollup({
     input: new URL(`./peers/${peer}.js`, import.meta.url).pathname,
     plugins: [

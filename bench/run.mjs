@@ -16,7 +16,7 @@ const RUNS = Number(process.env.BENCH_RUNS || 15)
 const EVENTS = 1000
 const WIRE_EVENTS = 100
 const ROOT = new URL('..', import.meta.url).pathname
-const TRACKERS = ['signet', ...PEERS]
+const TRACKERS = ['signet', 'signet-npm', ...PEERS]
 
 // Signet goes to the real reference collector (Secure Mode off); peers to a permissive mock.
 const store = await openStore({ file: join(mkdtempSync(join(tmpdir(), 'signet-bench-')), 'signet.db') })
@@ -181,7 +181,11 @@ which its docs advise for automated browsers (otherwise it drops every event as 
 ${rows.join('\n')}
 
 - Bytes are what the page downloaded for the tracker (all script files), compressed here at gzip -9 / brotli 11.
+- *signet* is \`tracker.js\` loaded by a script element, as the snippet loads it; *signet-npm* is the package's ES
+  module (\`createTracker\`) bundled and loaded by \`import()\`, as every peer is.
 - *load + init*: from inserting the script (or \`import()\`) to the init call returning, loopback network included.
+  The two ways differ before any code runs: \`node bench/startup-profile.mjs\` times a file with no code loaded
+  each way.
 - *1,000 event calls*: main-thread time of the loop alone; long tasks are counted during it and for 1 s after.
 - *the wire*: requests (not preflights) and URL + body bytes sent within 6 s of tracking ${WIRE_EVENTS} events.
 
@@ -214,7 +218,7 @@ const bars = (title, key, unit, y0) => {
       const v = key(name)
       const w = Math.max(2, (v / max) * 520)
       const y = y0 + 12 + i * 22
-      return `<text x="10" y="${y + 14}">${name}</text><rect x="110" y="${y}" width="${w.toFixed(1)}" height="16" fill="${name == 'signet' ? '#087f23' : '#8a8f98'}"/><text x="${(116 + w).toFixed(1)}" y="${y + 13}">${fmt(v, unit == 'ms' ? 1 : 0)} ${unit}</text>`
+      return `<text x="10" y="${y + 14}">${name}</text><rect x="110" y="${y}" width="${w.toFixed(1)}" height="16" fill="${name.startsWith('signet') ? '#087f23' : '#8a8f98'}"/><text x="${(116 + w).toFixed(1)}" y="${y + 13}">${fmt(v, unit == 'ms' ? 1 : 0)} ${unit}</text>`
     }).join('')
   )
 }

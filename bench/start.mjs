@@ -1,9 +1,10 @@
 // Runs in the page (page.evaluate): loads one tracker, initialises it and returns how long that took
 // (ms). Signet from /signet/tracker.js by a script element, as the snippet does; a peer from its
 // bundle /build/<name>/index.js (bench/peers/<name>.js sets window.bench). Shared by bench/run.mjs
-// and bench/startup-profile.mjs, so both time the same thing.
+// and bench/startup-profile.mjs, so both time the same thing; it leaves benchStart and benchLoaded on
+// window for the profile's phases.
 export async function startInPage({ name, base }) {
-  const t0 = performance.now()
+  const t0 = (window.benchStart = performance.now())
   if (name == 'signet') {
     await new Promise((resolve, reject) => {
       const s = document.createElement('script')
@@ -17,6 +18,7 @@ export async function startInPage({ name, base }) {
       event: (n, p) => _gs('event', n, p),
     }
   } else await import(`${base}/build/${name}/index.js`)
+  window.benchLoaded = performance.now()
   window.bench.init(base)
   return performance.now() - t0
 }

@@ -2,9 +2,14 @@
 // (bench/start.mjs), in headless Chromium at 4× CPU throttling, sampled by the V8 profiler through
 // CDP between console.profile() and console.profileEnd() around that window. Plausible's bundle
 // (built by `npm run bench`) is profiled the same way, in turns, when it is there.
-// Prints, per tracker, the median over RUNS page loads of the time spent inside each of its functions
-// (callees included, so nested rows overlap) and outside any (the browser's own work: fetching,
-// compiling, idle). Run after a build: `node bench/startup-profile.mjs`.
+// Prints three tables, from RUNS page loads each:
+// - the phases of load + init, without the profiler: until the file starts to run (request, download,
+//   compile), its own top-level run, until its load event or import() settles, the init call; beside
+//   the same for a file with no code, loaded each tracker's way;
+// - what the first use of each browser API Signet touches at start-up costs in a fresh page;
+// - per tracker, the median time spent inside each of its functions (callees included, so nested
+//   rows overlap) and outside any (the browser's own work: fetching, compiling, idle).
+// Run after a build: `node bench/startup-profile.mjs`.
 import { chromium } from '@playwright/test'
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -12,13 +17,21 @@ import { startInPage } from './start.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const paths = { signet: '/signet/tracker.js', plausible: '/build/plausible/index.js' }
-const scripts = { signet: readFileSync(new URL('../dist/tracker.js', import.meta.url), 'utf8') }
+// Each file is served between two marks of the time, so its own top-level run can be told apart from
+// what comes before (request, download, compile) and after it. The builds are one line: the marks
+// shift the profile's columns, which are read in the text served.
+const marked = (code) => `window.benchRan=[performance.now()];${code}\n;benchRan.push(performance.now());`
+const scripts = { signet: marked(readFileSync(new URL('../dist/tracker.js', import.meta.url), 'utf8')) }
 const plausible = new URL('.' + paths.plausible, import.meta.url)
-if (existsSync(plausible)) scripts.plausible = readFileSync(plausible, 'utf8')
+if (existsSync(plausible)) scripts.plausible = marked(readFileSync(plausible, 'utf8'))
 
+// While set, each tracker's path serves a file that only defines what the bench calls: what loading
+// a file costs by each tracker's way (a script element for Signet, import() for a peer) with no code.
+let empty = false
+const EMPTY = marked('window._gs = function () {}; window.bench = { init: _gs }')
 const server = createServer((req, res) => {
   const name = Object.keys(scripts).find((n) => paths[n] == req.url)
-  if (name) return res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(scripts[name])
+  if (name) return res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(empty ? EMPTY : scripts[name])
   if (req.url.startsWith('/track') || req.url.startsWith('/api/')) {
     return req.resume().on('end', () => res.writeHead(200, { 'Access-Control-Allow-Origin': '*' }).end('{"accepted":0,"rejected":[]}'))
   }
@@ -32,14 +45,76 @@ const browser = await chromium.launch(
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const names = Object.keys(scripts)
+
+// A fresh page at 4× CPU, as bench/run.mjs loads each tracker.
+const freshPage = async () => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 })
+  await page.goto(base + '/page')
+  return { context, page, cdp }
+}
+
+// The phases of load + init, in loads without the profiler (it slows script more than the browser).
+const PHASES = ['until the file runs', "the file's top-level run", 'until loaded', 'the init call', 'load + init']
+const columns = names.flatMap((name) => [name, `empty, as ${name}`])
+const phases = Object.fromEntries(columns.map((c) => [c, PHASES.map(() => [])]))
+for (let run = 0; run < RUNS; run++) {
+  for (const column of run % 2 ? [...columns].reverse() : columns) {
+    const name = names.find((n) => column.endsWith(n))
+    empty = column != name
+    const { context, page } = await freshPage()
+    const total = await page.evaluate(startInPage, { name, base })
+    const [start, loaded, [ran, done]] = await page.evaluate(() => [benchStart, benchLoaded, benchRan])
+    ;[ran - start, done - ran, loaded - done, start + total - loaded, total].forEach((ms, i) => phases[column][i].push(ms))
+    await context.close()
+  }
+}
+empty = false
+// Medians, with means beside them: the phases' means add up to the total's, their medians need not.
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+console.log(`load + init at 4× CPU by phase, ms over ${RUNS} loads without the profiler, median (mean):`)
+console.log(`${''.padEnd(26)}${columns.map((c) => c.padStart(22)).join('')}`)
+PHASES.forEach((phase, i) =>
+  console.log(`${phase.padEnd(26)}${columns.map((c) => `${median(phases[c][i]).toFixed(1)} (${mean(phases[c][i]).toFixed(1)})`.padStart(22)).join('')}`),
+)
+
+// What the first use of each browser API Signet's start-up touches costs in a fresh page, in the
+// order tracker.js first uses them: a cost the page pays once, whoever pays it first.
+const FIRST_USES = {
+  'localStorage.getItem': () => localStorage.getItem('signet_consent'),
+  "addEventListener('storage')": () => addEventListener('storage', () => {}),
+  'a regular expression': () => /^[a-z]+$/.test('signet'),
+  'crypto.getRandomValues': () => crypto.getRandomValues(new Uint8Array(16)),
+  'new URL': () => new URL('/track', location.href).href,
+  'setTimeout, setInterval': () => clearInterval(setInterval(() => {}, clearTimeout(setTimeout(() => {})) || 5000)),
+  'localStorage.setItem': () => localStorage.setItem('signet_bench', '1'),
+}
+const firstUses = Object.fromEntries(Object.keys(FIRST_USES).map((k) => [k, []]))
+const source = `({${Object.entries(FIRST_USES).map(([k, fn]) => `${JSON.stringify(k)}: ${fn}`).join(',')}})`
+for (let run = 0; run < RUNS; run++) {
+  const { context, page } = await freshPage()
+  const costs = await page.evaluate((source) => {
+    const uses = (0, eval)(source)
+    const costs = {}
+    for (const k in uses) {
+      const t = performance.now()
+      uses[k]()
+      costs[k] = performance.now() - t
+    }
+    return costs
+  }, source)
+  for (const k in costs) firstUses[k].push(costs[k])
+  await context.close()
+}
+console.log(`\nfirst use of a browser API in a fresh page at 4× CPU, median ms over ${RUNS} pages:`)
+for (const k in firstUses) console.log(`${median(firstUses[k]).toFixed(1).padStart(7)}  ${k}`)
+
 const runs = Object.fromEntries(names.map((n) => [n, { totals: [], times: [] }]))
 for (let run = 0; run < RUNS; run++) {
   for (const name of run % 2 ? [...names].reverse() : names) {
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    const cdp = await context.newCDPSession(page)
-    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 })
-    await page.goto(base + '/page')
+    const { context, page, cdp } = await freshPage()
     await cdp.send('Profiler.enable')
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 })
     const finished = new Promise((r) => cdp.once('Profiler.consoleProfileFinished', (e) => r(e.profile)))
