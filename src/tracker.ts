@@ -695,7 +695,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       const name = args[0]
       let problem: string | void
       try {
-        problem = isString(name) ? FEATURES.transactions ? command(name, args[1], args[2], args[3]) : command(name, args[1], args[2]) : UNKNOWN
+        // apply reads any array-like by index (the snippet queues arguments objects); command takes
+        // the arguments it knows and ignores the rest.
+        problem = isString(name) ? command.apply(0, args as [string]) : UNKNOWN
         afterCommand()
       } catch (e) {
         problem = isString(e) ? e : 'unreadable arguments: ' + text(e)
