@@ -13,4 +13,5 @@ export function signatureProblem(signature: string): string | undefined {
       : 'signature is not 64 hex, base64 of 32 bytes or a token'
 }
 
-export const isDevHost = (hostname: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(hostname)
+/** Whether this page is served from this machine. */
+export const onDevHost = () => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(location.hostname)

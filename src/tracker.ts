@@ -1,5 +1,5 @@
 import type { Command, StartOptions } from '../types/signet'
-import { isDevHost, signatureProblem } from './checks'
+import { onDevHost, signatureProblem } from './checks'
 import { privacySignal, type Consent } from './consent'
 import { FEATURES } from './features'
 import { isSignature, isString, parsePerson, validState, type IdentityState, type Person, type Props } from './identity'
@@ -78,7 +78,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // GoSquared's settings (_gs('set', …)), each checked against its type in SETTINGS. Pages on
   // localhost are tracked unless trackLocal is false: the demo and a collector under test run there.
   const settings: Settings = own(
-    FEATURES.settings ? { trackParams: true, trackLocal: true, useCookies: true, debug: isDevHost(location.hostname) } : { debug: isDevHost(location.hostname) },
+    FEATURES.settings ? { trackParams: true, trackLocal: true, useCookies: true, debug: onDevHost() } : { debug: onDevHost() },
   )
   const listeners: [string, Listener][] = []
 
@@ -135,7 +135,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // The hash is part of a page (kept in its URL, a change of it a pageview) with the hash option or trackHash.
   const hashRoutes = () => !!(options.hash || settings.trackHash)
   // Pages on this machine are not tracked when the site said so (GoSquared's trackLocal: false).
-  const local = () => FEATURES.settings && !settings.trackLocal && (isDevHost(location.hostname) || location.protocol == 'file:')
+  const local = () => FEATURES.settings && !settings.trackLocal && (onDevHost() || location.protocol == 'file:')
 
   const check = (signature: string) => {
     const problem = FEATURES.devChecks && settings.debug && signatureProblem(signature)
@@ -248,6 +248,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // From the first collector that could not read gzip on, every request of this page goes as JSON.
   let plain = false
 
+  // A 'dropped' report, made only when something was.
+  const dropped = (count: number, reason: string) => count && emit('dropped', { count, reason })
+
   const drop = (count: number) => {
     if (count > 0) {
       items = items.slice(count)
@@ -261,7 +264,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     let json
     // Serialised once: measured, then stored as it is; cut in proportion to the overshoot until it fits.
     while ((json = JSON.stringify(items)).length > MAX_BYTES) drop(Math.ceil(items.length * (1 - MAX_BYTES / json.length)))
-    if (full) emit('dropped', { count: full, reason: 'full' })
+    dropped(full, 'full')
     full = 0
     if (may()) !FEATURES.settings || settings.useCookies ? writeText(ownKey, `{"p":${JSON.stringify(project)},"i":${json}}`) : remove(ownKey)
   }
@@ -309,14 +312,14 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       if (fresh(e.ts - EVENT_AGE.ahead, EVENT_AGE.past + EVENT_AGE.ahead) && (!item.w || fresh(item.w, authTimeout + 1))) add(item)
       else stale++
     }
-    if (stale) emit('dropped', { count: stale, reason: 'stale' })
+    dropped(stale, 'stale')
   }
 
   /** Everything waiting goes (consent refused); says how many. */
   const clear = () => {
     const count = items.length
     items = []
-    if (count) emit('dropped', { count, reason: 'consent' })
+    dropped(count, 'consent')
   }
 
   /** The waiting items that pass `test` stop waiting, signed with `signature` when given, and go out. */
@@ -372,7 +375,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
           let standing = answer && answer.rejected
           if (code > 299) {
             warn(`${sent.length} event(s) dropped: HTTP ${code}`)
-            emit('dropped', { count: sent.length, reason: 'http_' + code })
+            dropped(sent.length, 'http_' + code)
           } else if (Array.isArray(standing) && (FEATURES.lateAuth ? (standing = recover(sent, standing)) : standing).length) {
             warn(`${standing.length} event(s) rejected: ${standing.map((r) => Object(r).reason).join(', ')}`)
             if (FEATURES.rejections) onRejected(sent, standing)
