@@ -88,7 +88,10 @@ const FIRST_USES = {
   'a regular expression': () => /^[a-z]+$/.test('signet'),
   'crypto.getRandomValues': () => crypto.getRandomValues(new Uint8Array(16)),
   'new URL': () => new URL('/track', location.href).href,
-  'setTimeout, setInterval': () => clearInterval(setInterval(() => {}, clearTimeout(setTimeout(() => {})) || 5000)),
+  'setTimeout, setInterval': () => {
+    clearTimeout(setTimeout(() => {}))
+    clearInterval(setInterval(() => {}, 5000))
+  },
   'localStorage.setItem': () => localStorage.setItem('signet_bench', '1'),
 }
 const firstUses = Object.fromEntries(Object.keys(FIRST_USES).map((k) => [k, []]))

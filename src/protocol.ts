@@ -74,15 +74,15 @@ export const LIMITS = {
   event: 32_768,
 }
 
+// A project token has something besides lowercase letters (GoSquared's: GSN-123456-A), so that a
+// mistyped command such as _gs('evnet', 'signup') is reported rather than taken for a tracker.
+export const PROJECT_TOKEN = /[^a-z]/
+
 /**
  * How old an event may be when it reaches the collector, and how far ahead of the collector's clock,
  * in ms: a signature replayed under any date is refused (`stale_event`), and the tracker's outbox
  * drops what has waited longer than `past`. (`past` is a default; a collector may set its own.)
  */
-// A project token has something besides lowercase letters (GoSquared's: GSN-123456-A), so that a
-// mistyped command such as _gs('evnet', 'signup') is reported rather than taken for a tracker.
-export const PROJECT_TOKEN = /[^a-z]/
-
 export const EVENT_AGE = { past: 7 * 86_400_000, ahead: 3_600_000 }
 
 /**
