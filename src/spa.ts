@@ -3,12 +3,7 @@
 export function onRouteChange(changed: () => void, withHash: () => boolean): void {
   const route = () => location.pathname + (withHash() ? location.hash : '')
   let last = route()
-  const check = () => {
-    if (route() != last) {
-      last = route()
-      changed()
-    }
-  }
+  const check = () => last != (last = route()) && changed()
   for (const method of ['pushState', 'replaceState'] as const) {
     const original = history[method]
     history[method] = function (this: History, ...args: Parameters<History['pushState']>) {

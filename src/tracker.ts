@@ -106,7 +106,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     // Own properties only, copied (the page changing its object later changes nothing here) into an
     // object with no prototype: a polluted Object.prototype adds no option.
     const o: Options = own(given === false ? { pageview: false } : (given as Options))
-    const { endpoint: url, authTimeout: wait = 10_000, identityTtl: ttl = identityTtl } = o
+    const { endpoint: url, authTimeout: wait = authTimeout, identityTtl: ttl = identityTtl } = o
     if (!(typeof wait == 'number' && wait >= 0)) return 'bad authTimeout'
     if (!(typeof ttl == 'number' && ttl >= 0)) return 'bad identityTtl'
     if (url !== undefined) {
@@ -196,10 +196,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     }
   }
   const status = () => (state.p ? (state.s ? 'verified' : 'identified') : 'anonymous')
-  const notify = () => {
-    const now = status()
-    if (now != lastStatus) emit('state', (lastStatus = now))
-  }
+  const notify = () => lastStatus != (lastStatus = status()) && emit('state', lastStatus)
   const identify = (person: Person) => {
     const signature = person.signature || heldSignature
     // A different person: the previous signature and person properties are not theirs.
@@ -316,11 +313,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   }
 
   /** Everything waiting goes (consent refused); says how many. */
-  const clear = () => {
-    const count = items.length
-    items = []
-    dropped(count, 'consent')
-  }
+  const clear = () => dropped(items.splice(0).length, 'consent')
 
   /** The waiting items that pass `test` stop waiting, signed with `signature` when given, and go out. */
   const release = (test: (i: Item) => unknown, signature?: string) => {
@@ -618,7 +611,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (name != 'auth') sendIdentifyEvent()
     switch (name) {
       case 'track':
-        if ((a != null && !isString(a)) || (b != null && !isString(b))) return 'path and title must be strings'
+        if (![a, b].every((v) => v == null || isString(v))) return 'path and title must be strings'
         return dispatch(event('pageview', undefined, undefined, a as string, b as string))
       case 'event':
         if (!isString(a) || !a) return 'needs a name'

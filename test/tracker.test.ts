@@ -109,9 +109,12 @@ describe('commands', () => {
     loadTracker()
     gs('GSN-1', { endpoint: 'https://elsewhere.test/collect', pageview: false })
     gs('track', '/pricing', 'Pricing')
+    // No path (null or undefined): this page's URL, with the title given.
+    gs('track', null, 'Same page')
     await settle()
     expect(wire.requests[0].url).toBe('https://elsewhere.test/collect')
-    expect(wire.events()).toHaveLength(1)
+    expect(wire.events().map((e) => e.page.title)).toEqual(['Pricing', 'Same page'])
+    expect(wire.events()[1].page.url).toBe(location.href)
     expect(wire.events()[0].page).toEqual({
       url: new URL('/pricing', location.href).href,
       title: 'Pricing',
@@ -193,6 +196,7 @@ describe('commands', () => {
       ['auth', 12],
       ['properties', 'x'],
       ['track', 5],
+      ['track', '/p', 5],
       ['GSN-2'],
       ['evnet', 'typo'],
     ]
