@@ -113,8 +113,8 @@ describe('commands', () => {
     gs('track', null, 'Same page')
     await settle()
     expect(wire.requests[0].url).toBe('https://elsewhere.test/collect')
-    expect(wire.events().map((e) => e.page.title)).toEqual(['Pricing', 'Same page'])
-    expect(wire.events()[1].page.url).toBe(location.href)
+    expect(wire.events().map((e) => e.page?.title)).toEqual(['Pricing', 'Same page'])
+    expect(wire.events()[1].page?.url).toBe(location.href)
     expect(wire.events()[0].page).toEqual({
       url: new URL('/pricing', location.href).href,
       title: 'Pricing',
