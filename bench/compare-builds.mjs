@@ -30,10 +30,13 @@ try {
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'))
   execFileSync('npx', ['rollup', '-c', '--silent'], { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'] })
   before = readFileSync(join(tree, 'dist/tracker.js'))
+} catch (e) {
+  console.error(`compare-builds: no tracker.js built at ${ref}: ${String(e.message).split('\n')[0]}`)
 } finally {
-  execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' })
   rmSync(tree, { recursive: true, force: true })
+  execFileSync('git', ['worktree', 'prune'], { cwd: ROOT, stdio: 'ignore' })
 }
+if (!before) process.exit(1)
 const files = { [ref]: before, 'dist/tracker.js': readFileSync(join(ROOT, 'dist/tracker.js')) }
 const names = Object.keys(files)
 
