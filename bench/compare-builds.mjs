@@ -4,14 +4,14 @@
 // both. A ratio between two builds of the same tracker in one run is steadier than two ratios to a
 // peer taken in different runs.
 // Run after a build: `node bench/compare-builds.mjs <commit>` (BENCH_RUNS, default 30).
-import { chromium } from '@playwright/test'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { startInPage } from './start.mjs'
+import { launchChromium, median } from './browser.mjs'
+import { eventCallsInPage, startInPage } from './start.mjs'
 
 const ref = process.argv[2]
 if (!ref) {
@@ -50,9 +50,7 @@ const server = createServer((req, res) => {
 })
 await new Promise((r) => server.listen(0, '127.0.0.1', r))
 const origin = `http://127.0.0.1:${server.address().port}`
-const browser = await chromium.launch(
-  existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'] } : {},
-)
+const browser = await launchChromium()
 
 async function inPage(fn, throttle) {
   const context = await browser.newContext()
@@ -72,13 +70,9 @@ for (let i = -1; i < RUNS; i++) {
   for (const n of i % 2 ? [1, 0] : [0, 1]) {
     const start = (page) => page.evaluate(startInPage, { name: 'signet', base: `${origin}/${n}` })
     const init4x = await inPage(start, 4)
-    const events = await inPage(async (page) => {
+    const { ms: events } = await inPage(async (page) => {
       await start(page)
-      return page.evaluate((count) => {
-        const t0 = performance.now()
-        for (let i = 0; i < count; i++) window.bench.event('bench_event', { i, plan: 'pro' })
-        return performance.now() - t0
-      }, EVENTS)
+      return page.evaluate(eventCallsInPage, EVENTS)
     }, 1)
     if (i < 0) continue
     times[n].init4x.push(init4x)
@@ -88,7 +82,6 @@ for (let i = -1; i < RUNS; i++) {
 await browser.close()
 server.close()
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const row = (label, key) => {
   const [a, b] = times.map((t) => median(t[key]))
   return `| ${label} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)}× |`

@@ -1,7 +1,6 @@
 // npm run bench: loads Signet and each peer on the same local page, in headless Chromium, and writes
 // bench/results.md and bench/chart.svg. Every figure is the median of RUNS page loads, each in a new
 // browser context (nothing cached); ratios are to Signet, measured in the same run.
-import { chromium } from '@playwright/test'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -10,7 +9,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { createCollector, openStore } from '../dist/server.mjs'
 import { PEERS } from './build.mjs'
 import { featureCosts } from './feature-cost.mjs'
-import { startInPage } from './start.mjs'
+import { launchChromium, median } from './browser.mjs'
+import { eventCallsInPage, startInPage } from './start.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const EVENTS = 1000
@@ -49,11 +49,7 @@ const server = createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r))
 const base = `http://127.0.0.1:${server.address().port}`
 
-const browser = await chromium.launch(
-  existsSync('/usr/bin/chromium')
-    ? { executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'] }
-    : {},
-)
+const browser = await launchChromium()
 
 const load = (page, name) => page.evaluate(startInPage, { name, base })
 
@@ -69,7 +65,6 @@ async function withPage(fn, throttle = 1) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const results = {}
 
 for (const name of TRACKERS) {
@@ -98,17 +93,7 @@ for (let i = 0; i < RUNS; i++) {
     await withPage(async (page) => {
       r.init.push(await load(page, name))
       // 1,000 event calls on the main thread, and the long tasks they cause (during and just after).
-      const { ms, longTasks } = await page.evaluate(async (n) => {
-        const long = []
-        const observer = new PerformanceObserver((list) => long.push(...list.getEntries().filter((e) => e.duration >= 50)))
-        observer.observe({ type: 'longtask' })
-        const t0 = performance.now()
-        for (let i = 0; i < n; i++) window.bench.event('bench_event', { i, plan: 'pro' })
-        const ms = performance.now() - t0
-        await new Promise((r) => setTimeout(r, 1000))
-        observer.disconnect()
-        return { ms, longTasks: long.length }
-      }, EVENTS)
+      const { ms, longTasks } = await page.evaluate(eventCallsInPage, EVENTS)
       r.events.push(ms)
       r.longTasks.push(longTasks)
     })

@@ -22,3 +22,18 @@ export async function startInPage({ name, base }) {
   window.bench.init(base)
   return performance.now() - t0
 }
+
+// Runs in the page, after startInPage: `count` event calls through window.bench, timed on the main
+// thread (the loop alone), and the long tasks they cause, during the loop and for 1 s after. Shared
+// by bench/run.mjs and bench/compare-builds.mjs, so both time the same calls.
+export async function eventCallsInPage(count) {
+  const long = []
+  const observer = new PerformanceObserver((list) => long.push(...list.getEntries().filter((e) => e.duration >= 50)))
+  observer.observe({ type: 'longtask' })
+  const t0 = performance.now()
+  for (let i = 0; i < count; i++) window.bench.event('bench_event', { i, plan: 'pro' })
+  const ms = performance.now() - t0
+  await new Promise((r) => setTimeout(r, 1000))
+  observer.disconnect()
+  return { ms, longTasks: long.length }
+}

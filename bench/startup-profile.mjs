@@ -10,9 +10,9 @@
 // - per tracker, the median time spent inside each of its functions (callees included, so nested
 //   rows overlap) and outside any (the browser's own work: fetching, compiling, idle).
 // Run after a build: `node bench/startup-profile.mjs`.
-import { chromium } from '@playwright/test'
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { launchChromium, median } from './browser.mjs'
 import { startInPage } from './start.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
@@ -39,11 +39,8 @@ const server = createServer((req, res) => {
 })
 await new Promise((r) => server.listen(0, '127.0.0.1', r))
 const base = `http://127.0.0.1:${server.address().port}`
-const browser = await chromium.launch(
-  existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'] } : {},
-)
+const browser = await launchChromium()
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const names = Object.keys(scripts)
 
 // A fresh page at 4× CPU, as bench/run.mjs loads each tracker.
