@@ -79,9 +79,10 @@ export const LIMITS = {
 export const PROJECT_TOKEN = /[^a-z]/
 
 /**
- * How old an event may be when it reaches the collector, and how far ahead of the collector's clock,
- * in ms: a signature replayed under any date is refused (`stale_event`), and the tracker's outbox
- * drops what has waited longer than `past`. (`past` is a default; a collector may set its own.)
+ * How old an event may be when its request leaves, by the device's own clock (`sentAt - ts`), in ms:
+ * an older backlog is refused (`stale_event`), and the tracker's outbox drops what has waited longer
+ * than `past`. `ahead`: how far ahead of the collector's clock an event may be in a batch without
+ * `sentAt`, and of the device's clock in a claimed backlog. (`past` is a default; a collector may set its own.)
  */
 export const EVENT_AGE = { past: 7 * 86_400_000, ahead: 3_600_000 }
 

@@ -30,9 +30,12 @@ export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signatur
 
 /**
  * What the collector stores: the event without its signature, plus where and how it arrived.
+ * time is when the event happened by the collector's clock (ts corrected by the batch's sentAt).
  * ip is the sender's address, cut to its network (IPv4 /24, IPv6 /48) when the batch asked for anonymizeIP.
  */
-export type StoredEvent = Omit<IncomingEvent, 'signature'> & { project: string; receivedAt: number; verdict: Verdict; ip?: string }
+export type StoredEvent = Omit<IncomingEvent, 'signature'> & { time: number; project: string; receivedAt: number; verdict: Verdict; ip?: string }
+
+type Added = Pick<StoredEvent, 'time' | 'project' | 'receivedAt' | 'verdict' | 'ip'>
 
 /** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
 export function anonymizeIp(ip: string): string {
@@ -111,11 +114,13 @@ const jsonLength = (v: unknown) => {
  * passed eventProblem. (Built key by key: a spread of a parsed object is several times slower.)
  */
 export function storableEvent(e: IncomingEvent): Omit<IncomingEvent, 'signature'>
-export function storableEvent(e: IncomingEvent, added: Pick<StoredEvent, 'project' | 'receivedAt' | 'verdict' | 'ip'>): StoredEvent
-export function storableEvent(e: IncomingEvent, added?: Pick<StoredEvent, 'project' | 'receivedAt' | 'verdict' | 'ip'>) {
+export function storableEvent(e: IncomingEvent, added: Added): StoredEvent
+export function storableEvent(e: IncomingEvent, added?: Added) {
   // A transaction is stored under its transaction id, so the store drops a second one with the same
   // id for the project as it drops a re-sent event.
-  const event: Partial<StoredEvent> = { id: e.type == 'transaction' ? 'tx:' + e.name : e.id, type: e.type, ts: e.ts, anonymousId: e.anonymousId }
+  const event: Partial<StoredEvent> = { id: e.type == 'transaction' ? 'tx:' + e.name : e.id, type: e.type, ts: e.ts }
+  if (added) event.time = added.time
+  event.anonymousId = e.anonymousId
   if (e.personId !== undefined) event.personId = e.personId
   if (e.name !== undefined) event.name = e.name
   if (e.props !== undefined) event.props = e.props
@@ -194,6 +199,12 @@ export function checkBatch(
     throw new HttpError(400, 'expected {"v": 1, "project": "<token>", "events": [...]}')
   if (batch.events.length > maxEvents) throw new HttpError(413, `more than ${maxEvents} events in one request`)
   if (ip && batch.anonymizeIP === true) ip = anonymizeIp(ip)
+  // The device's clock as the request left. With it, an event's age is its age by that same clock,
+  // and its time by the collector's is receivedAt less that age (Segment's, Snowplow's and PostHog's
+  // formula): a device whose clock is hours or days off is neither refused nor misdated. An event
+  // dated after its own request left is dated at receipt. Without a numeric sentAt, ts is taken as
+  // it is, against the collector's clock.
+  const sentAt = Number.isFinite(batch.sentAt) ? (batch.sentAt as number) : undefined
   const token = batch.project
   const project = Object.prototype.hasOwnProperty.call(projects, token) ? projects[token] : undefined
   const accepted: StoredEvent[] = []
@@ -201,9 +212,11 @@ export function checkBatch(
   for (const item of batch.events as unknown[]) {
     const id = isObject(item) && typeof item.id == 'string' ? item.id.slice(0, LIMITS.id) : ''
     let problem: RejectionReason | undefined = project ? eventProblem(item) : 'unknown_project'
-    // A signature is a lasting credential: an event dated far from now is a replay, whatever it carries.
+    // A backlog older than the window is refused. (It bounds replay only as far as the sender tells
+    // the truth about both clocks: docs/security.md.)
     const ts = (item as IncomingEvent).ts
-    if (!problem && (ts < receivedAt - maxEventAgeMs || ts > receivedAt + EVENT_AGE.ahead)) problem = 'stale_event'
+    const age = sentAt === undefined ? receivedAt - ts : sentAt - ts
+    if (!problem && (age > maxEventAgeMs || (sentAt === undefined && ts > receivedAt + EVENT_AGE.ahead))) problem = 'stale_event'
     if (problem) {
       rejected.push({ id, reason: problem })
       continue
@@ -211,7 +224,8 @@ export function checkBatch(
     const verdict = verdictOf(project!, item as IncomingEvent)
     if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict as Refused, event: storableEvent(item as IncomingEvent) })
     else {
-      const stored = storableEvent(item as IncomingEvent, { project: token, receivedAt, verdict, ip })
+      const time = sentAt === undefined ? ts : receivedAt - Math.max(0, age)
+      const stored = storableEvent(item as IncomingEvent, { time, project: token, receivedAt, verdict, ip })
       const json = JSON.stringify(stored)
       if (json.length > LIMITS.event) rejected.push({ id, reason: 'too_large' })
       else {

@@ -18,7 +18,7 @@ export interface CollectorOptions {
   maxBodyBytes?: number
   /** Most events in one request; more get 413. */
   maxEvents?: number
-  /** Oldest event accepted, in ms before now (older: stale_event). Default 7 days. */
+  /** Oldest event accepted, in ms before its batch's sentAt (older: stale_event). Default 7 days. */
   maxEventAgeMs?: number
   /** How long a request body may take to arrive, in ms; slower ones get 408. */
   bodyTimeoutMs?: number

@@ -18,7 +18,7 @@ export interface ServerConfig {
   demoProject: string
   /** True when no secret was configured and one was made up for this run. */
   generatedSecret: boolean
-  /** Oldest event accepted, in ms before now (SIGNET_MAX_EVENT_AGE, in seconds). */
+  /** Oldest event accepted, in ms before its batch's sentAt (SIGNET_MAX_EVENT_AGE, in seconds). */
   maxEventAgeMs?: number
   /** SIGNET_DASHBOARD_TOKEN: the demo dashboard answers off this machine only with it. */
   dashboardToken?: string

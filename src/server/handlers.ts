@@ -15,8 +15,8 @@ import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from '
 export interface SignetHandlerOptions {
   projects: Record<string, ProjectConfig>
   /**
-   * Receives each batch's accepted events (signature removed; project, receivedAt, verdict and ip
-   * added) and its rejected ones. Store them keyed by project and event id: the tracker re-sends an
+   * Receives each batch's accepted events (signature removed; time, project, receivedAt, verdict
+   * and ip added) and its rejected ones. Store them keyed by project and event id: the tracker re-sends an
    * event it could not confirm, with the same id. The answer waits for a returned promise, so if it
    * rejects the tracker gets a 503 and sends the batch again later.
    */
@@ -28,9 +28,9 @@ export interface SignetHandlerOptions {
   /** Most events in one request; more get 413. Default 500. */
   maxEvents?: number
   /**
-   * Oldest event accepted, in ms before now; older ones (and ones over an hour ahead) are rejected as
-   * stale_event, so a signature cannot be replayed under any date. Default 7 days, as long as the
-   * tracker's outbox keeps an event.
+   * Oldest event accepted, in ms before its batch's sentAt (the age by the device's own clock);
+   * older ones are rejected as stale_event. A batch without sentAt is judged by this collector's
+   * clock, an hour ahead allowed. Default 7 days, as long as the tracker's outbox keeps an event.
    */
   maxEventAgeMs?: number
   bodyTimeoutMs?: number

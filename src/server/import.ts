@@ -17,10 +17,17 @@ export function storedRecord(line: string): StoredEvent | undefined {
     return
   }
   if (!isObject(record) || eventProblem(record) || record.signature !== undefined) return
-  const { project, receivedAt, verdict, ip } = record
+  const { project, receivedAt, verdict, ip, time } = record
   if (typeof project != 'string' || !Number.isFinite(receivedAt) || !VERDICTS.has(verdict)) return
   if (ip !== undefined && !(typeof ip == 'string' && ip.length <= 64)) return
-  const event = storableEvent(record as unknown as IncomingEvent, { project, receivedAt: receivedAt as number, verdict: verdict as Verdict, ip: ip as string | undefined })
+  // Collectors before the clock correction kept no time: the device's own ts is the best there is.
+  const event = storableEvent(record as unknown as IncomingEvent, {
+    time: Number.isFinite(time) ? (time as number) : (record.ts as number),
+    project,
+    receivedAt: receivedAt as number,
+    verdict: verdict as Verdict,
+    ip: ip as string | undefined,
+  })
   return JSON.stringify(event).length <= LIMITS.event ? event : undefined
 }
 

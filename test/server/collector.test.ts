@@ -296,6 +296,29 @@ describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
     expect(await second.store.counts('ENF')).toEqual({ stored: { anonymous: 2 }, rejected: { missing_signature: 1 } })
   })
 
+  it.skipIf(skip)("stores each event at its time by the collector's clock beside the device's own ts, for devices hours or weeks off", async () => {
+    db = await make()
+    const { url, events } = await start({}, db)
+    const HOUR = 3_600_000
+    const skews = [0, 3 * HOUR, 24 * HOUR, -30 * 24 * HOUR]
+    const sent = skews.map((skew) => {
+      const sentAt = Date.now() + skew
+      const e = event({ ts: sentAt - 5000, personId: 'u1', signature: personSignature(SECRET, 'u1') })
+      return { e, body: JSON.stringify({ v: 1, project: 'ENF', sentAt, events: [e] }) }
+    })
+    const before = Date.now()
+    for (const { body } of sent) expect((await post(url, body)).body).toEqual({ accepted: 1, rejected: [] })
+    const after = Date.now()
+    const kept = await events()
+    expect(kept.map((e) => e.ts)).toEqual(sent.map(({ e }) => e.ts))
+    for (const e of kept) {
+      expect(e.verdict).toBe('verified')
+      expect(e.time).toBe(e.receivedAt - 5000)
+      expect(e.receivedAt).toBeGreaterThanOrEqual(before)
+      expect(e.receivedAt).toBeLessThanOrEqual(after)
+    }
+  })
+
   it.skipIf(skip)('answers 503 with Retry-After when the write fails, stores nothing of it, and stores it when sent again', async () => {
     db = await make()
     const { url, events, store } = await start({}, db)
@@ -374,7 +397,7 @@ describe('what is kept of an event', () => {
     const body = batch('OFF', [e]).replace('"props":{', '"__proto__":{"polluted":true},"props":{')
     expect((await post(url, body)).body).toEqual({ accepted: 1, rejected: [] })
     const [kept] = await events()
-    expect(Object.keys(kept).sort()).toEqual(['anonymousId', 'id', 'ip', 'name', 'page', 'project', 'props', 'receivedAt', 'ts', 'type', 'verdict'])
+    expect(Object.keys(kept).sort()).toEqual(['anonymousId', 'id', 'ip', 'name', 'page', 'project', 'props', 'receivedAt', 'time', 'ts', 'type', 'verdict'])
     expect(kept.page).toEqual({ url: 'https://site.test/', title: 'T', referrer: '' })
     expect(kept.ip).toBe('127.0.0.1')
     expect(kept.props).toEqual({ plan: 'pro' })

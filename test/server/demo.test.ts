@@ -128,7 +128,7 @@ it('drops a dashboard that stops reading instead of buffering for it, and keeps 
   // Rows as the collector publishes them, many at once: the kernel's socket buffers (megabytes on
   // loopback) fill first, then what the server holds unsent.
   const rows = (i: number) =>
-    Array.from({ length: 1000 }, (_, j) => ({ id: `e${i}-${j}`, type: 'event', name: 'n'.repeat(250), ts: Date.now() + 1, anonymousId: 'x', project: 'DEMO', receivedAt: 1, verdict: 'anonymous' }) as const)
+    Array.from({ length: 1000 }, (_, j) => ({ id: `e${i}-${j}`, type: 'event', name: 'n'.repeat(250), ts: Date.now() + 1, time: 1, anonymousId: 'x', project: 'DEMO', receivedAt: 1, verdict: 'anonymous' }) as const)
   for (let i = 0; i < 200 && feed.subscribers() > 1; i++) {
     feed.publish([...rows(i)], [])
     await new Promise((r) => setTimeout(r, 5))

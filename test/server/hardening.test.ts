@@ -47,6 +47,45 @@ describe('bounded replay', () => {
   })
 })
 
+describe("a device's wrong clock (issue 23)", () => {
+  const HOUR = 3_600_000
+  const DAY = 86_400_000
+  // The device's clock is `skew` off; its request left `eventAge` ms, by that clock, after the event.
+  const skewed = (id: string, skew: number, eventAge = 2000) => {
+    const sentAt = NOW + skew
+    return checkBatch(projects, { v: 1, project: 'P', sentAt, events: [signed(id, sentAt - eventAge)] }, { receivedAt: NOW })
+  }
+
+  it('accepts events of a device whose clock is 3 h fast, a day fast or a month slow, dated by the collector (receivedAt - (sentAt - ts))', () => {
+    for (const skew of [3 * HOUR, DAY, -30 * DAY]) {
+      const r = skewed('e' + skew, skew)
+      expect(r.rejected).toEqual([])
+      expect(r.accepted[0]).toMatchObject({ verdict: 'verified', ts: NOW + skew - 2000, time: NOW - 2000, receivedAt: NOW })
+    }
+  })
+
+  it("judges an event's age by the device's own clock, and still refuses a backlog older than the window", () => {
+    expect(skewed('6-days', DAY, 6 * DAY).accepted[0].time).toBe(NOW - 6 * DAY)
+    expect(skewed('8-days', DAY, 8 * DAY).rejected).toEqual([{ id: '8-days', reason: 'stale_event' }])
+    expect(skewed('8-days-slow', -30 * DAY, 8 * DAY).rejected).toEqual([{ id: '8-days-slow', reason: 'stale_event' }])
+    const own = checkBatch(projects, { v: 1, project: 'P', sentAt: NOW, events: [signed('2-hours', NOW - 2 * HOUR)] }, { receivedAt: NOW, maxEventAgeMs: HOUR })
+    expect(own.rejected[0].reason).toBe('stale_event')
+  })
+
+  it('dates an event made after its own request left (by the device clock) at receipt', () => {
+    const r = skewed('ahead', 5 * HOUR, -3 * HOUR)
+    expect(r.accepted[0]).toMatchObject({ ts: NOW + 8 * HOUR, time: NOW })
+  })
+
+  it('judges a batch without a numeric sentAt as before: by the collector clock, its ts kept as the time', () => {
+    for (const sentAt of [undefined, '1795263955264', null, Infinity]) {
+      const r = checkBatch(projects, { v: 1, project: 'P', sentAt, events: [signed('fine', NOW - 1000), signed('fast', NOW + 3 * HOUR)] }, { receivedAt: NOW })
+      expect(r.accepted.map((e) => [e.id, e.time])).toEqual([['fine', NOW - 1000]])
+      expect(r.rejected).toEqual([{ id: 'fast', reason: 'stale_event' }])
+    }
+  })
+})
+
 describe('ids that mean one thing', () => {
   it('refuses person ids with control characters or half a surrogate pair, in batches and in the helpers', () => {
     const ids = ['victim\0', 'a\tb', 'a\u0085', 'x\ud800', '\udc00x']

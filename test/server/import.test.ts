@@ -59,7 +59,8 @@ it("imports an earlier collector's JSONL: each record once, cleaned, the file re
   expect(readFileSync(file + '.imported', 'utf8')).toBe(lines)
   const events = await stored()
   expect(events.map((e) => e.id)).toEqual(['a', 'b'])
-  expect(events[0]).toEqual(record('a', { personId: 'u', verdict: 'verified' }))
+  // Those collectors kept no corrected time: the device's own ts stands for it.
+  expect(events[0]).toEqual(record('a', { personId: 'u', verdict: 'verified', time: 1 }))
   expect(await store.counts('P')).toEqual({ stored: { verified: 1, anonymous: 1 }, rejected: {} })
   expect(await importJsonl(file, store)).toBeUndefined()
 })
@@ -84,7 +85,9 @@ it('skips a line longer than any record without holding it, and goes on with the
 })
 
 it('reads a record as the collector cleans an event, refusing what it would refuse', () => {
-  expect(storedRecord(JSON.stringify(record('ok', { ip: undefined })))).toEqual(record('ok', { ip: undefined }))
+  expect(storedRecord(JSON.stringify(record('ok', { ip: undefined })))).toEqual(record('ok', { ip: undefined, time: 1 }))
+  // A record exported by a collector that corrected the time keeps it.
+  expect(storedRecord(JSON.stringify(record('ok', { time: 7 })))).toEqual(record('ok', { time: 7 }))
   for (const bad of [record('x', { project: 5 }), record('x', { receivedAt: 'now' }), record('x', { ip: 'i'.repeat(65) }), record('x\u0000y'), record('x', { props: { big: 'p'.repeat(9000) } })])
     expect(storedRecord(JSON.stringify(bad)), JSON.stringify(bad).slice(0, 80)).toBeUndefined()
 })

@@ -15,6 +15,7 @@ const stored = (extra: Partial<StoredEvent> = {}): StoredEvent => ({
   type: 'event',
   name: 'click',
   ts: 1_700_000_000_000 + n,
+  time: 1_700_000_000_000 + n,
   anonymousId: 'anon',
   page: { url: 'https://site.test/', title: 'Site', referrer: '' },
   project: 'P',

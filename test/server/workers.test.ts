@@ -149,6 +149,7 @@ describe('size', () => {
           type: 'event',
           name: 'n'.repeat(256),
           ts: Date.now() + 1,
+          time: Date.now() + 1,
           anonymousId: 'a',
           props: { ...big, n: i + j },
           page: { url: 'u'.repeat(2048), title: 't'.repeat(512), referrer: '\u0000'.repeat(2048) },
