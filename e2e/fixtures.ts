@@ -45,8 +45,12 @@ export interface Site {
   ownTrackerUrl: string
 }
 
-/** What the collector does to the next POST /track requests instead of answering them. */
-export type Fault = { status: number; retryAfter?: number } | { reset: true }
+/**
+ * What the collector does to the next POST /track requests instead of answering them: answer with
+ * a status, cut the connection, or take the whole request and never answer (a hung collector,
+ * proxy or captive portal).
+ */
+export type Fault = { status: number; retryAfter?: number } | { reset: true } | { hang: true }
 
 /** The reference collector on a SQLite store of its own, behind a server that can inject faults. */
 export interface TestCollector {
@@ -110,6 +114,7 @@ export const test = base.extend<Fixtures>({
       if (req.method == 'POST' && req.url?.split('?')[0] == '/track' && (requests++, fault && fault.times-- > 0)) {
         const what = fault!.what
         if ('reset' in what) req.socket.destroy()
+        else if ('hang' in what) req.resume()
         else req.resume().on('end', () => send(res, what.status, { error: 'injected fault' }, undefined, what.retryAfter))
       } else if (!collector.handle(req, res)) send(res, 404, { error: 'not found' })
     })

@@ -9,6 +9,11 @@ import type { Rejection, WireEvent } from './protocol'
 export const BATCH_EVENTS = 100
 export const BATCH_CHARS = 20_000
 export const MAX_BACKOFF = 60_000
+// A request unanswered this long is given up as a network failure and retried with the backoff: a
+// collector, proxy or captive portal that takes a request and never answers would otherwise hold
+// the one request in flight, and every later event behind it. Events made meanwhile arrive within
+// about 12 s (this, plus the first backoff). Snowplow gives up at 5 s, PostHog at 60 s.
+export const REQUEST_TIMEOUT = 10_000
 
 /** How many of `events`, from the first, go in the next request: at least one, even one too large alone. */
 export const batchSize = (events: readonly WireEvent[]) => {

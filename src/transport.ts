@@ -1,4 +1,5 @@
 import type { Rejection } from './protocol'
+import { REQUEST_TIMEOUT } from './rules'
 import { parse } from './storage'
 
 /** The collector's answer: its status (0: no answer), its JSON body, and its Retry-After header. */
@@ -10,9 +11,13 @@ export const gzip = async (body: string) => new Response(new Blob([body]).stream
 // A text/plain body keeps the request CORS-simple: no preflight, no custom headers; a gzip body
 // needs no header to say so either: its first two bytes do (1f 8b; JSON starts otherwise).
 // Credentials are never sent; the signature travels in the body only. keepalive lets a request
-// started just before a navigation finish after it (batches stay under its 64 KB).
-export const post = (url: string, body: string | ArrayBuffer, answered: Answered) =>
-  fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).then(
+// started just before a navigation finish after it (batches stay under its 64 KB). One that has not
+// answered in REQUEST_TIMEOUT is aborted, which frees its share of the keepalive quota, and counts as
+// no answer (0). Where there is no AbortController (browsers before 2019) it is not timed.
+export const post = (url: string, body: string | ArrayBuffer, answered: Answered) => {
+  const abort = self.AbortController && new AbortController()
+  setTimeout(() => abort && abort.abort(), REQUEST_TIMEOUT)
+  fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit', signal: abort && abort.signal }).then(
     (res) =>
       res
         .text()
@@ -21,6 +26,7 @@ export const post = (url: string, body: string | ArrayBuffer, answered: Answered
         .then((answer) => answered(res.status, answer, res.headers.get('Retry-After'))),
     () => answered(0),
   )
+}
 
 /** Hands a body to the browser to send after the page is gone; falsy when it would not take it. */
 export const beacon = (url: string, body: string) => {

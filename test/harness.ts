@@ -12,8 +12,11 @@ export interface Wire {
   requests: { url: string; init: RequestInit }[]
   events: () => Batch['events']
   warnings: string[]
-  /** How the next fetch is answered ('network': it fails); body may be made from the batch sent. */
-  answer: (status: number | 'network', body?: unknown | ((batch: Batch) => unknown)) => void
+  /**
+   * How the next fetch is answered ('network': it fails; 'hang': it never answers, until the tracker
+   * aborts it); body may be made from the batch sent.
+   */
+  answer: (status: number | 'network' | 'hang', body?: unknown | ((batch: Batch) => unknown)) => void
 }
 
 /** A request body as the collector reads it: gzip (an ArrayBuffer, from CompressionStream) or JSON text. */
@@ -44,7 +47,7 @@ export function recordWire({ compress = false } = {}): Wire {
     warnings: [],
     answer: (status, body) => answers.push([status, body]),
   }
-  const answers: [number | 'network', unknown][] = []
+  const answers: [number | 'network' | 'hang', unknown][] = []
   vi.stubGlobal(
     'fetch',
     vi.fn(async (url: string, init: RequestInit) => {
@@ -55,6 +58,8 @@ export function recordWire({ compress = false } = {}): Wire {
       wire.batches.push(batch)
       const [status, body] = answers.shift() || [200, (b: Batch) => ({ accepted: b.events.length, rejected: [] })]
       if (status == 'network') throw new TypeError('Failed to fetch')
+      if (status == 'hang')
+        return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))))
       return new Response(JSON.stringify((typeof body == 'function' ? body(batch) : body) ?? {}), { status })
     }),
   )

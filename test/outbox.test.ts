@@ -46,6 +46,28 @@ describe('durable outbox', () => {
     expect(queues()[0].i).toEqual([])
   })
 
+  it('gives up a request that never answers after 10 s and sends its events again, with those made meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    loadTracker()
+    wire.answer('hang')
+    gs('GSN-1', false)
+    gs('event', 'first')
+    await vi.advanceTimersByTimeAsync(100)
+    expect(wire.batches).toHaveLength(1)
+    for (let i = 0; i < 5; i++) gs('event', `meanwhile-${i}`)
+    await vi.advanceTimersByTimeAsync(9_000)
+    // Still in flight: one request at a time, nothing sent behind it yet.
+    expect(wire.batches).toHaveLength(1)
+    expect(queues()[0].i).toHaveLength(6)
+    // Aborted at 10 s, retried after the first backoff (at most 1.5 s), the same id with the rest.
+    await vi.advanceTimersByTimeAsync(2_600)
+    expect(wire.batches).toHaveLength(2)
+    expect(wire.batches[1].events.map((e) => e.name)).toEqual(['first', ...Array.from({ length: 5 }, (_, i) => `meanwhile-${i}`)])
+    expect(wire.batches[1].events[0].id).toBe(wire.batches[0].events[0].id)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(queues()[0].i).toEqual([])
+  })
+
   it('caps the outbox, dropping the oldest first and reporting how many', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     const dropped: unknown[] = []
