@@ -31,6 +31,8 @@ export const FEATURES = {
   settings: 'GoSquared settings: trackParams, trackHash, trackLocal, useCookies, cookieDomain, referrer',
   transactions: 'GoSquared transactions',
   lateAuth: 'Secure Mode: events refused for want of a signature sent again when it comes',
+  sharedIdentity: 'Identity: one per browser, newest wins, re-read before every command',
+  requestTimeout: 'Delivery: a request unanswered for 10 s aborted and retried',
 }
 
 // src/features.ts with the given features turned off; a name it does not have fails loudly rather than report 0.

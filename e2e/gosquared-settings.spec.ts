@@ -1,6 +1,6 @@
 import { chromium, type Browser } from '@playwright/test'
 import { launchOptions } from './chromium'
-import { expect, test, TOKEN, type Site } from './fixtures'
+import { call, expect, ROTATING, test, TOKEN, type Site } from './fixtures'
 
 // Issue 14: GoSquared's settings, as the collector stores them. The site is served under names that
 // are not localhost (Chromium maps a.shop.test and b.shop.test to it), so trackLocal and cookieDomain
@@ -72,7 +72,8 @@ test('cookieDomain shares the anonymous id and the person across subdomains, nev
     const [onA] = await stored((e) => e.name == 'on-a')
     expect(onA).toMatchObject({ personId: 'sub', verdict: 'verified' })
     const cookies = await context.cookies('http://b.shop.test/')
-    expect(cookies.map((c) => [c.name, c.domain])).toEqual([['signet', '.shop.test']])
+    // Named after the project, so that another project of the domain cannot take it (below).
+    expect(cookies.map((c) => [c.name, c.domain])).toEqual([[`signet_${TOKEN}`, '.shop.test']])
     expect(decodeURIComponent(cookies[0].value)).not.toContain(sign('sub'))
     // b.shop.test, its own storage: the shared cookie names the visitor and the person.
     const other = await context.newPage()
@@ -89,6 +90,55 @@ test('cookieDomain shares the anonymous id and the person across subdomains, nev
     }, sign('sub'))
     const [onB] = await stored((e) => e.name == 'on-b')
     expect(onB).toMatchObject({ personId: 'sub', verdict: 'verified', anonymousId: onA.anonymousId })
+    await context.close()
+  })
+})
+
+test('two projects with cookieDomain on sibling subdomains keep their own shared records', async ({ site, sign, stored }) => {
+  await mapped(site, async (browser, at) => {
+    const context = await browser.newContext()
+    const a = await context.newPage()
+    await a.goto(at('a.shop.test', site.snippetPage(`_gs(${js(TOKEN)}); _gs('set', 'cookieDomain', 'shop.test'); _gs('identify', {id: 'alice'}); _gs('auth', ${js(sign('alice'))}); _gs('event', 'on-a');`)))
+    const [onA] = await stored((e) => e.name == 'on-a' && e.verdict == 'verified')
+    // Another project of the same domain, on its own subdomain: none of project A's visitor or person.
+    const b = await context.newPage()
+    await b.goto(at('b.shop.test', site.snippetPage(`_gs(${js(ROTATING)}); _gs('set', 'cookieDomain', 'shop.test'); _gs('event', 'on-b');`)))
+    const [onB] = await stored((e) => e.name == 'on-b')
+    expect(onB.personId).toBeUndefined()
+    expect(onB.anonymousId).not.toBe(onA.anonymousId)
+    expect((await context.cookies('http://c.shop.test/')).map((c) => c.name).sort()).toEqual([`signet_${TOKEN}`, `signet_${ROTATING}`].sort())
+    // And project A's next page on a.shop.test is still Alice's.
+    await a.goto(at('a.shop.test', site.snippetPage(`_gs(${js(TOKEN)}); _gs('set', 'cookieDomain', 'shop.test'); _gs('event', 'on-a-again');`)))
+    expect((await stored((e) => e.name == 'on-a-again'))[0]).toMatchObject({ personId: 'alice', verdict: 'verified' })
+    await context.close()
+  })
+})
+
+test("an idle tab on one subdomain never writes its older person back through the cookieDomain cookie", async ({ site, sign, stored, collector }) => {
+  await mapped(site, async (browser, at) => {
+    const context = await browser.newContext()
+    await context.clock.install()
+    const calls = (id?: string) => `_gs(${js(TOKEN)}); _gs('set', 'cookieDomain', 'shop.test');` + (id ? ` _gs('identify', {id: '${id}'}); _gs('auth', ${js(sign(id))});` : '')
+    const alice = await context.newPage()
+    await alice.goto(at('a.shop.test', site.snippetPage(calls('alice'))))
+    await context.clock.runFor(100)
+    await stored((e) => e.type == 'pageview' && e.personId == 'alice')
+    await context.clock.fastForward(60_000)
+    // Bob signs in on the other subdomain while Alice's tab stays open.
+    const bob = await context.newPage()
+    await bob.goto(at('b.shop.test', site.snippetPage(calls('bob'))))
+    await context.clock.runFor(100)
+    const [bobs] = await stored((e) => e.type == 'pageview' && e.personId == 'bob')
+    // Minutes later Alice's idle tab acts: past the once-a-minute renewal of the identity.
+    await context.clock.fastForward(3 * 60_000)
+    await call(alice, ['event', 'in-alices-tab'])
+    await context.clock.runFor(100)
+    // Bob's next page on b.shop.test, which identifies nobody, is still Bob's.
+    await bob.goto(at('b.shop.test', site.snippetPage(calls() + " _gs('event', 'bobs-next');")))
+    await context.clock.runFor(100)
+    expect((await stored((e) => e.name == 'bobs-next'))[0]).toMatchObject({ personId: 'bob', verdict: 'verified' })
+    const since = (await collector.events()).filter((e) => e.receivedAt >= bobs.receivedAt)
+    expect(since.filter((e) => e.personId == 'alice')).toEqual([])
     await context.close()
   })
 })

@@ -34,4 +34,11 @@ export const FEATURES = {
   transactions: true,
   /** Secure Mode: events refused for want of a signature are kept and sent again, signed, when it comes. */
   lateAuth: true,
+  /**
+   * Identity: one per browser, newest wins: every tab reads the stored record again before each
+   * command, and no tab writes an older one back (off: a tab keeps what it read at its start).
+   */
+  sharedIdentity: true,
+  /** Delivery: a request unanswered for 10 s is aborted and retried (off: one that hangs holds back the rest). */
+  requestTimeout: true,
 }

@@ -5,14 +5,15 @@ import { own } from './storage'
 export type Props = Record<string, unknown>
 
 // What is persisted (storage key signet, or signet_<name>): the anonymous id, and the person id with
-// the signature given for it, their properties and until when (ms) they last. One record, so the
-// pair is never written apart.
+// the signature given for it, their properties, until when (ms) they last, and the record's version.
+// One record, so the pair is never written apart.
 export interface IdentityState {
   a: string
   p?: string
   s?: string
   r?: Props
   x?: number
+  t: number
 }
 
 export interface Person {
@@ -29,13 +30,11 @@ export const isSignature = (v: unknown): v is string => isString(v) && !!v && v.
 const NEEDS_ID = 'needs {id}, {userId} or {email}'
 
 /**
- * The stored record (read with no prototype), if it is one Signet could have written and its person
- * still lasts: past `x`, or with no `x` (an earlier version's record), there is none, and the page
- * starts anonymous with a fresh anonymous id, so one person's id and signature never stamp the next
- * visitor's events.
+ * The stored record (read with no prototype), if it is one Signet could have written, its version a
+ * number (0 in an earlier version's record). Whether its person still lasts is the caller's to say.
  */
-export const validState = (s: any, now: number): IdentityState | undefined =>
-  s && isString(s.a) && [s.p, s.s].every((v) => v === undefined || isString(v)) && (s.p === undefined || now < s.x) ? s : undefined
+export const validState = (s: any): IdentityState | undefined =>
+  s && isString(s.a) && [s.p, s.s].every((v) => v === undefined || isString(v)) && (s.t = +s.t || 0) >= 0 ? s : undefined
 
 // Accepts GoSquared's {id, email, ...}, Help Scout Beacon's {name, email, signature} and
 // Engagespot's {userId, userSignature}. Returns a reason string when the input is unusable.

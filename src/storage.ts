@@ -20,6 +20,8 @@ export const parse = (text: string): any => JSON.parse(text, (_, v) => (v && typ
 // The largest outbox is 512 K characters; anything longer was not written by Signet and is not parsed.
 const MAX_READ = 600_000
 
+export const readText = (key: string) => guarded((s) => s.getItem(key))
+
 export const read = (key: string): any =>
   guarded((s) => {
     const text = s.getItem(key)

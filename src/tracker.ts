@@ -7,7 +7,7 @@ import { currentPage, snapshot, transactionProps } from './payload'
 import { EVENT_AGE, LIMITS, type EventType, type Rejection, type WireEvent } from './protocol'
 import { BATCH_EVENTS, batchSize, groupRejections, retryDelay } from './rules'
 import { onRouteChange } from './spa'
-import { keys, own, parse, read, remove, write, writeText } from './storage'
+import { keys, own, parse, read, readText, remove, write, writeText } from './storage'
 import { beacon, gzip, post } from './transport'
 import { uid } from './uid'
 import { text, warn } from './warn'
@@ -142,57 +142,94 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     if (problem) warn(problem)
   }
 
-  // ─── Identity: who this tracker tracks, kept in storage (one record, so the person and their
-  // signature are never written apart), and the signature held for the next identify.
+  // ─── Identity: who this tracker tracks. One record in storage is the identity of every tab of the
+  // site (the person and their signature are never written apart); this page's state is a cache of
+  // it, read again before every command and every change, so what one tab does every tab does next.
   const identityKey = name ? 'signet_' + name : 'signet'
-  // With no prototype (like everything read from storage), so no key it lacks reads another script's value.
-  let state: IdentityState = own(validState(read(identityKey), Date.now()) || { a: uid() })
+  // t: the record's version, one more at every change of who is identified or what is kept of them,
+  // so that the newest wins and no tab writes an older identity back. With no prototype (like
+  // everything read from storage), so no key it lacks reads another script's value.
+  let state: IdentityState = own({ a: uid(), t: 0 })
+  // The record's text as this page last read or wrote it: only a changed one is parsed.
+  let seen: string | null | undefined
   // A signature given before this page's first identify is held for the next identify,
-  // never attached to a person remembered from an earlier page.
+  // never attached to a person remembered from an earlier page or another tab.
   let heldSignature: string | undefined
-  let identified = false
+  // The person this page identified: a signature given here is theirs, whoever another tab identified since.
+  let identified: string | undefined
   let lastStatus: string | undefined
 
-  // Each save renews the person's lifetime. With identityTtl 0 they last this page only: the record
-  // keeps no signature or properties, and expires as it is written.
+  // Writes the state as the record; each write renews the person's lifetime. With identityTtl 0 they
+  // last this page only: the record keeps no signature or properties, and its x (Infinity here,
+  // null as JSON) has passed for every other page.
   const saveIdentity = () => {
-    if (state.p) state.x = Date.now() + identityTtl
+    if (state.p) state.x = identityTtl ? Date.now() + identityTtl : 1 / 0
     if (!may()) return
     // useCookies false: nothing of it stays on the device, not even what an earlier page stored.
     if (FEATURES.settings && !settings.useCookies) return remove(identityKey)
     // The record without signature or properties: what identityTtl 0 stores, and what a cookie shares.
-    const bare = { a: state.a, p: state.p, x: state.x }
-    write(identityKey, identityTtl ? state : bare)
+    const bare = { a: state.a, p: state.p, x: state.x, t: state.t }
+    writeText(identityKey, (seen = JSON.stringify(identityTtl ? state : bare)))
     // With cookieDomain, the anonymous id and the person (never the signature: a cookie travels to
-    // every server of the domain) are shared with its subdomains, for as long as the person lasts.
+    // every server of the domain) are shared with its subdomains, for as long as the person lasts;
+    // under a name of the project's, so that another project of the domain cannot take them.
     if (FEATURES.settings && settings.cookieDomain)
-      document.cookie = `${identityKey}=${encodeURIComponent(JSON.stringify(bare))}; domain=${settings.cookieDomain}; path=/; max-age=${state.p ? identityTtl / 1000 : 63072000}; samesite=lax${location.protocol == 'https:' ? '; secure' : ''}`
+      document.cookie = `${cookieName()}=${encodeURIComponent(JSON.stringify(bare))}; domain=${settings.cookieDomain}; path=/; max-age=${state.p ? identityTtl / 1000 : 63072000}; samesite=lax${location.protocol == 'https:' ? '; secure' : ''}`
   }
-  /** The anonymous id and person a page of another subdomain shared (cookieDomain), if they still last. */
-  const shared = () => {
-    const found = document.cookie.split('; ').filter((c) => !c.indexOf(identityKey + '='))[0]
-    let record
-    try {
-      record = found && found.length < 2000 && validState(parse(decodeURIComponent(found.slice(identityKey.length + 1))), Date.now())
-    } catch (_) {}
-    if (!record || (record.a == state.a && record.p == state.p)) return
-    // Another person than this page's: their signature is not in the cookie, and this page's is not theirs.
-    if (record.p == state.p) state.a = record.a
-    else state = own({ a: record.a, p: record.p, x: record.x })
+  const cookieName = () => identityKey + '_' + encodeURIComponent(project!)
+  const revise = () => {
+    if (FEATURES.sharedIdentity) state.t++
     saveIdentity()
+  }
+
+  /**
+   * Newest wins: a record of a later version than this page's replaces its state, and one of the same
+   * version (another tab's renewal) too, unless identityTtl is 0 and this page identified its
+   * person itself: then they are this page's own. One older than this page's is a write that raced
+   * past this page's: this page's goes back. A cookie's record has no signature or properties: for
+   * the same person, this page keeps its own.
+   */
+  const consider = (found?: IdentityState | false | '', bare?: unknown) => {
+    if (!FEATURES.sharedIdentity) found && (state = found)
+    else if (found && (found.t > state.t || (found.t == state.t && (identityTtl || !identified) && (!bare || found.p == state.p))))
+      state = bare && found.p == state.p ? own(Object.assign({}, state, found)) : found
+    else if (found && found.t < state.t) saveIdentity()
+  }
+
+  /** This page's state made the record's (and the cookie's, with cookieDomain), then expired if its person's time is up. */
+  const sync = () => {
+    const text = FEATURES.sharedIdentity || seen === undefined ? readText(identityKey) : seen
+    if (text != seen) {
+      seen = text
+      consider(validState(read(identityKey)))
+    }
+    if (FEATURES.settings && settings.cookieDomain && project) {
+      const found = document.cookie.split('; ').filter((c) => !c.indexOf(cookieName() + '='))[0]
+      try {
+        consider(found && found.length < 2000 && validState(parse(decodeURIComponent(found.slice(found.indexOf('=') + 1)))), 1)
+      } catch (_) {}
+    }
+    // Past the person's lifetime, counted from the last activity in any tab: nobody is identified, in
+    // any tab, under a fresh anonymous id (so one person's id and signature never stamp the next
+    // visitor's events). With identityTtl 0 this is another page's person, and the record stays theirs.
+    if (state.p && !(Date.now() < state.x!)) {
+      state = own({ a: uid(), t: state.t })
+      if (identityTtl) saveIdentity()
+    }
   }
   // An event renews the stored lifetime at most once a minute, not with a write per event.
   const renew = () => state.p && !(state.x! - Date.now() > identityTtl - 60_000) && saveIdentity()
   const properties = (props: Props) => {
     state.r = Object.assign({}, state.r, props)
-    saveIdentity()
+    revise()
     return state.r
   }
-  /** Sets or clears the signature of personId, if that is still who is identified. */
+  /** Sets or clears the signature of personId, if that is still who is identified, in any tab. */
   const sign = (personId: string, signature?: string) => {
+    sync()
     if (state.p == personId) {
       state.s = signature
-      saveIdentity()
+      revise()
     }
   }
   const status = () => (state.p ? (state.s ? 'verified' : 'identified') : 'anonymous')
@@ -201,21 +238,20 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     const signature = person.signature || heldSignature
     // A different person: the previous signature and person properties are not theirs.
     // Properties set while anonymous do belong to whoever signs in next.
-    if (person.id !== state.p) state = own({ a: state.a, p: person.id, r: state.p ? undefined : state.r })
+    if (person.id !== state.p) state = own({ a: state.a, p: person.id, r: state.p ? undefined : state.r, t: state.t })
     if (signature) state.s = signature
     heldSignature = undefined
-    identified = true
+    identified = person.id
   }
-  /** A signature for whoever is identified on this page, or held for the next identify. */
+  /** A signature for the person this page identified, or held for the next identify. */
   const authorize = (signature: string) => {
-    if (identified) sign(state.p!, signature)
+    if (identified) sign(identified, signature)
     else heldSignature = signature
   }
   const unidentify = () => {
-    state = own({ a: uid() })
-    heldSignature = undefined
-    identified = false
-    saveIdentity()
+    state = own({ a: uid(), t: state.t })
+    heldSignature = identified = undefined
+    revise()
   }
 
   // ─── Outbox: every event is stored before it is sent and removed only when the collector answered.
@@ -458,6 +494,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // fresh signature per person per interval; the events keep their ids when re-sent.
   const onRejected = (sent: WireEvent[], rejected: Rejection[]) => {
     const now = Date.now()
+    sync()
     groupRejections(sent, rejected).forEach(([group, events]) => {
       const { reason, personId } = group
       emit('rejected', group)
@@ -480,6 +517,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
    * give auth in a later script) and sent again, signed, when it comes; once per event.
    */
   const recover = (sent: WireEvent[], rejected: Rejection[]) => {
+    sync()
     const standing = rejected.filter((r) => {
       const { id, reason } = Object(r)
       const e = reason == 'missing_signature' && sent.filter((s) => s.id == id)[0]
@@ -509,16 +547,23 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   // land, and only the page whose lock survived takes the queue.
   const BEAT = 'signet_hb_'
   const LOCK = 'signet_lock_'
-  // A page that has not beaten for this long is gone (closed, crashed or killed while hidden).
-  const STALE = 15_000
+  // A page that has not beaten for this long is gone (closed, crashed or killed while hidden). Chrome
+  // runs the timers of a tab hidden for five minutes once a minute, so a live page may beat only
+  // that often: three times as long, so that no live page's outbox is taken and sent twice.
+  const STALE = 180_000
   const LOCK_TTL = 5_000
   const SETTLE = 100
+  // A page is alive whose last beat is less than STALE old, or dated ahead by less than a day: the
+  // tabs read one clock, and one set back (by hand, or by the network's time correcting it) dates
+  // every beat written before in the future. (A closed page's backlog then waits until the clock
+  // has caught up; beats dated further ahead were not written by this browser's clock.)
+  const alive = (page: string) => fresh(read(BEAT + page) - 864e5, 864e5 + STALE)
 
   const claim = () => {
     for (const k of keys()) {
       const other = k.slice(OUTBOX.length)
       const lockKey = LOCK + other
-      if (k.indexOf(OUTBOX) || k == ownKey || fresh(read(BEAT + other), STALE)) continue
+      if (k.indexOf(OUTBOX) || k == ownKey || alive(other)) continue
       const found = read(k)
       const lock = read(lockKey)
       // Another project's backlog on the same site is left for that project's pages.
@@ -526,7 +571,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
       write(lockKey, { by: me, at: Date.now() })
       setTimeout(() => {
         const record = read(k)
-        if (Object(read(lockKey)).by != me || fresh(read(BEAT + other), STALE)) return
+        if (Object(read(lockKey)).by != me || alive(other)) return
         remove(k)
         remove(lockKey)
         if (record && Array.isArray(record.i)) adopt(record.i)
@@ -576,6 +621,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   /** From now on what the tracker holds is stored, and sent in a task of its own (the host page's call makes no request). */
   const startStoring = () => {
     if (!may()) return
+    sync()
     saveIdentity()
     persistNow()
     setTimeout(flush)
@@ -608,6 +654,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   }
 
   const command = (name: string, a?: unknown, b?: unknown, c?: unknown): string | void => {
+    sync()
     if (name != 'auth') sendIdentifyEvent()
     switch (name) {
       case 'track':
@@ -646,7 +693,8 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
         return
       case 'set': {
         const problem = setting(a, b)
-        if (FEATURES.settings && settings.cookieDomain) shared()
+        // The cookie of cookieDomain, read now.
+        sync()
         return problem
       }
       case 'consent':

@@ -1,3 +1,4 @@
+import { FEATURES } from './features'
 import type { Rejection } from './protocol'
 import { REQUEST_TIMEOUT } from './rules'
 import { parse } from './storage'
@@ -15,8 +16,8 @@ export const gzip = async (body: string) => new Response(new Blob([body]).stream
 // answered in REQUEST_TIMEOUT is aborted, which frees its share of the keepalive quota, and counts as
 // no answer (0). Where there is no AbortController (browsers before 2019) it is not timed.
 export const post = (url: string, body: string | ArrayBuffer, answered: Answered) => {
-  const abort = self.AbortController && new AbortController()
-  setTimeout(() => abort && abort.abort(), REQUEST_TIMEOUT)
+  const abort = FEATURES.requestTimeout && self.AbortController ? new AbortController() : undefined
+  if (abort) setTimeout(() => abort.abort(), REQUEST_TIMEOUT)
   fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit', signal: abort && abort.signal }).then(
     (res) =>
       res

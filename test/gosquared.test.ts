@@ -140,7 +140,7 @@ describe('settings', () => {
     const e = mine().at(-1)!
     expect(e).toMatchObject({ name: 'elsewhere', anonymousId, personId: 'a' })
     expect(e.signature).toBeUndefined()
-    document.cookie = 'signet=; max-age=0; domain=localhost; path=/'
+    document.cookie = `signet_${P}=; max-age=0; domain=localhost; path=/`
   })
 })
 

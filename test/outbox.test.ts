@@ -222,7 +222,12 @@ describe('several tabs', () => {
     other.beat()
     await vi.advanceTimersByTimeAsync(200)
     expect(queues().some((q) => q.i.some((i) => i.e.name == 'mine'))).toBe(true)
-    await vi.advanceTimersByTimeAsync(16_000)
+    // Three minutes without a beat: a tab throttled in the background beats once a minute, a closed one never.
+    await vi.advanceTimersByTimeAsync(150_000)
+    other.beat()
+    await vi.advanceTimersByTimeAsync(200)
+    expect(wire.events().filter((e) => e.name == 'mine')).toEqual([])
+    await vi.advanceTimersByTimeAsync(31_000)
     other.beat()
     await vi.advanceTimersByTimeAsync(200)
     expect(wire.events().filter((e) => e.name == 'mine').length).toBeGreaterThan(0)
