@@ -91,8 +91,21 @@ const FIRST_USES = {
   },
   'localStorage.setItem': () => localStorage.setItem('signet_bench', '1'),
 }
-const firstUses = Object.fromEntries(Object.keys(FIRST_USES).map((k) => [k, []]))
-const source = `({${Object.entries(FIRST_USES).map(([k, fn]) => `${JSON.stringify(k)}: ${fn}`).join(',')}})`
+// The ways tabs could share the identity (ARCHITECTURE.md, "Several tabs"), timed in the same pages
+// after the uses above, as they would come after them in tracker.js: what each adds to start-up,
+// and what Signet's way (the record read again before each command) costs a thousand commands.
+const TAB_SYNC = {
+  "a second addEventListener('storage') (storage events)": () => addEventListener('storage', () => {}),
+  'new BroadcastChannel and a postMessage (BroadcastChannel)': () => new BroadcastChannel('signet').postMessage(0),
+  'the identity record read again before each of 1,000 commands (Signet)': () => {
+    let seen = null
+    for (let i = 0; i < 1000; i++) if (localStorage.getItem('signet_bench') != seen) seen = localStorage.getItem('signet_bench')
+  },
+}
+const firstUses = Object.fromEntries([...Object.keys(FIRST_USES), ...Object.keys(TAB_SYNC)].map((k) => [k, []]))
+const source = `({${Object.entries({ ...FIRST_USES, ...TAB_SYNC })
+  .map(([k, fn]) => `${JSON.stringify(k)}: ${fn}`)
+  .join(',')}})`
 for (let run = 0; run < RUNS; run++) {
   const { context, page } = await freshPage()
   const costs = await page.evaluate((source) => {
@@ -109,7 +122,9 @@ for (let run = 0; run < RUNS; run++) {
   await context.close()
 }
 console.log(`\nfirst use of a browser API in a fresh page at 4× CPU, median ms over ${RUNS} pages:`)
-for (const k in firstUses) console.log(`${median(firstUses[k]).toFixed(1).padStart(7)}  ${k}`)
+for (const k in FIRST_USES) console.log(`${median(firstUses[k]).toFixed(2).padStart(7)}  ${k}`)
+console.log(`\nsharing the identity between tabs, after those, median ms:`)
+for (const k in TAB_SYNC) console.log(`${median(firstUses[k]).toFixed(2).padStart(7)}  ${k}`)
 
 const runs = Object.fromEntries(names.map((n) => [n, { totals: [], times: [] }]))
 for (let run = 0; run < RUNS; run++) {

@@ -57,6 +57,33 @@ test('Alice logs out in one of her two tabs: the other tab’s next event is ano
   expect(await two.evaluate(() => localStorage.getItem('signet'))).not.toContain('"p"')
 })
 
+test('the identity lifetime counts activity in any tab, and ends in every tab when all are idle', async ({ context, site, sign, stored }) => {
+  await context.clock.install()
+  const open = async (calls: string) => {
+    const page = await context.newPage()
+    await page.goto(site.snippetPage(`_gs(${js(TOKEN)}, false); ${calls}`))
+    return page
+  }
+  const idle = await open(`_gs('identify', {id: 'alice'}); _gs('auth', ${js(sign('alice'))});`)
+  const busy = await open('')
+  for (let i = 0; i < 3; i++) {
+    await context.clock.fastForward(20 * MIN)
+    await call(busy, ['event', `busy-${i}`])
+  }
+  // An hour since the idle tab did anything: the busy one kept Alice.
+  await call(idle, ['event', 'idle-60'])
+  await context.clock.runFor(100)
+  expect((await stored((e) => e.name == 'idle-60'))[0]).toMatchObject({ personId: 'alice', verdict: 'verified' })
+  await context.clock.fastForward(31 * MIN)
+  await call(idle, ['event', 'idle-91'])
+  await call(busy, ['event', 'busy-91'])
+  await context.clock.runFor(100)
+  const [a] = await stored((e) => e.name == 'idle-91')
+  const [b] = await stored((e) => e.name == 'busy-91')
+  expect([a.personId, a.verdict, b.personId, b.anonymousId]).toEqual([undefined, 'anonymous', undefined, a.anonymousId])
+  expect(await busy.evaluate(() => localStorage.getItem('signet'))).not.toContain(sign('alice'))
+})
+
 test("events waiting in Alice's tab for her signature are never signed for Bob, who signed in in another tab", async ({ context, site, sign, stored }) => {
   const alice = await context.newPage()
   const rejected: unknown[] = []

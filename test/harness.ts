@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { createConsent } from '../src/consent'
 import type { Batch } from '../src/protocol'
 import { install } from '../src/router'
@@ -119,4 +119,22 @@ export async function lastStamp(wire: Wire, wait: () => Promise<unknown> = settl
   await wait()
   const { anonymousId, personId, signature } = wire.events().at(-1)!
   return { anonymousId, personId, signature }
+}
+
+/** Lets microtasks and the tracker's short flush timer run, on fake timers. */
+export const flushed = () => vi.advanceTimersByTimeAsync(60)
+
+/**
+ * Every test of the file on a fresh page and fake timers (setTimeout, clearTimeout, Date), what the
+ * tracker has left to do run after it; `use` receives each test's wire.
+ */
+export function onFakeClock(use: (wire: Wire) => void) {
+  beforeEach(() => {
+    use(freshPage())
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+  })
+  afterEach(async () => {
+    await flushed()
+    vi.useRealTimers()
+  })
 }

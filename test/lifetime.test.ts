@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { freshPage, gs, lastStamp, loadTracker, reload, type Wire } from './harness'
+import { flushed, gs, lastStamp, loadTracker, onFakeClock, reload, type Wire } from './harness'
 
 // Issue 13: a signed identity lasts while its person is active; storage and the prototype chain are
 // untrusted input.
@@ -7,16 +7,7 @@ let wire: Wire
 const HEX_A = 'a'.repeat(64)
 const MIN = 60_000
 
-beforeEach(() => {
-  wire = freshPage()
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
-})
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(60)
-  vi.useRealTimers()
-})
-
-const flushed = () => vi.advanceTimersByTimeAsync(60)
+onFakeClock((w) => (wire = w))
 const page = reload
 const probe = () => lastStamp(wire, flushed)
 const stored = () => JSON.parse(localStorage.getItem('signet')!)

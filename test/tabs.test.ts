@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createConsent } from '../src/consent'
 import { createCore, type Core } from '../src/tracker'
-import { freshPage, type Wire } from './harness'
+import { flushed, onFakeClock, type Wire } from './harness'
 
 // Issue 23: several tabs of one browser share one identity record. Each tab here is a tracker of its
 // own over the window's one localStorage, as the tabs of a site share theirs.
@@ -10,14 +10,7 @@ const HEX_A = 'a'.repeat(64)
 const HEX_B = 'b'.repeat(64)
 const MIN = 60_000
 
-beforeEach(() => {
-  wire = freshPage()
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
-})
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(60)
-  vi.useRealTimers()
-})
+onFakeClock((w) => (wire = w))
 
 type Tab = (...args: unknown[]) => void
 /** A tab of the site: a tracker started for GSN-1, its _gs calls, no automatic pageview. */
@@ -27,7 +20,6 @@ const tab = (options: object = {}, endpoint = 'https://collector.test/track'): T
   core.replayed()
   return Object.assign((...args: unknown[]) => core.invoke(args), { core })
 }
-const flushed = () => vi.advanceTimersByTimeAsync(60)
 /** Who an event tracked in `t` now is stamped for. */
 const stamp = async (t: Tab, name = 'probe') => {
   t('event', name)
