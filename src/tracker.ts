@@ -190,13 +190,13 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
    * the same person, this page keeps its own.
    */
   const consider = (found?: IdentityState | false | '', bare?: unknown) => {
-    if (!FEATURES.sharedIdentity) found && (state = found)
+    if (!FEATURES.sharedIdentity) found && !bare && (state = found)
     else if (found && (found.t > state.t || (found.t == state.t && (identityTtl || !identified) && (!bare || found.p == state.p))))
       state = bare && found.p == state.p ? own(Object.assign({}, state, found)) : found
     else if (found && found.t < state.t) saveIdentity()
   }
 
-  /** This page's state made the record's (and the cookie's, with cookieDomain), then expired if its person's time is up. */
+  /** Brings this page's copy up to the record (and to the cookie of cookieDomain), then ends a person whose time is up. */
   const sync = () => {
     const text = FEATURES.sharedIdentity || seen === undefined ? readText(identityKey) : seen
     if (text != seen) {

@@ -64,6 +64,8 @@ describe('durable outbox', () => {
     expect(wire.batches).toHaveLength(2)
     expect(wire.batches[1].events.map((e) => e.name)).toEqual(['first', ...Array.from({ length: 5 }, (_, i) => `meanwhile-${i}`)])
     expect(wire.batches[1].events[0].id).toBe(wire.batches[0].events[0].id)
+    // Stamped as it left, so the collector dates the events right.
+    expect(wire.batches[1].sentAt - wire.batches[0].sentAt).toBeGreaterThanOrEqual(10_000)
     await vi.advanceTimersByTimeAsync(100)
     expect(queues()[0].i).toEqual([])
   })
