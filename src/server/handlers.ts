@@ -10,7 +10,7 @@ import {
   type StoredEvent,
 } from './batch'
 import { EVENT_AGE } from '../protocol'
-import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody } from './http'
+import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
 
 export interface SignetHandlerOptions {
   projects: Record<string, ProjectConfig>
@@ -135,11 +135,13 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     /** Request → Response runtimes. */
     async fetch(request: Request, ip?: string): Promise<Response> {
       let answer = early(request.method)
-      if (!answer) {
-        const declared = Number(request.headers.get('content-length'))
-        answer =
-          declared > maxBodyBytes ? failure(new HttpError(413, `body over ${maxBodyBytes} bytes`)) : await handle(new Uint8Array(await request.arrayBuffer()), ip)
-      }
+      if (!answer)
+        try {
+          if (Number(request.headers.get('content-length')) > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
+          answer = await handle(await readRequestBody(request, maxBodyBytes), ip)
+        } catch (err) {
+          answer = failure(err)
+        }
       return new Response(answer.status == 204 ? null : JSON.stringify(answer.body), { status: answer.status, headers: answer.headers })
     },
   }

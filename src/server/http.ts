@@ -51,6 +51,29 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
 }
 
 /**
+ * A fetch Request's body, read from its stream a chunk at a time and given up (413) as soon as it
+ * passes maxBytes: a body with no Content-Length (streamed by Next.js, Workers, Deno, Bun) is never
+ * read whole first. Chunks are kept only up to the limit.
+ */
+export async function readRequestBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0)
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {})
+      throw new HttpError(413, `body over ${maxBytes} bytes`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks)
+}
+
+/**
  * A request body as text: gunzipped when its first bytes are gzip's (1f 8b), refusing more than
  * maxBytes once decompressed (413: a small body may unpack to gigabytes); as UTF-8 otherwise.
  */

@@ -96,6 +96,33 @@ describe('createSignetHandler', () => {
     expect((await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: 'x'.repeat(5000) }))).status).toBe(413)
   })
 
+  it('stops reading a streamed body without Content-Length at the limit (413), and reads one within it', async () => {
+    const signet = createSignetHandler({ projects, onEvents: () => {} })
+    // 800 MB offered 64 KiB at a time, made only as they are read.
+    let pulled = 0
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 800 * 1024 * 1024) return controller.close()
+        pulled += 65_536
+        controller.enqueue(new Uint8Array(65_536).fill(0x20))
+      },
+    })
+    const before = process.memoryUsage().rss
+    const res = await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: endless, duplex: 'half' } as RequestInit))
+    expect(res.status).toBe(413)
+    expect(await res.json()).toEqual({ error: 'body over 131072 bytes' })
+    expect(pulled).toBeLessThan(1024 * 1024)
+    expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024)
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < batch.length; i += 50) controller.enqueue(new TextEncoder().encode(batch.slice(i, i + 50)))
+        controller.close()
+      },
+    })
+    const ok = await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: streamed, duplex: 'half' } as RequestInit))
+    expect(await ok.json()).toEqual(EXPECTED)
+  })
+
   it('refuses a project configuration that cannot work', () => {
     expect(() => createSignetHandler({ projects: { P: { secureMode: 'enforce', secrets: [] } }, onEvents: () => {} })).toThrow(/needs at least one secret/)
   })
