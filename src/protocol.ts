@@ -43,6 +43,7 @@ export type RejectionReason =
   | 'too_large'
   | 'unknown_project'
   | 'stale_event'
+  | 'conflict'
 
 export interface Rejection {
   id: string

@@ -63,6 +63,23 @@ const storedJson = new WeakMap<StoredEvent, string>()
 /** The stored record's JSON text, as measured by checkBatch or made now. */
 export const jsonOf = (e: StoredEvent): string => storedJson.get(e) ?? JSON.stringify(e)
 
+// The id an accepted event had on the wire, where it is stored under another (a transaction).
+const wireIds = new WeakMap<StoredEvent, string>()
+
+/** The id the sender gave an accepted event: what an answer about it names. */
+export const wireIdOf = (e: StoredEvent): string => wireIds.get(e) ?? e.id
+
+/**
+ * The id a transaction is stored under: its own id, and who made it (a verified person, or else
+ * the person id or anonymous id it came with, marked unverified), so that one sender's order can be
+ * neither claimed before nor taken over by another; the same order sent again by its maker is one.
+ * The maker's length keeps any two of them apart, whatever characters they hold.
+ */
+export const transactionKey = (e: IncomingEvent, verdict?: Verdict) => {
+  const maker = e.personId ?? e.anonymousId
+  return `tx:${verdict == 'verified' ? 'v' : 'u'}:${maker.length}:${maker}:${e.name}`
+}
+
 /** Why an event cannot be stored (invalid_event, too_large), or undefined when it can. */
 export function eventProblem(e: unknown): 'invalid_event' | 'too_large' | undefined {
   if (
@@ -116,9 +133,9 @@ const jsonLength = (v: unknown) => {
 export function storableEvent(e: IncomingEvent): Omit<IncomingEvent, 'signature'>
 export function storableEvent(e: IncomingEvent, added: Added): StoredEvent
 export function storableEvent(e: IncomingEvent, added?: Added) {
-  // A transaction is stored under its transaction id, so the store drops a second one with the same
-  // id for the project as it drops a re-sent event.
-  const event: Partial<StoredEvent> = { id: e.type == 'transaction' ? 'tx:' + e.name : e.id, type: e.type, ts: e.ts }
+  // A transaction is stored under its transaction id and its maker (transactionKey), so the store
+  // keeps one per maker and order as it keeps one of a re-sent event.
+  const event: Partial<StoredEvent> = { id: e.type == 'transaction' ? transactionKey(e, added?.verdict) : e.id, type: e.type, ts: e.ts }
   if (added) event.time = added.time
   event.anonymousId = e.anonymousId
   if (e.personId !== undefined) event.personId = e.personId
@@ -231,6 +248,7 @@ export function checkBatch(
       else {
         accepted.push(stored)
         storedJson.set(stored, json)
+        if (stored.id != id) wireIds.set(stored, id)
       }
     }
   }

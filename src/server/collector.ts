@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { checkProjects, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
+import { checkProjects, wireIdOf, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
 import { createSignetHandler } from './handlers'
 import { send } from './http'
 import type { Store } from './store'
@@ -75,15 +75,20 @@ export function createCollector(options: CollectorOptions) {
     log,
     async onEvents(accepted, rejected, { project, token }) {
       if (!accepted.length && !rejected.length) return
-      const fresh = await store.add(
+      const outcomes = await store.add(
         accepted,
         rejected.map((r) => ({ project: project ?? '', reason: r.reason })),
       )
+      const conflicts = accepted.filter((_, i) => outcomes[i] == 'conflict')
       // An unknown token is whatever a sender wrote, perhaps a signature: only a short, printable prefix
       // is logged, of the period's first (a sender can make up any number of tokens).
       const name = project ?? `unknown projects (the first: ${JSON.stringify(token.slice(0, 6).replace(/[^\x20-\x7e]/g, '?') + '…')})`
-      tally.add(project ?? '', name, accepted.length, rejected)
-      onResult?.(accepted.filter((_, i) => fresh[i]), rejected)
+      tally.add(project ?? '', name, accepted.length - conflicts.length, [...rejected, ...conflicts.map(() => ({ reason: 'conflict' }))])
+      onResult?.(
+        accepted.filter((_, i) => outcomes[i] == 'stored'),
+        [...rejected, ...conflicts.map((e) => ({ id: wireIdOf(e), reason: 'conflict' as const, event: e }))],
+      )
+      return conflicts
     },
   })
 

@@ -7,7 +7,9 @@ import {
   type CollectResult,
   type ProjectConfig,
   type RejectedEvent,
+  type Rejection,
   type StoredEvent,
+  wireIdOf,
 } from './batch'
 import { EVENT_AGE } from '../protocol'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
@@ -18,9 +20,11 @@ export interface SignetHandlerOptions {
    * Receives each batch's accepted events (signature removed; time, project, receivedAt, verdict
    * and ip added) and its rejected ones. Store them keyed by project and event id: the tracker re-sends an
    * event it could not confirm, with the same id. The answer waits for a returned promise, so if it
-   * rejects the tracker gets a 503 and sends the batch again later.
+   * rejects the tracker gets a 503 and sends the batch again later. It may resolve to those of
+   * `accepted` that conflict with another event stored under the same id (not a repeat of it: another
+   * sender or other content): they are answered as rejected, `conflict`.
    */
-  onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[], batch: BatchInfo) => void | Promise<void>
+  onEvents: (accepted: StoredEvent[], rejected: RejectedEvent[], batch: BatchInfo) => Conflicts | Promise<Conflicts>
   /** Largest request body accepted, in bytes, as it arrives (compressed or not); larger ones get 413. Default 128 KiB. */
   maxBodyBytes?: number
   /** Largest body once a gzip body is decompressed; larger ones get 413. Default 512 KiB. */
@@ -37,6 +41,9 @@ export interface SignetHandlerOptions {
   /** Where unexpected errors are reported; never given a signature or secret. */
   log?: (line: string) => void
 }
+
+/** What onEvents may give back: the accepted events that conflicted with what is stored under their id. */
+export type Conflicts = void | readonly StoredEvent[]
 
 /** Which project a batch was for. */
 export interface BatchInfo {
@@ -90,15 +97,17 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
       const checked = checkBatch(projects, batch, { ip, maxEvents, maxEventAgeMs })
+      let conflicts: Conflicts
       try {
-        await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project })
+        conflicts = await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project })
       } catch (err) {
         // Nothing was stored: the tracker keeps the events and sends them again.
         log(`signet: could not store a batch: ${err instanceof Error ? err.message : String(err)}`)
         return { status: 503, headers: { ...json, 'Retry-After': String(STORE_RETRY_AFTER) }, body: { error: 'could not store the events; send them again' } }
       }
-      const rejected = checked.rejected.map(({ id, reason }) => ({ id, reason }))
-      return { status: 200, headers: json, body: { accepted: checked.accepted.length, rejected } }
+      const rejected: Rejection[] = checked.rejected.map(({ id, reason }) => ({ id, reason }))
+      for (const e of conflicts || []) rejected.push({ id: wireIdOf(e), reason: 'conflict' })
+      return { status: 200, headers: json, body: { accepted: checked.accepted.length - (conflicts || []).length, rejected } }
     } catch (err) {
       return failure(err)
     }

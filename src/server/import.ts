@@ -73,7 +73,8 @@ export async function importJsonl(file: string, store: Store): Promise<ImportRes
   const result = { imported: 0, present: 0, skipped: 0 }
   let chunk: StoredEvent[] = []
   const flush = async () => {
-    for (const fresh of await store.add(chunk)) result[fresh ? 'imported' : 'present']++
+    // An event of the file under an id the store holds for another event is not taken: skipped.
+    for (const outcome of await store.add(chunk)) result[outcome == 'stored' ? 'imported' : outcome == 'repeat' ? 'present' : 'skipped']++
     chunk = []
   }
   for await (const line of lines(file)) {

@@ -23,8 +23,8 @@ export {
   type Verdict,
 } from './collector'
 export { loadConfig, type ServerConfig } from './config'
-export { createSignetHandler, type BatchInfo, type SignetAnswer, type SignetHandlerOptions } from './handlers'
-export { openStore, type Rejected, type Store, type StoreCounts, type StoreOptions } from './store'
+export { createSignetHandler, type BatchInfo, type Conflicts, type SignetAnswer, type SignetHandlerOptions } from './handlers'
+export { openStore, sameEvent, type Outcome, type Rejected, type Store, type StoreCounts, type StoreOptions } from './store'
 export { importJsonl, type ImportResult } from './import'
 export { checkBatch, type CheckedBatch, type RejectedEvent } from './batch'
 export { renderSnippet, type SnippetOptions } from './snippet'

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from './batch'
-import { eventKey, freshFlags, loadDriver, tally, type Rejected, type Store, type StoreOptions } from './store'
+import { eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type Rejected, type Store, type StoreOptions } from './store'
 
 /**
  * The schema, one step per version (signet_schema.version counts the steps applied). A new version
@@ -57,6 +57,11 @@ const ADD = `WITH input AS (
   ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n
 )
 SELECT project, id FROM inserted`
+
+const EXISTING = 'SELECT project, id, event FROM signet_events WHERE (project, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))'
+const COUNT_CONFLICTS = `INSERT INTO signet_counts (project, kind, name, shard, n)
+  SELECT project, 'rejected', 'conflict', $2, count(*) FROM unnest($1::text[]) AS c(project) GROUP BY project ORDER BY project
+  ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n`
 
 // Batches that arrive while these many statements are writing wait, then go together as one: one
 // commit (and fsync) for many requests. More than one, so that a commit's wait overlaps the next.
@@ -137,18 +142,40 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
   interface Job {
     events: readonly StoredEvent[]
     rejected: readonly Rejected[]
-    resolve: (fresh: boolean[]) => void
+    resolve: (outcomes: Outcome[]) => void
     reject: (err: unknown) => void
   }
+
+  /**
+   * What became of events the insert did not store: each compared with the row under its id, read
+   * after the insert (which waited for any other collector writing it to commit), and a conflict
+   * counted as a rejection.
+   */
+  const outcomesOf = async (events: readonly StoredEvent[], fresh: boolean[]): Promise<Outcome[]> => {
+    const others = events.filter((_, i) => !fresh[i])
+    const held = new Map<string, string>()
+    if (others.length) {
+      const { rows } = await pool.query<{ project: string; id: string; event: string }>(EXISTING, [others.map((e) => e.project), others.map((e) => e.id)])
+      for (const row of rows) held.set(eventKey(row), row.event)
+    }
+    const outcomes = events.map((e, i): Outcome => {
+      const stored = held.get(eventKey(e))
+      return fresh[i] ? 'stored' : stored === undefined || sameEvent(stored, JSON.stringify(e)) ? 'repeat' : 'conflict'
+    })
+    const conflicts = events.filter((_, i) => outcomes[i] == 'conflict').map((e) => e.project)
+    if (conflicts.length) await pool.query(COUNT_CONFLICTS, [conflicts, Math.floor(Math.random() * SHARDS)])
+    return outcomes
+  }
+
   const pending: Job[] = []
   let writing = 0
   const write = async (jobs: Job[]): Promise<void> => {
     try {
       const events = jobs.flatMap((job) => job.events)
       const { rows } = await run(events, jobs.flatMap((job) => job.rejected))
-      const fresh = freshFlags(events, new Set(rows.map(eventKey)))
+      const outcomes = await outcomesOf(events, freshFlags(events, new Set(rows.map(eventKey))))
       let at = 0
-      for (const job of jobs) job.resolve(fresh.slice(at, (at += job.events.length)))
+      for (const job of jobs) job.resolve(outcomes.slice(at, (at += job.events.length)))
     } catch (err) {
       if (jobs.length == 1) return jobs[0].reject(err)
       // One batch may be at fault: alone, each succeeds or fails on its own.

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { jsonOf, type StoredEvent } from './batch'
-import { loadDriver, tally, type Store, type StoreOptions } from './store'
+import { loadDriver, sameEvent, tally, type Outcome, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
 
@@ -49,7 +49,7 @@ interface WriteJob {
   rows: (string | number | null)[]
   rejected: string[]
 }
-type WriteResult = { n: number; fresh: boolean[] } | { n: number; error: string }
+type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: string }
 
 /**
  * The writer thread, which alone writes to the database for this process, so that a commit (and,
@@ -60,6 +60,8 @@ type WriteResult = { n: number; fresh: boolean[] } | { n: number; error: string 
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
   const { driver, file, insertSql, countSql, busyMs } = workerData as Record<string, string & number>
+  // store.ts's sameEvent, whose source this thread's is prefixed with.
+  const same = (globalThis as unknown as { sameEvent: typeof sameEvent }).sameEvent
   const Driver = require(driver) as typeof BetterSqlite3
   const db = new Driver(file, { timeout: busyMs })
   // NORMAL: a commit survives the process being killed (not a power cut), without an fsync per commit.
@@ -68,6 +70,7 @@ function writerThread() {
   db.pragma('wal_autocheckpoint = 0')
   const insert = db.prepare(insertSql)
   const count = db.prepare(countSql)
+  const existing = db.prepare('SELECT event FROM signet_events WHERE project = ? AND id = ?').pluck()
   const write = db.transaction((jobs: WriteJob[]) => {
     // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
     const added = new Map<string, number>()
@@ -76,13 +79,16 @@ function writerThread() {
       added.set(key, (added.get(key) || 0) + 1)
     }
     const results = jobs.map(({ rows, rejected }) => {
-      const fresh: boolean[] = []
+      const outcomes: Outcome[] = []
       for (let i = 0; i < rows.length; i += 6) {
-        fresh.push(insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]).changes > 0)
-        if (fresh[fresh.length - 1]) up('stored', rows[i + 4], rows[i])
+        const stored = insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]).changes > 0
+        const outcome = stored ? 'stored' : same(existing.get(rows[i], rows[i + 1]) as string, rows[i + 5] as string) ? 'repeat' : 'conflict'
+        outcomes.push(outcome)
+        if (outcome == 'stored') up('stored', rows[i + 4], rows[i])
+        else if (outcome == 'conflict') up('rejected', 'conflict', rows[i])
       }
       for (let i = 0; i < rejected.length; i += 2) up('rejected', rejected[i + 1], rejected[i])
-      return fresh
+      return outcomes
     })
     for (const [key, n] of added) {
       const [kind, name] = key.split('\n', 2)
@@ -97,7 +103,7 @@ function writerThread() {
     pending = []
     const error = (err: unknown) => (err instanceof Error ? err.message : String(err))
     try {
-      write.immediate(jobs).forEach((fresh, i) => post({ n: jobs[i].n, fresh }))
+      write.immediate(jobs).forEach((outcomes, i) => post({ n: jobs[i].n, outcomes }))
     } catch (err) {
       // The database is locked, full or failing: every batch fails alike, at once.
       if (jobs.length == 1 || /BUSY|LOCKED|FULL|IOERR|READONLY/.test((err as { code?: string }).code || ''))
@@ -105,7 +111,7 @@ function writerThread() {
       // Otherwise one batch may be at fault: alone, each succeeds or fails on its own.
       for (const job of jobs)
         try {
-          post({ n: job.n, fresh: write.immediate([job])[0] })
+          post({ n: job.n, outcomes: write.immediate([job])[0] })
         } catch (err) {
           post({ n: job.n, error: error(err) })
         }
@@ -184,7 +190,7 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
     .prepare('SELECT event FROM signet_events WHERE project = ? AND person_id = ? ORDER BY received_at DESC, seq DESC LIMIT ?')
     .pluck()
 
-  const calls = new Map<number, { resolve: (fresh: boolean[]) => void; reject: (err: Error) => void }>()
+  const calls = new Map<number, { resolve: (outcomes: Outcome[]) => void; reject: (err: Error) => void }>()
   let n = 0
   let thread: Worker | undefined
   const fail = (err: Error) => {
@@ -193,12 +199,15 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
   }
   const shared = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, busyMs: BUSY_MS }
   const start = () => {
-    const started = new Worker(`(${writerThread})()`, { eval: true, workerData: { ...shared, insertSql: INSERT, countSql: COUNT } })
+    const started = new Worker(`globalThis.sameEvent = ${sameEvent};\n(${writerThread})()`, {
+      eval: true,
+      workerData: { ...shared, insertSql: INSERT, countSql: COUNT },
+    })
     started.on('message', (result: WriteResult) => {
       const call = calls.get(result.n)
       calls.delete(result.n)
       if ('error' in result) call?.reject(new Error(result.error))
-      else call?.resolve(result.fresh)
+      else call?.resolve(result.outcomes)
       // Writes under way keep the process alive; an idle store does not.
       if (!calls.size) started.unref()
     })

@@ -13,6 +13,13 @@ export interface Rejected {
 }
 
 /**
+ * What became of an event given to the store: stored now; a repeat of the one stored under its id
+ * (same sender and content: the tracker sent it again), absorbed; or a conflict, another event under
+ * an id taken already, not stored over it.
+ */
+export type Outcome = 'stored' | 'repeat' | 'conflict'
+
+/**
  * Where the collector keeps events: SQLite (one machine) or PostgreSQL (any number). Both key events
  * by project and id, so the database itself drops a repeat, forever and across processes.
  */
@@ -20,11 +27,11 @@ export interface Store {
   /** `sqlite <file>` or `postgres <host:port/database>`, for logs (never a password). */
   readonly description: string
   /**
-   * Stores, in one transaction, the events not stored before (same project and id) and adds the
-   * rejections to the counts. Resolves once committed, to which of `events` were new; rejects
-   * having committed nothing of them.
+   * Stores, in one transaction, the events not stored before (same project and id), and adds the
+   * rejections and the conflicts to the counts. Resolves once committed, to what became of each of
+   * `events`; rejects having committed nothing of them.
    */
-  add(events: readonly StoredEvent[], rejected?: readonly Rejected[]): Promise<boolean[]>
+  add(events: readonly StoredEvent[], rejected?: readonly Rejected[]): Promise<Outcome[]>
   counts(project: string): Promise<StoreCounts>
   /** The project's latest events (of one person with `person`), newest first. */
   recent(project: string, options: { limit: number; person?: string }): Promise<StoredEvent[]>
@@ -76,6 +83,25 @@ export function freshFlags(events: readonly StoredEvent[], inserted: Set<string>
     const key = eventKey(e)
     return inserted.delete(key)
   })
+}
+
+/**
+ * Whether two stored records are one event sent twice: the same sender (person, anonymous id) and
+ * verdict, and the same content, whenever it arrived and from whichever address. A transaction is
+ * the same order when its id, items and totals are: a thank-you page shown again tracks it again,
+ * at another time. Self-contained (no imports, no closure): the SQLite writer thread runs its source.
+ */
+export function sameEvent(stored: string, incoming: string): boolean {
+  const content = (json: string) => {
+    const { receivedAt, time, ip, ...e } = JSON.parse(json)
+    if (e.type == 'transaction') {
+      delete e.ts
+      delete e.page
+    }
+    // Whatever order a collector wrote the record's own keys in.
+    return JSON.stringify(Object.keys(e).sort().map((k) => [k, e[k]]))
+  }
+  return content(stored) == content(incoming)
 }
 
 export const eventKey = (e: { project: string; id: string }) => e.project + '\n' + e.id

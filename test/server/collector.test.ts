@@ -319,6 +319,31 @@ describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
     }
   })
 
+  it.skipIf(skip)("keeps a verified person's order from being claimed before them, and answers another sender's event under a taken id as a conflict", async () => {
+    db = await make()
+    const { url, events, store } = await start({}, db)
+    const order = (extra: Record<string, unknown>) => event({ type: 'transaction', name: 'ORDER-1002', ...extra })
+    // An anonymous sender posts the order first, at 0.01; then Alice buys it, signed, at 4999.
+    const claim = order({ props: { revenue: 0.01, quantity: 1, items: [] } })
+    expect((await post(url, batch('ENF', [claim]))).body).toEqual({ accepted: 1, rejected: [] })
+    const real = order({ personId: 'alice', signature: personSignature(SECRET, 'alice'), props: { revenue: 4999, quantity: 1, items: [] } })
+    expect((await post(url, batch('ENF', [real]))).body).toEqual({ accepted: 1, rejected: [] })
+    // Her tracker sends it again (an answer lost on the way): absorbed.
+    expect((await post(url, batch('ENF', [real]))).body).toEqual({ accepted: 1, rejected: [] })
+    const orders = (await events()).filter((e) => e.type == 'transaction')
+    expect(orders.map((e) => [e.personId, e.verdict, (e.props as { revenue: number }).revenue])).toEqual([
+      [undefined, 'anonymous', 0.01],
+      ['alice', 'verified', 4999],
+    ])
+    // A plain event's id sent first anonymously, then by Bob, signed: Bob's is a conflict, answered so.
+    const first = event()
+    expect((await post(url, batch('ENF', [first]))).body).toEqual({ accepted: 1, rejected: [] })
+    const bobs = { ...first, personId: 'bob', signature: personSignature(SECRET, 'bob') }
+    expect((await post(url, batch('ENF', [bobs, event()]))).body).toEqual({ accepted: 1, rejected: [{ id: first.id, reason: 'conflict' }] })
+    expect((await events()).filter((e) => e.id == first.id).map((e) => e.personId)).toEqual([undefined])
+    expect(await store.counts('ENF')).toEqual({ stored: { anonymous: 3, verified: 1 }, rejected: { conflict: 1 } })
+  })
+
   it.skipIf(skip)('answers 503 with Retry-After when the write fails, stores nothing of it, and stores it when sent again', async () => {
     db = await make()
     const { url, events, store } = await start({}, db)
@@ -356,11 +381,31 @@ describe('compressed bodies', () => {
     const before = process.memoryUsage().rss
     const res = await fetch(url + '/track', { method: 'POST', body: bomb as unknown as BodyInit })
     expect(res.status).toBe(413)
-    expect(await res.json()).toEqual({ error: 'body over 524288 bytes once decompressed' })
+    expect(await res.json()).toEqual({ error: 'body unpacks to over 32 times its size' })
     expect(process.memoryUsage().rss - before).toBeLessThan(8 * 1024 * 1024)
     const broken = await fetch(url + '/track', { method: 'POST', body: Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]) as unknown as BodyInit })
     expect(broken.status).toBe(400)
     expect((await post(url, batch('OFF', [event()]))).body.accepted).toBe(1)
+  })
+
+  it('refuses a small body that unpacks far beyond its size (413) or nests deeper than 64 levels (400), and takes what the tracker sends', async () => {
+    const { url } = await start()
+    const send = (body: Buffer | string) => fetch(url + '/track', { method: 'POST', body: body as unknown as BodyInit })
+    // 541 bytes of gzip, '[' × 524,000: once answered in 220 ms.
+    const brackets = gzipSync('['.repeat(524_000))
+    expect(brackets.length).toBeLessThan(1024)
+    const inflated = await send(brackets)
+    expect([inflated.status, await inflated.json()]).toEqual([413, { error: 'body unpacks to over 32 times its size' }])
+    // Within what any body may unpack to, but nested past the limit: refused before it is parsed.
+    for (const deep of [gzipSync('['.repeat(60_000)), '['.repeat(20_000), `{"v":1,"project":"OFF","events":[{"props":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}]}`]) {
+      const res = await send(deep)
+      expect([res.status, await res.json()]).toEqual([400, { error: 'JSON nested deeper than 64 levels' }])
+    }
+    // Brackets inside strings do not count; a tracker's batch compressed 20 times or more is taken.
+    const events = Array.from({ length: 50 }, () => event({ props: { note: '[{'.repeat(100), plan: 'pro' } }))
+    const body = gzipSync(batch('OFF', events))
+    expect(Buffer.byteLength(batch('OFF', events)) / body.length).toBeGreaterThan(20)
+    expect(await (await send(body)).json()).toEqual({ accepted: 50, rejected: [] })
   })
 
   it('counts both sizes: the body as it arrives against maxBodyBytes, unpacked against maxDecompressedBytes', async () => {
@@ -405,7 +450,7 @@ describe('what is kept of an event', () => {
     expect(JSON.stringify(kept).length).toBeLessThan(500)
   })
 
-  it('rejects as too_large props nested past what can be serialised, and a whole event past its limit; as invalid_event an id with a NUL or half a surrogate pair', async () => {
+  it('refuses a body nested deeper than 64 levels (400), rejects as too_large a whole event past its limit, and as invalid_event an id with a NUL or half a surrogate pair', async () => {
     const { url, events } = await start()
     const deep = event()
     const wide = event({ name: 'n'.repeat(256), props: { blob: 'p'.repeat(8000) }, page: { url: '\u0000'.repeat(2048), title: '\u0000'.repeat(512), referrer: '\u0000'.repeat(2048) } })
@@ -413,8 +458,7 @@ describe('what is kept of an event', () => {
     const fine = event({ personId: 'ünï 🙂' })
     const deepBody = batch('OFF', [deep]).replace(`"id":"${deep.id}",`, `"id":"${deep.id}","props":{"a":${'['.repeat(50_000)}${']'.repeat(50_000)}},`)
     const res = await fetch(url + '/track', { method: 'POST', body: deepBody })
-    expect(res.status).toBe(200)
-    expect((await res.json()).rejected).toEqual([{ id: deep.id, reason: 'too_large' }])
+    expect([res.status, await res.json()]).toEqual([400, { error: 'JSON nested deeper than 64 levels' }])
     const reasons = (await post(url, batch('OFF', [wide, ...ids, fine]))).body.rejected.map((r: { reason: string }) => r.reason)
     expect(reasons).toEqual(['too_large', 'invalid_event', 'invalid_event', 'invalid_event'])
     expect((await events()).map((e) => e.id)).toEqual([fine.id])

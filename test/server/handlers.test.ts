@@ -123,6 +123,14 @@ describe('createSignetHandler', () => {
     expect(await ok.json()).toEqual(EXPECTED)
   })
 
+  it('rejects as too_large props nested past what can be serialised, in a body a framework parsed already', async () => {
+    const signet = createSignetHandler({ projects, onEvents: () => {} })
+    let props: unknown = 1
+    for (let i = 0; i < 50_000; i++) props = [props]
+    const parsed = { v: 1, project: 'P', sentAt: Date.now(), events: [event('deep', { props: { a: props } })] }
+    expect(await signet.handle(parsed)).toMatchObject({ status: 200, body: { accepted: 0, rejected: [{ id: 'deep', reason: 'too_large' }] } })
+  })
+
   it('refuses a project configuration that cannot work', () => {
     expect(() => createSignetHandler({ projects: { P: { secureMode: 'enforce', secrets: [] } }, onEvents: () => {} })).toThrow(/needs at least one secret/)
   })

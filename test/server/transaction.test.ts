@@ -5,7 +5,8 @@ import { personSignature } from '../../src/server/signature'
 import type { Store } from '../../src/server/store'
 import { DATABASES, open } from './databases'
 
-// GoSquared's transactions at the collector: validated, signed like every event, one per transaction id.
+// GoSquared's transactions at the collector: validated, signed like every event, one per transaction
+// id and maker (issue 24: a verified person's order cannot be claimed by anyone else before them).
 const SECRET = 'tx-secret'
 const projects: Record<string, ProjectConfig> = { P: { secureMode: 'enforce', secrets: [SECRET] } }
 const tx = (id: string, name: string, props: unknown = { revenue: 30, quantity: 3, items: [] }) => ({
@@ -28,7 +29,7 @@ afterEach(async () => {
 
 it('validates a transaction: its id, and its totals as numbers', () => {
   const r = check([tx('e1', 'order-41'), tx('e2', ''), tx('e3', 'x'.repeat(126)), tx('e4', 'o', { revenue: '30', quantity: 3 }), tx('e5', 'o', null)])
-  expect(r.accepted.map((e) => [e.id, e.verdict])).toEqual([['tx:order-41', 'verified']])
+  expect(r.accepted.map((e) => [e.id, e.verdict])).toEqual([['tx:v:1:a:order-41', 'verified']])
   expect(r.rejected.map((e) => [e.id, e.reason])).toEqual([
     ['e2', 'invalid_event'],
     ['e3', 'invalid_event'],
@@ -40,21 +41,26 @@ it('validates a transaction: its id, and its totals as numbers', () => {
 
 for (const engine of DATABASES)
   describe.skipIf(engine.skip)(engine.name, () => {
-  it('stores a second transaction with the same id for the same project only once, and another project’s apart', async () => {
-    const db = await engine.make()
-    const store = await open(db)
-    stores.push(store)
-    const first = check([tx('e1', 'order-41')]).accepted
-    const again = check([tx('e2', 'order-41', { revenue: 60, quantity: 6, items: [] })]).accepted
-    const other = checkBatch({ ...projects, Q: projects.P }, { v: 1, project: 'Q', events: [tx('e3', 'order-41')] }).accepted
-    expect(await store.add(first)).toEqual([true])
-    expect(await store.add(again)).toEqual([false])
-    expect(await store.add(other)).toEqual([true])
-    const lines: { project: string; id: string; props: { revenue: number } }[] = []
-    for await (const line of store.lines()) lines.push(JSON.parse(line))
-    expect(lines.map((e) => [e.project, e.id, e.props.revenue])).toEqual([
-      ['P', 'tx:order-41', 30],
-      ['Q', 'tx:order-41', 30],
-    ])
-  })
+    it("keeps one transaction per order and maker: the same order again is one, another's under its id is kept apart, and the same maker's with other totals is a conflict", async () => {
+      const db = await engine.make()
+      const store = await open(db)
+      stores.push(store)
+      const first = check([tx('e1', 'order-41')]).accepted
+      const shownAgain = check([{ ...tx('e2', 'order-41'), ts: Date.now() + 5000 }]).accepted
+      const otherTotals = check([tx('e3', 'order-41', { revenue: 60, quantity: 6, items: [] })]).accepted
+      const anonymous = checkBatch(projects, { v: 1, project: 'P', events: [{ ...tx('e4', 'order-41'), personId: undefined, signature: undefined }] }).accepted
+      const otherProject = checkBatch({ ...projects, Q: projects.P }, { v: 1, project: 'Q', events: [tx('e5', 'order-41')] }).accepted
+      expect(await store.add(first)).toEqual(['stored'])
+      expect(await store.add(shownAgain)).toEqual(['repeat'])
+      expect(await store.add(otherTotals)).toEqual(['conflict'])
+      expect(await store.add(anonymous)).toEqual(['stored'])
+      expect(await store.add(otherProject)).toEqual(['stored'])
+      const lines: { project: string; id: string; props: { revenue: number } }[] = []
+      for await (const line of store.lines()) lines.push(JSON.parse(line))
+      expect(lines.map((e) => [e.project, e.id, e.props.revenue])).toEqual([
+        ['P', 'tx:v:1:a:order-41', 30],
+        ['P', 'tx:u:1:x:order-41', 30],
+        ['Q', 'tx:v:1:a:order-41', 30],
+      ])
+    })
   })
