@@ -164,9 +164,10 @@ describe('size', () => {
 
     const second = collector(['--workers', '2', '--db', db], env(db))
     const url = await second.url
-    const again = { id: 'big-7', type: 'pageview', ts: Date.now() + 1, anonymousId: 'a' }
+    // Another event under a stored id is found (a conflict), a new one stored.
+    const taken = { id: 'big-7', type: 'pageview', ts: Date.now() + 1, anonymousId: 'a' }
     const fresh = { id: 'after-restart', type: 'pageview', ts: Date.now() + 1, anonymousId: 'a' }
-    expect((await post(url, batch([again, fresh]))).body).toEqual({ accepted: 2, rejected: [] })
+    expect((await post(url, batch([taken, fresh]))).body).toEqual({ accepted: 1, rejected: [{ id: 'big-7', reason: 'conflict' }] })
     const peaks = [second.child.pid!, ...second.workers()].map(peakRssMb)
     for (const peak of peaks) expect(peak).toBeLessThan(200)
     console.log(`size: importing ${LINES} lines (590 MB) peaked at ${importPeak.toFixed(0)} MB; on a ${(size / 2 ** 20).toFixed(0)} MB store the primary and workers peaked at ${peaks.map((p) => p.toFixed(0)).join(', ')} MB`)
