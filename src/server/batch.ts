@@ -184,6 +184,12 @@ const REFUSALS: readonly Refused[] = ['missing_signature', 'bad_signature', 'exp
 export const REFUSED: ReadonlySet<Verdict> = new Set(REFUSALS)
 
 
+/**
+ * The most characters of JSON an anonymous event's props may have (an identified one's: LIMITS.props):
+ * nobody answers for an anonymous event, and a sender may make up any number of them.
+ */
+export const MAX_ANONYMOUS_PROPS = 4096
+
 /** An event the collector would not store, with why. */
 export interface RejectedEvent extends Rejection {
   /** The event as sent, without its signature, when it was readable. */
@@ -210,7 +216,8 @@ export function checkBatch(
     ip,
     maxEvents = LIMITS.events,
     maxEventAgeMs = EVENT_AGE.past,
-  }: { receivedAt?: number; ip?: string; maxEvents?: number; maxEventAgeMs?: number } = {},
+    maxAnonymousProps = MAX_ANONYMOUS_PROPS,
+  }: { receivedAt?: number; ip?: string; maxEvents?: number; maxEventAgeMs?: number; maxAnonymousProps?: number } = {},
 ): CheckedBatch {
   if (!isObject(batch) || batch.v !== 1 || typeof batch.project != 'string' || !Array.isArray(batch.events))
     throw new HttpError(400, 'expected {"v": 1, "project": "<token>", "events": [...]}')
@@ -240,6 +247,8 @@ export function checkBatch(
     }
     const verdict = verdictOf(project!, item as IncomingEvent)
     if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict as Refused, event: storableEvent(item as IncomingEvent) })
+    else if (verdict == 'anonymous' && (item as IncomingEvent).props !== undefined && jsonLength((item as IncomingEvent).props) > maxAnonymousProps)
+      rejected.push({ id, reason: 'too_large', event: storableEvent(item as IncomingEvent) })
     else {
       const time = sentAt === undefined ? ts : receivedAt - Math.max(0, age)
       const stored = storableEvent(item as IncomingEvent, { time, project: token, receivedAt, verdict, ip })

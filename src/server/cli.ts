@@ -23,10 +23,12 @@ const USAGE = `Usage: signet <command> [options]
       Print the <script> to paste into every page.
   collector [--port N] [--host H] [--mode off|report|enforce] [--project TOKEN]
             [--scheme hex|base64|token] [--secret-file FILE] [--workers N] [--db FILE] [--data FILE]
+            [--trust-proxy ADDRESS[,ADDRESS…]]
       Run the reference collector (serves /track and /tracker.js) with N worker processes
       (default 1), storing into PostgreSQL when SIGNET_DATABASE_URL is set, otherwise into the
       SQLite file --db (default data/signet.db). A JSONL file of an earlier Signet (--data,
-      default data/events.jsonl) is imported on start, then renamed.
+      default data/events.jsonl) is imported on start, then renamed. Behind a reverse proxy,
+      --trust-proxy names its addresses (or CIDR ranges): X-Forwarded-For is read from them only.
   export [--since ISO-DATE] [--project TOKEN] [--db FILE]
       Print the stored events as JSON lines, in the order stored (from SIGNET_DATABASE_URL or --db).
   help, --help, <command> --help
@@ -72,6 +74,7 @@ const options = {
   db: { type: 'string' },
   workers: { type: 'string' },
   since: { type: 'string' },
+  'trust-proxy': { type: 'string' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -144,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
       set('SIGNET_DATA', values.data)
       set('SIGNET_DB', values.db)
       set('SIGNET_WORKERS', values.workers)
+      set('SIGNET_TRUST_PROXY', values['trust-proxy'])
       if (values['secret-file']) delete env.SIGNET_SECRET
       const config = loadConfig(env)
       await run(config, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { checkProjects, wireIdOf, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
+import type { ClientBudget } from './budget'
 import { createSignetHandler } from './handlers'
 import { send } from './http'
 import type { Store } from './store'
@@ -22,6 +23,10 @@ export interface CollectorOptions {
   maxEventAgeMs?: number
   /** How long a request body may take to arrive, in ms; slower ones get 408. */
   bodyTimeoutMs?: number
+  /** createSignetHandler's: a client's budget per minute, anonymous props, reverse proxies. */
+  budget?: ClientBudget | false
+  maxAnonymousProps?: number
+  trustProxy?: readonly string[]
   /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
   assetDir?: string
   log?: (line: string) => void
@@ -62,7 +67,7 @@ function createTally(log: (line: string) => void) {
 
 /** The reference collector: POST /track through createSignetHandler into a store, and the tracker's scripts. */
 export function createCollector(options: CollectorOptions) {
-  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, assetDir, log = () => {}, onResult } = options
+  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, budget, maxAnonymousProps, trustProxy, assetDir, log = () => {}, onResult } = options
   checkProjects(projects)
   const tally = createTally(log)
 
@@ -72,6 +77,9 @@ export function createCollector(options: CollectorOptions) {
     maxEvents,
     maxEventAgeMs,
     bodyTimeoutMs,
+    budget,
+    maxAnonymousProps,
+    trustProxy,
     log,
     async onEvents(accepted, rejected, { project, token }) {
       if (!accepted.length && !rejected.length) return

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ProjectConfig, Scheme, SecureMode } from './collector'
-import { EVENT_AGE } from '../protocol'
+import { EVENT_AGE, LIMITS } from '../protocol'
+import { MAX_ANONYMOUS_PROPS } from './batch'
+import { DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
 import { DEFAULT_SQLITE_FILE } from './store'
 
 export interface ServerConfig {
@@ -22,6 +24,12 @@ export interface ServerConfig {
   maxEventAgeMs?: number
   /** SIGNET_DASHBOARD_TOKEN: the demo dashboard answers off this machine only with it. */
   dashboardToken?: string
+  /** What one client address may have stored per minute (SIGNET_CLIENT_EVENTS, SIGNET_CLIENT_BYTES; 0: no budget). */
+  budget: ClientBudget | false
+  /** SIGNET_MAX_ANONYMOUS_PROPS: the most characters of JSON an anonymous event's props may have. */
+  maxAnonymousProps: number
+  /** SIGNET_TRUST_PROXY (--trust-proxy): addresses or CIDR ranges of the reverse proxies in front. */
+  trustProxy: string[]
 }
 
 type Env = Record<string, string | undefined>
@@ -116,12 +124,22 @@ const parseConfigFile = (text: string, file: string): unknown => {
  * Reads the collector's configuration from the environment, never from code:
  * SIGNET_CONFIG (a JSON file: {"projects": {"<token>": {"secureMode", "scheme", "maxAgeSeconds", "secrets" | "secretFiles"}}}),
  * or SIGNET_PROJECT, SIGNET_SECURE_MODE, SIGNET_SCHEME, SIGNET_MAX_AGE, SIGNET_SECRET / SIGNET_SECRET_FILE
- * (one secret per line); SIGNET_MAX_EVENT_AGE (seconds), SIGNET_DASHBOARD_TOKEN; PORT, HOST, SIGNET_DATABASE_URL, SIGNET_DB, SIGNET_DATA, SIGNET_WORKERS.
+ * (one secret per line); SIGNET_MAX_EVENT_AGE (seconds), SIGNET_DASHBOARD_TOKEN; PORT, HOST, SIGNET_DATABASE_URL, SIGNET_DB, SIGNET_DATA, SIGNET_WORKERS;
+ * SIGNET_CLIENT_EVENTS, SIGNET_CLIENT_BYTES (a client's budget per minute), SIGNET_MAX_ANONYMOUS_PROPS, SIGNET_TRUST_PROXY.
  */
 export function loadConfig(env: Env = process.env): ServerConfig {
   const port = numberFrom(env, 'PORT', 8787, 0, 65535, 'whole')
   const workers = numberFrom(env, 'SIGNET_WORKERS', 1, 1, MAX_WORKERS, 'whole')
   const maxEventAgeMs = numberFrom(env, 'SIGNET_MAX_EVENT_AGE', EVENT_AGE.past / 1000, 1, 10 * 365 * 86_400, 'seconds') * 1000
+  const eventsPerMinute = numberFrom(env, 'SIGNET_CLIENT_EVENTS', DEFAULT_BUDGET.eventsPerMinute, 0, 1e9, 'whole')
+  const bytesPerMinute = numberFrom(env, 'SIGNET_CLIENT_BYTES', DEFAULT_BUDGET.bytesPerMinute, 0, 1e12, 'whole')
+  const trustProxy = (env.SIGNET_TRUST_PROXY || '').split(',').map((a) => a.trim()).filter(Boolean)
+  // Refused now, with the setting's name, rather than by the first worker that starts.
+  try {
+    trustedProxies(trustProxy)
+  } catch (err) {
+    throw new Error((err as Error).message.replace('trust proxy', 'SIGNET_TRUST_PROXY'))
+  }
   const base = {
     port,
     host: env.HOST || '127.0.0.1',
@@ -130,6 +148,9 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     workers,
     maxEventAgeMs,
     ...(env.SIGNET_DASHBOARD_TOKEN && { dashboardToken: env.SIGNET_DASHBOARD_TOKEN }),
+    budget: eventsPerMinute && bytesPerMinute ? { eventsPerMinute, bytesPerMinute } : (false as const),
+    maxAnonymousProps: numberFrom(env, 'SIGNET_MAX_ANONYMOUS_PROPS', MAX_ANONYMOUS_PROPS, 0, LIMITS.props, 'whole'),
+    trustProxy,
   }
 
   if (env.SIGNET_CONFIG) {

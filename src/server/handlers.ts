@@ -3,7 +3,9 @@ import {
   checkBatch,
   checkProjects,
   HttpError,
+  jsonOf,
   LIMITS,
+  MAX_ANONYMOUS_PROPS,
   type CollectResult,
   type ProjectConfig,
   type RejectedEvent,
@@ -12,6 +14,7 @@ import {
   wireIdOf,
 } from './batch'
 import { EVENT_AGE } from '../protocol'
+import { clientAddress, clientKey, createBudget, DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
 
 export interface SignetHandlerOptions {
@@ -38,6 +41,21 @@ export interface SignetHandlerOptions {
    */
   maxEventAgeMs?: number
   bodyTimeoutMs?: number
+  /** The most characters of JSON an anonymous event's props may have; more: too_large. Default 4,096. */
+  maxAnonymousProps?: number
+  /**
+   * What one client address (an IPv6 /64) may have stored per minute, of events without a verified
+   * person: past it the request is answered 429 with Retry-After and nothing of it is stored (the
+   * tracker sends it again then). Default 2,000 events and 2 MiB of stored records; false: none.
+   * Counted in this process, and only where the client's address is known (node, or ip given).
+   */
+  budget?: ClientBudget | false
+  /**
+   * Addresses (or CIDR ranges) of the reverse proxies in front: a request from one of them is the
+   * client's named in X-Forwarded-For (the last address there that is not a proxy's). Read by the
+   * node front door; others pass the client's address themselves. Default none: the peer's address.
+   */
+  trustProxy?: readonly string[]
   /** Where unexpected errors are reported; never given a signature or secret. */
   log?: (line: string) => void
 }
@@ -77,10 +95,15 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     maxEvents = LIMITS.events,
     maxEventAgeMs = EVENT_AGE.past,
     bodyTimeoutMs = 10_000,
+    maxAnonymousProps = MAX_ANONYMOUS_PROPS,
+    budget: limits = DEFAULT_BUDGET,
+    trustProxy = [],
     log = (line) => console.error(line),
   } = options
   checkProjects(projects)
   if (!(maxEventAgeMs > 0)) throw new Error('signet: maxEventAgeMs must be a positive number of ms')
+  const budget = limits && createBudget(limits)
+  const proxies = trustProxy.length ? trustedProxies(trustProxy) : undefined
   const json = { 'Content-Type': 'application/json', ...CORS_HEADERS }
 
   const failure = (err: unknown): SignetAnswer => {
@@ -89,14 +112,26 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     return { status: 500, headers: json, body: { error: 'internal error' } }
   }
 
+  const tooMany = (retryAfter: number): SignetAnswer => ({
+    status: 429,
+    headers: { ...json, 'Retry-After': String(retryAfter) },
+    body: { error: `more events from this address in a minute than the collector takes: send them again in ${retryAfter} s` },
+  })
+
   /** Answers one request body: bytes (JSON, or gzipped JSON), a string of JSON, or an already parsed object. */
   async function handle(body: unknown, ip?: string): Promise<SignetAnswer> {
     try {
+      // A client that has used its minute up costs no unpacking or parsing.
+      const spent = ip && budget && budget.spent(clientKey(ip))
+      if (spent) return tooMany(spent.retryAfter)
       const arrived = body instanceof Uint8Array ? body.byteLength : typeof body == 'string' ? Buffer.byteLength(body) : 0
       if (arrived > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
       const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
-      const checked = checkBatch(projects, batch, { ip, maxEvents, maxEventAgeMs })
+      const checked = checkBatch(projects, batch, { ip, maxEvents, maxEventAgeMs, maxAnonymousProps })
+      const unverified = checked.accepted.filter((e) => e.verdict != 'verified')
+      const over = ip && budget && unverified.length && budget.take(clientKey(ip), unverified.length, unverified.reduce((n, e) => n + jsonOf(e).length, 0))
+      if (over) return tooMany(over.retryAfter)
       let conflicts: Conflicts
       try {
         conflicts = await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project })
@@ -129,7 +164,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
         try {
           // A body parser that consumed the stream left what it read in req.body.
           const body = req.readableEnded ? req.body : await readBody(req, maxBodyBytes, bodyTimeoutMs)
-          answer = await handle(body, req.socket.remoteAddress)
+          answer = await handle(body, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies))
         } catch (err) {
           answer = failure(err)
         }

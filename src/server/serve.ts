@@ -34,6 +34,9 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
   const collector = createCollector({
     projects: config.projects,
     maxEventAgeMs: config.maxEventAgeMs,
+    budget: config.budget,
+    maxAnonymousProps: config.maxAnonymousProps,
+    trustProxy: config.trustProxy,
     store,
     assetDir: dist,
     log: (line) => log(`[collector] ${line}`),

@@ -80,7 +80,7 @@ describe('signet CLI', () => {
       out: 'Usage: signet sign --id ID [--scheme hex|base64|token] [--secret-file FILE]\n      Print the signature of a person id. The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
       err: '',
     })
-    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(6)
+    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(8)
     expect(run(['--version'])).toEqual({ code: 0, out: JSON.parse(readFileSync('package.json', 'utf8')).version, err: '' })
   })
 

@@ -344,6 +344,41 @@ describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
     expect(await store.counts('ENF')).toEqual({ stored: { anonymous: 3, verified: 1 }, rejected: { conflict: 1 } })
   })
 
+  it.skipIf(skip)('answers a client past its budget 429 with Retry-After and stores nothing of that request; other clients, and verified people, go on', async () => {
+    db = await make()
+    const { url, events } = await start({ budget: { eventsPerMinute: 50, bytesPerMinute: 1_000_000 }, trustProxy: ['127.0.0.1'] }, db)
+    const from = (ip: string) => ({ 'X-Forwarded-For': ip })
+    const many = (n: number, extra: Record<string, unknown> = {}) => Array.from({ length: n }, () => event(extra))
+    expect((await post(url, batch('ENF', many(40)), from('198.51.100.1'))).body).toEqual({ accepted: 40, rejected: [] })
+    const over = await post(url, batch('ENF', many(20)), from('198.51.100.1'))
+    expect(over.status).toBe(429)
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(Number(over.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+    expect(over.body.error).toMatch(/^more events from this address in a minute than the collector takes/)
+    expect((await post(url, batch('ENF', many(20)), from('198.51.100.2'))).body.accepted).toBe(20)
+    const signed = many(20, { personId: 'u1', signature: personSignature(SECRET, 'u1') })
+    expect((await post(url, batch('ENF', signed), from('198.51.100.1'))).body.accepted).toBe(20)
+    const kept = await events()
+    expect(kept).toHaveLength(80)
+    // Behind the trusted proxy, each event keeps its client's address, not the proxy's.
+    expect([...new Set(kept.map((e) => e.ip))].sort()).toEqual(['198.51.100.1', '198.51.100.2'])
+  })
+
+  it.skipIf(skip)('believes no X-Forwarded-For without trustProxy, and bounds what an anonymous event carries', async () => {
+    db = await make()
+    const { url, events } = await start({ budget: { eventsPerMinute: 10, bytesPerMinute: 1_000_000 } }, db)
+    expect((await post(url, batch('OFF', [event()]), { 'X-Forwarded-For': '198.51.100.1' })).body.accepted).toBe(1)
+    // A client cannot make up addresses to get a fresh budget for each.
+    const spoofed = await Promise.all([2, 3].map((n) => post(url, batch('OFF', Array.from({ length: 5 }, () => event())), { 'X-Forwarded-For': `198.51.100.${n}` })))
+    expect(spoofed.map((r) => r.status).sort()).toEqual([200, 429])
+    expect((await events()).map((e) => e.ip)).toEqual(Array(6).fill('127.0.0.1'))
+    const big = { blob: 'p'.repeat(5000) }
+    const anonymous = event({ props: big })
+    const identified = event({ props: big, personId: 'u1', signature: personSignature(SECRET, 'u1') })
+    const { body } = await post(url, batch('ENF', [anonymous, identified]))
+    expect(body).toEqual({ accepted: 1, rejected: [{ id: anonymous.id, reason: 'too_large' }] })
+  })
+
   it.skipIf(skip)('answers 503 with Retry-After when the write fails, stores nothing of it, and stores it when sent again', async () => {
     db = await make()
     const { url, events, store } = await start({}, db)
