@@ -21,8 +21,8 @@ export const PUBLIC_NAMES = [
   'email', 'userId', 'userSignature',
   // payloads given to _gs('on') handlers
   'eventIds', 'count',
-  // stored records: identity {a, p, s, r, x, t}, outbox {p, i} of items {e, w}, locks {by, at}
-  'a', 'p', 's', 'r', 'x', 't', 'i', 'e', 'w', 'by', 'at',
+  // stored records: identity {a, p, s, r, x, t, c}, outbox {p, i} of items {e, w}, locks {by, at}
+  'a', 'p', 's', 'r', 'x', 't', 'c', 'i', 'e', 'w', 'by', 'at',
   // vendor globals and Help Scout's stub queue
   'Beacon', 'Engagespot', 'readyQueue', 'method', 'options', 'data',
   // browser APIs newer than terser's list of DOM names

@@ -5,8 +5,8 @@ import { own } from './storage'
 export type Props = Record<string, unknown>
 
 // What is persisted (storage key signet, or signet_<name>): the anonymous id, and the person id with
-// the signature given for it, their properties, until when (ms) they last, and the record's version.
-// One record, so the pair is never written apart.
+// the signature given for it, their properties, until when (ms) they last, the record's version, and
+// whether its person came by a cookie. One record, so the pair is never written apart.
 export interface IdentityState {
   a: string
   p?: string
@@ -14,6 +14,8 @@ export interface IdentityState {
   r?: Props
   x?: number
   t: number
+  /** Brought by the cookie of cookieDomain, from a subdomain. */
+  c?: 1
 }
 
 export interface Person {

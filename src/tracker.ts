@@ -157,6 +157,9 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
   let heldSignature: string | undefined
   // The person this page identified: a signature given here is theirs, whoever another tab identified since.
   let identified: string | undefined
+  // The version of the cookie of cookieDomain, when it is past this page's and this page keeps its
+  // own person: the cookie is then not written over with an older one.
+  let cookieAhead = 0
   let lastStatus: string | undefined
 
   // Writes the state as the record; each write renews the person's lifetime. With identityTtl 0 they
@@ -173,7 +176,7 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     // With cookieDomain, the anonymous id and the person (never the signature: a cookie travels to
     // every server of the domain) are shared with its subdomains, for as long as the person lasts;
     // under a name of the project's, so that another project of the domain cannot take them.
-    if (FEATURES.settings && settings.cookieDomain)
+    if (FEATURES.settings && settings.cookieDomain && !(cookieAhead > state.t))
       document.cookie = `${cookieName()}=${encodeURIComponent(JSON.stringify(bare))}; domain=${settings.cookieDomain}; path=/; max-age=${state.p ? identityTtl / 1000 : 63072000}; samesite=lax${location.protocol == 'https:' ? '; secure' : ''}`
   }
   const cookieName = () => identityKey + '_' + encodeURIComponent(project!)
@@ -186,14 +189,20 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
    * Newest wins: a record of a later version than this page's replaces its state, and one of the same
    * version (another tab's renewal) too, unless identityTtl is 0 and this page identified its
    * person itself: then they are this page's own. One older than this page's is a write that raced
-   * past this page's: this page's goes back. A cookie's record has no signature or properties: for
-   * the same person, this page keeps its own.
+   * past this page's: this page's goes back. A cookie's record (`bare`) may come from any subdomain,
+   * trusted or not: it only fills in for a page that has identified nobody itself, and what it
+   * brought (marked c) never replaces a person a page identified. It has no signature or
+   * properties: for the same person, this page keeps its own.
    */
   const consider = (found?: IdentityState | false | '', bare?: unknown) => {
-    if (!FEATURES.sharedIdentity) found && !bare && (state = found)
-    else if (found && (found.t > state.t || (found.t == state.t && (identityTtl || !identified) && (!bare || found.p == state.p))))
-      state = bare && found.p == state.p ? own(Object.assign({}, state, found)) : found
-    else if (found && found.t < state.t) saveIdentity()
+    if (!found) return
+    if (!FEATURES.sharedIdentity) {
+      if (!bare) state = found
+    } else if (identified && (bare || found.c)) {
+      if (bare) cookieAhead = found.t
+    } else if (found.t > state.t || (found.t == state.t && (identityTtl || !identified) && (!bare || found.p == state.p)))
+      state = !bare ? found : found.p == state.p ? own(Object.assign({}, state, found)) : Object.assign(found, { c: 1 as const })
+    else if (found.t < state.t) saveIdentity()
   }
 
   /** Brings this page's copy up to the record (and to the cookie of cookieDomain), then ends a person whose time is up. */
@@ -239,6 +248,8 @@ export function createCore(name: string, endpoint: string, consent: Consent) {
     // A different person: the previous signature and person properties are not theirs.
     // Properties set while anonymous do belong to whoever signs in next.
     if (person.id !== state.p) state = own({ a: state.a, p: person.id, r: state.p ? undefined : state.r, t: state.t })
+    // Identified here: no longer what a cookie brought.
+    state.c = undefined
     if (signature) state.s = signature
     heldSignature = undefined
     identified = person.id
