@@ -13,11 +13,12 @@ function start(env: Record<string, string>) {
   })
   let log = ''
   child.stderr.on('data', (d) => (log += d))
-  const url = new Promise<string>((resolve, reject) => {
+  // The demo's address, and the dashboard's with the token made for the run.
+  const url = new Promise<[string, string]>((resolve, reject) => {
     child.stdout.on('data', (d) => {
       log += d
-      const m = /Demo: (http:\/\/\S+)\//.exec(log)
-      if (m) resolve(m[1])
+      const m = /Demo: (http:\/\/\S+)\/\nDashboard: (\S+)/.exec(log)
+      if (m) resolve([m[1], m[2]])
     })
     child.on('exit', (code) => reject(new Error(`exited ${code}\n${log}`)))
   })
@@ -32,9 +33,9 @@ test('the demo signs people in through its own server, and the dashboard shows e
   const env = { SIGNET_SECRET: randomBytes(32).toString('hex'), SIGNET_DB: join(mkdtempSync(join(tmpdir(), 'signet-demo-')), 'signet.db') }
   let demo = start(env)
   try {
-    const url = await demo.url
+    const [url, board] = await demo.url
     const dashboard = await context.newPage()
-    await dashboard.goto(url + '/dashboard')
+    await dashboard.goto(board)
     await expect(dashboard.locator('#status')).toHaveText('live')
 
     const rows = dashboard.locator('#rows tr')
@@ -77,7 +78,8 @@ test('the demo signs people in through its own server, and the dashboard shows e
     await demo.stop()
     demo = start(env)
     const again = await context.newPage()
-    await again.goto((await demo.url) + '/dashboard')
+    // A new run, a new token: the address it prints.
+    await again.goto((await demo.url)[1])
     await expect(again.locator('#status')).toHaveText('live')
     // Stored events come back; the rejected one is counted, not stored.
     await expect(again.locator('#counts')).toHaveText(/verified: 5.*anonymous: 2.*rejected: 1|anonymous: 2.*verified: 5.*rejected: 1/)

@@ -94,7 +94,8 @@ export function trustedProxies(list: readonly string[]): BlockList {
   return trusted
 }
 
-const contains = (list: BlockList, address: string) => {
+/** Whether `address` is one of the trusted proxies'. */
+export const trusts = (list: BlockList, address: string) => {
   const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')
   return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')
 }
@@ -105,14 +106,14 @@ const contains = (list: BlockList, address: string) => {
  * so what a client writes itself stands further left and is not believed).
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, trusted?: BlockList): string | undefined {
-  if (!peer || !trusted || !forwardedFor || !contains(trusted, peer)) return peer
+  if (!peer || !trusted || !forwardedFor || !trusts(trusted, peer)) return peer
   let client = peer
   for (const hop of String(forwardedFor).split(',').reverse()) {
     const address = hop.trim()
     // What no proxy of ours wrote (not an address) ends the walk: the last believed address stands.
     if (!isIP(address)) break
     client = address
-    if (!contains(trusted, address)) break
+    if (!trusts(trusted, address)) break
   }
   return client
 }

@@ -22,8 +22,10 @@ export interface ServerConfig {
   generatedSecret: boolean
   /** Oldest event accepted, in ms before its batch's sentAt (SIGNET_MAX_EVENT_AGE, in seconds). */
   maxEventAgeMs?: number
-  /** SIGNET_DASHBOARD_TOKEN: the demo dashboard answers off this machine only with it. */
-  dashboardToken?: string
+  /** SIGNET_DASHBOARD_TOKEN, or one made for this run: the dashboard answers only with it. */
+  dashboardToken: string
+  /** True when dashboardToken was made for this run (npm start prints the dashboard's address with it). */
+  generatedDashboardToken: boolean
   /** What one client address may have stored per minute (SIGNET_CLIENT_EVENTS, SIGNET_CLIENT_BYTES; 0: no budget). */
   budget: ClientBudget | false
   /** SIGNET_MAX_ANONYMOUS_PROPS: the most characters of JSON an anonymous event's props may have. */
@@ -147,7 +149,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     importFile: env.SIGNET_DATA || 'data/events.jsonl',
     workers,
     maxEventAgeMs,
-    ...(env.SIGNET_DASHBOARD_TOKEN && { dashboardToken: env.SIGNET_DASHBOARD_TOKEN }),
+    dashboardToken: env.SIGNET_DASHBOARD_TOKEN || randomBytes(16).toString('hex'),
+    generatedDashboardToken: !env.SIGNET_DASHBOARD_TOKEN,
     budget: eventsPerMinute && bytesPerMinute ? { eventsPerMinute, bytesPerMinute } : (false as const),
     maxAnonymousProps: numberFrom(env, 'SIGNET_MAX_ANONYMOUS_PROPS', MAX_ANONYMOUS_PROPS, 0, LIMITS.props, 'whole'),
     trustProxy,

@@ -1,7 +1,10 @@
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
+import type { BlockList } from 'node:net'
 import { join } from 'node:path'
+import type { TLSSocket } from 'node:tls'
+import { trusts } from './budget'
 import type { Handler } from './collector'
 import { storedRow, type Feed, type FeedRow } from './feed'
 import { scriptJson } from './snippet'
@@ -19,35 +22,35 @@ export interface DemoOptions {
   /** Where the dashboard reads its counters and timelines, so they are the same after a restart and across workers. */
   store: Store
   /** Who may see the dashboard: see dashboardAllowed. */
-  dashboard?: DashboardAccess
+  dashboard: DashboardAccess
 }
 
 export interface DashboardAccess {
-  /** SIGNET_DASHBOARD_TOKEN: when set, required (once as ?token=, then a cookie), from any address. */
-  token?: string
-  /** Host names the dashboard may be reached at besides loopback ones (HOST, when it names one). */
-  hosts?: string[]
+  /** SIGNET_DASHBOARD_TOKEN, or one made for the run: required, once as ?token=, then a cookie. */
+  token: string
+  /** Reverse proxies whose X-Forwarded-Proto says the request came over HTTPS (the cookie is then Secure). */
+  trustProxy?: BlockList
 }
 
-const LOOPBACK_NAMES = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
-const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/
 const DASHBOARD_COOKIE = 'signet_dashboard'
 const DASHBOARD_COOKIE_VALUE = new RegExp(`(?:^|;\\s*)${DASHBOARD_COOKIE}=([^;]*)`)
 
 const sameText = (a: string, b: string) => a.length == b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
 
 /**
- * The dashboard shows who did what: without a token it answers only a request from this machine,
- * with a token only one that has it. Either way the Host header must name this server (a loopback
- * name or a configured one), so a page elsewhere cannot reach it by rebinding its DNS to 127.0.0.1.
+ * The dashboard shows who did what: it answers only a request that has its token, whatever its
+ * address. (A request from this machine is no proof: behind a reverse proxy every request comes
+ * from it. And a page elsewhere that rebinds its DNS to 127.0.0.1 has no token: the browser keeps
+ * the dashboard's cookie for the dashboard's own host.)
  */
-export function dashboardAllowed(req: IncomingMessage, { token, hosts = [] }: DashboardAccess = {}, given?: string | null): boolean {
-  const host = (req.headers.host || '').replace(/:\d+$/, '').toLowerCase()
-  if (!LOOPBACK_NAMES.test(host) && !hosts.includes(host)) return false
-  if (!token) return LOOPBACK_ADDRESS.test(req.socket.remoteAddress || '')
+export function dashboardAllowed(req: IncomingMessage, { token }: DashboardAccess, given?: string | null): boolean {
   const cookie = DASHBOARD_COOKIE_VALUE.exec(req.headers.cookie || '')?.[1]
   return [given, cookie && decodeURIComponent(cookie)].some((t) => !!t && sameText(t, token))
 }
+
+/** Whether the request came over HTTPS: its own TLS, or a trusted proxy's X-Forwarded-Proto. */
+const overHttps = (req: IncomingMessage, proxies?: BlockList) =>
+  (req.socket as TLSSocket).encrypted || (!!proxies && trusts(proxies, req.socket.remoteAddress || '') && req.headers['x-forwarded-proto'] == 'https')
 
 const USERS: Record<string, string> = { alice: 'Alice', bob: 'Bob' }
 // What the dashboard starts from: the latest rows, and the timelines of the people in them.
@@ -95,12 +98,13 @@ export function createDemo({ project, sign, snippet, dist, feed, store, dashboar
     if (url.pathname == '/dashboard' || url.pathname == '/dashboard.js' || url.pathname == '/demo/stream') {
       const given = url.searchParams.get('token')
       if (!dashboardAllowed(req, dashboard, given)) {
-        page(dashboard?.token ? 'the dashboard needs its token: /dashboard?token=…' : 'the dashboard answers on this machine only (or set SIGNET_DASHBOARD_TOKEN)', 'text/plain', 403)
+        page('the dashboard needs its token: /dashboard?token=… (npm start prints the whole address)', 'text/plain', 403)
         return true
       }
       // The token goes from the address bar into a cookie the page's own requests carry.
       if (given) {
-        res.writeHead(302, { Location: url.pathname, 'Set-Cookie': `${DASHBOARD_COOKIE}=${encodeURIComponent(given)}; Path=/; HttpOnly; SameSite=Strict` }).end()
+        const secure = overHttps(req, dashboard.trustProxy) ? '; Secure' : ''
+        res.writeHead(302, { Location: url.pathname, 'Set-Cookie': `${DASHBOARD_COOKIE}=${encodeURIComponent(given)}; Path=/; HttpOnly; SameSite=Strict${secure}` }).end()
         return true
       }
     }

@@ -39,7 +39,7 @@ export interface RunOptions {
   demo: boolean
   dist: string
   /** Printed with the URL once every worker listens: what to open. */
-  banner: (url: string) => string
+  banner: (url: string, config: ServerConfig) => string
 }
 
 // A SIGTERM gets 10 s: workers have 8 to answer what they hold, then close their store.
@@ -135,7 +135,7 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
         if (!announced && listening.size == config.workers) {
           announced = true
           log(`${config.workers} worker process${config.workers > 1 ? 'es' : ''} (pids ${[...listening].map((x) => x.process.pid).join(', ')})`)
-          log(banner(m.url))
+          log(banner(m.url, config))
         }
       }
     })

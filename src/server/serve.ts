@@ -1,3 +1,4 @@
+import { trustedProxies } from './budget'
 import { createCollector, type ProjectConfig } from './collector'
 import type { ServerConfig } from './config'
 import { createDemo } from './demo'
@@ -50,11 +51,7 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
         dist,
         feed: feed!,
         store,
-        dashboard: {
-          token: config.dashboardToken,
-          // HOST, when it names one (not 0.0.0.0 or ::, which listen everywhere).
-          hosts: /^(0\.0\.0\.0|::|\[::\])$/.test(config.host) ? [] : [config.host.toLowerCase()],
-        },
+        dashboard: { token: config.dashboardToken, trustProxy: config.trustProxy.length ? trustedProxies(config.trustProxy) : undefined },
       })
     : undefined
   const url = await collector.listen(config.port, config.host, site)

@@ -18,17 +18,24 @@ const run = (args: string[], env: Record<string, string> = { SIGNET_SECRET: SECR
 describe('npm start (dist/start.mjs)', () => {
   it('serves the demo page, the tracker and the collector', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-start-'))
-    const { child, url, log } = startScript(['dist/start.mjs'], { PORT: '0', SIGNET_DB: join(dir, 'signet.db'), SIGNET_DATA: join(dir, 'events.jsonl') }, /Demo: (http:\/\/\S+)\//)
+    const { child, url, log } = startScript(['dist/start.mjs'], { PORT: '0', SIGNET_DB: join(dir, 'signet.db'), SIGNET_DATA: join(dir, 'events.jsonl') }, /Dashboard: (http:\/\/\S+)/)
     try {
-      const base = await url
+      const dashboard = await url
+      const base = /Demo: (http:\/\/\S+)\//.exec(log())![1]
       const login = await fetch(base + '/demo/login?as=alice', { redirect: 'manual' })
       const cookie = login.headers.get('set-cookie')!.split(';')[0]
       const page = await (await fetch(base + '/', { headers: { cookie } })).text()
       expect(page).toContain("_gs('identify'")
       expect(await (await fetch(base + '/demo/signature?id=alice', { headers: { cookie } })).text()).toMatch(/^[0-9a-f]{64}$/)
       expect((await fetch(base + '/tracker.js')).status).toBe(200)
-      expect(await (await fetch(base + '/dashboard')).text()).toContain('<script src="/dashboard.js">')
-      expect((await fetch(base + '/dashboard.js')).status).toBe(200)
+      // The dashboard's address carries a token made for this run; without it, nothing.
+      expect(dashboard).toMatch(new RegExp(`^${base}/dashboard\\?token=[0-9a-f]{32}$`))
+      expect((await fetch(base + '/dashboard')).status).toBe(403)
+      expect((await fetch(base + '/dashboard.js')).status).toBe(403)
+      const entered = await fetch(dashboard, { redirect: 'manual' })
+      const pass = entered.headers.get('set-cookie')!.split(';')[0]
+      expect(await (await fetch(base + '/dashboard', { headers: { cookie: pass } })).text()).toContain('<script src="/dashboard.js">')
+      expect((await fetch(base + '/dashboard.js', { headers: { cookie: pass } })).status).toBe(200)
       expect(log()).toContain('Secure Mode enforce')
       expect(log()).toContain(`Storing events in sqlite ${join(dir, 'signet.db')}`)
     } finally {

@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCollector } from '../../src/server/collector'
+import { trustedProxies } from '../../src/server/budget'
 import { createDemo, type DashboardAccess } from '../../src/server/demo'
 import { createFeed } from '../../src/server/feed'
 import { personSignature, verifySignature } from '../../src/server/signature'
@@ -14,7 +15,10 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0)) await fn()
 })
 
-async function demo(db?: Database, dashboard?: DashboardAccess) {
+const DASHBOARD = { token: 'dash-token' }
+const TOKEN_COOKIE = 'signet_dashboard=dash-token'
+
+async function demo(db?: Database, dashboard: DashboardAccess = DASHBOARD) {
   const store = await open(db || (await sqliteDatabase()))
   const feed = createFeed()
   const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } }, store, onResult: feed.publish })
@@ -29,7 +33,7 @@ async function demo(db?: Database, dashboard?: DashboardAccess) {
 /** The dashboard's stream, as its page reads it: the snapshot, then each row. */
 function watch(url: string) {
   const messages: { event: string; data: any }[] = []
-  const req = request(url + '/demo/stream')
+  const req = request(url + '/demo/stream', { headers: { cookie: TOKEN_COOKIE } })
   const opened = new Promise<string | undefined>((resolve) =>
     req.on('response', (res) => {
       resolve(res.headers['content-type'])
@@ -122,7 +126,7 @@ it('drops a dashboard that stops reading instead of buffering for it, and keeps 
   const { port } = new URL(url)
   const idle = connect(Number(port), '127.0.0.1')
   idle.pause()
-  idle.write('GET /demo/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  idle.write(`GET /demo/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${TOKEN_COOKIE}\r\n\r\n`)
   cleanup.push(async () => idle.destroy())
   await expect.poll(() => feed.subscribers()).toBe(2)
   // Rows as the collector publishes them, many at once: the kernel's socket buffers (megabytes on
@@ -150,28 +154,45 @@ describe('dashboard access', () => {
       req.on('error', reject).end()
     })
 
-  it('answers on this machine under a loopback name only, so a rebound DNS name gets nothing', async () => {
+  it('answers nobody without its token, not even this machine: behind a reverse proxy every request comes from it', async () => {
     const { url } = await demo()
     const port = new URL(url).port
     for (const path of ['/dashboard', '/dashboard.js', '/demo/stream']) {
-      expect((await raw(url, path, `127.0.0.1:${port}`)).status).toBe(200)
-      expect((await raw(url, path, `localhost:${port}`)).status).toBe(200)
-      expect((await raw(url, path, `evil.test:${port}`)).status).toBe(403)
+      expect((await raw(url, path, `127.0.0.1:${port}`)).status).toBe(403)
+      expect((await raw(url, path, `localhost:${port}`, 'signet_dashboard=wrong')).status).toBe(403)
     }
   })
 
-  it('with SIGNET_DASHBOARD_TOKEN, wants the token (then keeps it in a cookie), and still checks the Host', async () => {
-    const { url } = await demo(undefined, { token: 'dash-token', hosts: ['stats.example'] })
-    expect((await raw(url, '/dashboard', 'stats.example')).status).toBe(403)
+  it('wants the token once in the address, then keeps it in an HttpOnly cookie, under whatever name the proxy in front gives it', async () => {
+    const { url } = await demo()
     expect((await raw(url, '/dashboard?token=wrong', 'stats.example')).status).toBe(403)
     const given = await raw(url, '/dashboard?token=dash-token', 'stats.example')
     expect(given.status).toBe(302)
     const cookie = String(given.headers['set-cookie']).split(';')[0]
-    expect(String(given.headers['set-cookie'])).toContain('HttpOnly')
+    expect(String(given.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict$/)
     expect((await raw(url, '/dashboard', 'stats.example', cookie)).status).toBe(200)
     expect((await raw(url, '/demo/stream', 'stats.example', cookie)).status).toBe(200)
-    expect((await raw(url, '/dashboard', 'evil.test', cookie)).status).toBe(403)
     // The site itself is not behind the token.
     expect((await raw(url, '/', 'stats.example')).status).toBe(200)
+  })
+
+  it('marks the cookie Secure when a trusted proxy says the request came over HTTPS', async () => {
+    const { url } = await demo(undefined, { token: 'dash-token', trustProxy: trustedProxies(['127.0.0.1']) })
+    const over = (proto: string) =>
+      new Promise<string>((resolve, reject) =>
+        request(url + '/dashboard?token=dash-token', { headers: { 'x-forwarded-proto': proto } }, (res) => {
+          resolve(String(res.headers['set-cookie']))
+          res.destroy()
+        })
+          .on('error', reject)
+          .end(),
+      )
+    expect(await over('https')).toMatch(/; Secure$/)
+    expect(await over('http')).not.toContain('Secure')
+    const { url: plain } = await demo()
+    const untrusted = await new Promise<string>((resolve) =>
+      request(plain + '/dashboard?token=dash-token', { headers: { 'x-forwarded-proto': 'https' } }, (res) => resolve(String(res.headers['set-cookie']))).end(),
+    )
+    expect(untrusted).not.toContain('Secure')
   })
 })
