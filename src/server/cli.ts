@@ -114,7 +114,8 @@ async function main(argv: string[]): Promise<number> {
       let reason: string | undefined
       if (how == 'token') {
         const maxAge = Number(values['max-age'] ?? 86_400)
-        if (!(maxAge >= 0)) throw new UsageError('--max-age must be a number of seconds')
+        // As the collector's maxAgeSeconds: Infinity would accept a token of any age.
+        if (!(maxAge > 0 && maxAge < Infinity)) throw new UsageError('--max-age must be a positive number of seconds')
         const check = verifyVerificationToken(keys, id, signature, { maxAgeSeconds: maxAge })
         reason = check.ok ? undefined : check.reason
       } else if (!verifySignature(keys, id, signature, how)) reason = 'bad_signature'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ProjectConfig, Scheme, SecureMode } from './collector'
 import { EVENT_AGE, LIMITS } from '../protocol'
-import { MAX_ANONYMOUS_PROPS } from './batch'
+import { checkProjects, MAX_ANONYMOUS_PROPS } from './batch'
 import { DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
 import { DEFAULT_SQLITE_FILE } from './store'
 
@@ -63,11 +63,16 @@ interface FileProject {
   secretFiles?: string[]
 }
 
-/** Where the store is: SIGNET_DATABASE_URL (PostgreSQL) or SIGNET_DB (the SQLite file). */
-export const storeConfig = (env: Env = process.env): ServerConfig['store'] => ({
-  file: env.SIGNET_DB || DEFAULT_SQLITE_FILE,
-  ...(env.SIGNET_DATABASE_URL && { url: env.SIGNET_DATABASE_URL }),
-})
+/**
+ * Where the store is: SIGNET_DATABASE_URL (PostgreSQL) or SIGNET_DB (the SQLite file). A URL that is
+ * not postgres:// or postgresql:// stops the start; the message never repeats it (it holds a password).
+ */
+export const storeConfig = (env: Env = process.env): ServerConfig['store'] => {
+  const url = env.SIGNET_DATABASE_URL
+  if (url && !/^postgres(ql)?:\/\//i.test(url))
+    throw new Error('signet: SIGNET_DATABASE_URL must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)')
+  return { file: env.SIGNET_DB || DEFAULT_SQLITE_FILE, ...(url && { url }) }
+}
 
 /** Most worker processes: more than a machine has cores only adds switching. */
 const MAX_WORKERS = 64
@@ -175,6 +180,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     const tokens = Object.keys(projects)
     const demoProject = tokens.find((t) => projects[t].secrets.length) || tokens[0]
     if (!demoProject) throw new Error(`signet: ${env.SIGNET_CONFIG} defines no projects`)
+    // Checked now, before anything is printed or created, not by the first worker that starts.
+    checkProjects(projects)
     return { ...base, projects, demoProject, generatedSecret: false }
   }
 
@@ -186,5 +193,6 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
   if (env.SIGNET_SCHEME) project.scheme = env.SIGNET_SCHEME as Scheme
   if (env.SIGNET_MAX_AGE) project.maxAgeSeconds = numberFrom(env, 'SIGNET_MAX_AGE', 0, 1, 10 * 365 * 86_400, 'seconds')
+  checkProjects({ [token]: project })
   return { ...base, projects: { [token]: project }, demoProject: token, generatedSecret: !configured }
 }

@@ -72,14 +72,13 @@ const STATEMENT_EVENTS = 5000
 // deadlock_detected, serialization_failure: nothing was written, and the same statement will succeed.
 const RETRYABLE = new Set(['40P01', '40001'])
 
-/** host:port/database of a connection string, for messages: never its password. */
+/** host:port/database of a connection string, for messages: never its user or password, nor anything of a URL that is not PostgreSQL's. */
 export function describeUrl(url: string): string {
   try {
     const u = new URL(url)
-    return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname || '/'}`
-  } catch {
-    return '(unreadable SIGNET_DATABASE_URL)'
-  }
+    if (u.protocol == 'postgres:' || u.protocol == 'postgresql:') return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname || '/'}`
+  } catch {}
+  return '(unreadable SIGNET_DATABASE_URL)'
 }
 
 async function migrate(pool: Pool) {

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -119,6 +119,30 @@ describe('signet CLI', () => {
     } finally {
       expect((await collector.stop()).code).toBe(0)
     }
+  })
+
+  it('verify refuses a maximum age of Infinity, as the collector does (it would accept a token of any age)', () => {
+    const key = Buffer.from('abcd;0011').toString('base64')
+    const old = verificationToken(key, 'u-1', Date.now() - 2 * 365 * 86_400_000)
+    for (const age of ['Infinity', '0', 'soon'])
+      expect(run(['verify', '--id', 'u-1', '--signature', old, '--scheme', 'token', '--max-age', age], { SIGNET_SECRET: key })).toMatchObject({
+        code: 2,
+        err: expect.stringMatching(/^signet: --max-age must be a positive number of seconds\n/),
+      })
+    expect(run(['verify', '--id', 'u-1', '--signature', old, '--scheme', 'token'], { SIGNET_SECRET: key })).toMatchObject({ code: 1, out: 'invalid: expired_signature' })
+  })
+
+  it('checks its configuration before it prints anything of it or creates a store: one line, no password, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
+    const db = join(dir, 'signet.db')
+    const bad = spawnSync(process.execPath, [CLI, 'collector', '--db', db, '--scheme', 'token'], { env: { PATH: process.env.PATH!, SIGNET_SECRET: 'not-a-verification-key' }, encoding: 'utf8' })
+    expect(bad.status).toBe(2)
+    expect(bad.stdout).toBe('')
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+    expect(bad.stderr).not.toContain('not-a-verification-key')
+    expect(existsSync(db)).toBe(false)
+    const url = spawnSync(process.execPath, [CLI, 'collector'], { env: { PATH: process.env.PATH!, SIGNET_SECRET: SECRET, SIGNET_DATABASE_URL: 'signet:hunter2@db.internal/events' }, encoding: 'utf8' })
+    expect([url.status, url.stdout, url.stderr.trim()]).toEqual([2, '', 'signet: SIGNET_DATABASE_URL must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)'])
   })
 
   it('export: says what is wrong with a missing store or a bad date, in one line', () => {

@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -497,6 +498,28 @@ describe('what is kept of an event', () => {
     const reasons = (await post(url, batch('OFF', [wide, ...ids, fine]))).body.rejected.map((r: { reason: string }) => r.reason)
     expect(reasons).toEqual(['too_large', 'invalid_event', 'invalid_event', 'invalid_event'])
     expect((await events()).map((e) => e.id)).toEqual([fine.id])
+  })
+})
+
+describe('connections', () => {
+  it('closes connections past the cap from one address as they come, and idle ones after the headers timeout; other addresses are served meanwhile', async () => {
+    const { url } = await start({ maxConnectionsPerAddress: 10, headersTimeoutMs: 1000 })
+    const port = Number(new URL(url).port)
+    let closed = 0
+    const idle = Array.from({ length: 30 }, () => connect({ port, host: '127.0.0.1' }).on('close', () => closed++).on('error', () => {}))
+    cleanup.push(async () => idle.forEach((s) => s.destroy()))
+    await expect.poll(() => closed, { timeout: 1000 }).toBe(20)
+    // Another address of this machine's loopback (a client of its own) gets its answer.
+    const from = (localAddress: string) =>
+      new Promise<number>((resolve, reject) =>
+        request(url + '/track', { method: 'POST', localAddress }, (res) => resolve(res.resume().statusCode!))
+          .on('error', reject)
+          .end(batch('OFF', [event()])),
+      )
+    expect(await from('127.0.0.2')).toBe(200)
+    // The ten that send nothing are closed once the headers timeout has passed; the address is served again.
+    await expect.poll(() => closed, { timeout: 4000 }).toBe(30)
+    expect(await from('127.0.0.1')).toBe(200)
   })
 })
 

@@ -170,6 +170,8 @@ describe('PostgreSQL connection strings', () => {
     expect(describeUrl('postgres://signet:hunter2@db.internal:5433/events?sslmode=require')).toBe('db.internal:5433/events')
     expect(describeUrl('postgres://signet:hunter2@db.internal/events')).toBe('db.internal:5432/events')
     expect(describeUrl('not a url hunter2')).toBe('(unreadable SIGNET_DATABASE_URL)')
+    // Without its scheme, a URL's user and password once came out as its path.
+    expect(describeUrl('signet:hunter2@db.internal/events')).toBe('(unreadable SIGNET_DATABASE_URL)')
     // A server that is not there: the error names where, not the password.
     await expect(open({ name: 'postgres', options: { url: 'postgres://signet:hunter2@127.0.0.1:9/x' } } as Database)).rejects.toThrow(
       /^signet: PostgreSQL at 127\.0\.0\.1:9\/x: connect ECONNREFUSED[^]*$/,
