@@ -37,14 +37,14 @@ export default [
   browser('src/adapters/beacon.ts', 'dist/adapters/beacon.js'),
   browser('src/adapters/engagespot.ts', 'dist/adapters/engagespot.js'),
   {
-    input: { server: 'src/server/index.ts', start: 'src/server/start.ts', cli: 'src/server/cli.ts' },
+    input: { server: 'src/server/index.ts', start: 'src/server/cli/start.ts', cli: 'src/server/cli/cli.ts' },
     output: {
       dir: 'dist',
       format: 'es',
       entryFileNames: '[name].mjs',
       chunkFileNames: 'lib/[name].mjs',
       // The code server, start and cli share is named for what it is, whichever module comes first in it.
-      manualChunks: (id) => (/src\/server\/(collector|snippet)\.ts$/.test(id) ? 'collector' : undefined),
+      manualChunks: (id) => (/src\/server\/http\/(collector|snippet)\.ts$/.test(id) ? 'collector' : undefined),
       banner: (chunk) => (chunk.name == 'cli' ? '#!/usr/bin/env node' : ''),
       sourcemap: true,
     },

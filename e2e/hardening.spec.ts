@@ -1,4 +1,4 @@
-import { loader } from '../src/server/snippet'
+import { loader } from '../src/server/http/snippet'
 import { call, expect, noPageErrors, test, TOKEN, TOKEN_PROJECT } from './fixtures'
 
 const js = JSON.stringify

@@ -1,4 +1,4 @@
-import { personSignature } from '../src/server/signature'
+import { personSignature } from '../src/server/verify/signature'
 import { call, expect, MAX_AGE, ROTATING, test, TOKEN, TOKEN_PROJECT } from './fixtures'
 
 const js = JSON.stringify

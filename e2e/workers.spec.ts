@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openStore } from '../src/server/store'
+import { openStore } from '../src/server/store/open'
 import { startCollector } from '../test/server/processes'
 import { expect, test } from './fixtures'
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { Window } from 'happy-dom'
 import ts from 'typescript'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { personSignature } from '../src/server/signature'
+import { personSignature } from '../src/server/verify/signature'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // Under node_modules (in no dot folder, which Express's sendFile would refuse): the fixtures find express, fastify, vite, typescript and @types from this

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Window } from 'happy-dom'
 import { describe, expect, it } from 'vitest'
-import { renderSnippet } from '../src/server/snippet'
+import { renderSnippet } from '../src/server/http/snippet'
 // @ts-expect-error plain ESM build script without types
 import { SNIPPET_BUDGET } from '../snippet/budget.mjs'
 

@@ -2,8 +2,8 @@
 // of the people in them), then adds each decision as it arrives over server-sent events from
 // /demo/stream, newest first. No framework; built by rollup like the tracker.
 
-import type { FeedRow as Row } from '../server/feed'
-import type { StoreCounts } from '../server/store'
+import type { FeedRow as Row } from '../server/console/feed'
+import type { StoreCounts } from '../server/store/store'
 
 interface Snapshot {
   counts: StoreCounts

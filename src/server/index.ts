@@ -1,11 +1,11 @@
-export { personSignature, userSignature, verifySignature, type Encoding, type Secret } from './signature'
+export { personSignature, userSignature, verifySignature, type Encoding, type Secret } from './verify/signature'
 export {
   parseVerificationKey,
   verificationToken,
   verifyVerificationToken,
   type TokenCheck,
   type TokenOptions,
-} from './token'
+} from './verify/token'
 export {
   anonymizeIp,
   createCollector,
@@ -21,10 +21,11 @@ export {
   type SecureMode,
   type StoredEvent,
   type Verdict,
-} from './collector'
-export { loadConfig, type ServerConfig } from './config'
-export { createSignetHandler, type BatchInfo, type Conflicts, type SignetAnswer, type SignetHandlerOptions } from './handlers'
-export { openStore, sameEvent, type Outcome, type Rejected, type Store, type StoreCounts, type StoreOptions } from './store'
-export { importJsonl, type ImportResult } from './import'
-export { checkBatch, type CheckedBatch, type RejectedEvent } from './batch'
-export { renderSnippet, type SnippetOptions } from './snippet'
+} from './http/collector'
+export { loadConfig, type ServerConfig } from './cli/config'
+export { createSignetHandler, type BatchInfo, type Conflicts, type SignetAnswer, type SignetHandlerOptions } from './http/handlers'
+export { openStore } from './store/open'
+export { sameEvent, type Outcome, type Rejected, type Store, type StoreCounts, type StoreOptions } from './store/store'
+export { importJsonl, type ImportResult } from './store/import'
+export { checkBatch, type CheckedBatch, type RejectedEvent } from './verify/batch'
+export { renderSnippet, type SnippetOptions } from './http/snippet'

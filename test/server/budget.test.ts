@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest'
-import { clientAddress, clientKey, createBudget, trustedProxies } from '../../src/server/budget'
+import { clientAddress, clientKey, createBudget, trustedProxies } from '../../src/server/http/budget'
 
 // Issue 24, finding 3: a client's budget per minute, and the client's address behind a proxy.
 describe('a client budget', () => {

@@ -2,9 +2,9 @@
 import fc from 'fast-check'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createCollector, type Collector } from '../../src/server/collector'
-import { personSignature } from '../../src/server/signature'
-import type { Store } from '../../src/server/store'
+import { createCollector, type Collector } from '../../src/server/http/collector'
+import { personSignature } from '../../src/server/verify/signature'
+import type { Store } from '../../src/server/store/store'
 import { open, sqliteDatabase } from './databases'
 
 const SECRET = 'fuzz-secret'

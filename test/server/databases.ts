@@ -5,7 +5,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { openStore, type StoreOptions } from '../../src/server/store'
+import { openStore } from '../../src/server/store/open'
+import type { StoreOptions } from '../../src/server/store/store'
 
 export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL
 

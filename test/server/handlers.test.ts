@@ -1,10 +1,10 @@
 // @vitest-environment node
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RejectedEvent, StoredEvent } from '../../src/server/batch'
-import { createSignetHandler } from '../../src/server/handlers'
-import { readBody } from '../../src/server/http'
-import { personSignature } from '../../src/server/signature'
+import type { RejectedEvent, StoredEvent } from '../../src/server/verify/batch'
+import { createSignetHandler } from '../../src/server/http/handlers'
+import { readBody } from '../../src/server/http/http'
+import { personSignature } from '../../src/server/verify/signature'
 
 const SECRET = 'handler-secret'
 const projects = { P: { secureMode: 'enforce' as const, secrets: [SECRET] } }

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
-import type { StoredEvent } from '../../src/server/batch'
-import { importJsonl, storedRecord } from '../../src/server/import'
-import type { Store } from '../../src/server/store'
+import type { StoredEvent } from '../../src/server/verify/batch'
+import { importJsonl, storedRecord } from '../../src/server/store/import'
+import type { Store } from '../../src/server/store/store'
 import { open, sqliteDatabase } from './databases'
 
 let stores: Store[] = []

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest'
-import { personSignature, userSignature, verifySignature } from '../../src/server/signature'
+import { personSignature, userSignature, verifySignature } from '../../src/server/verify/signature'
 
 // Published HMAC-SHA256 example (key "key", the quick brown fox), so the helpers are checked against
 // an answer computed elsewhere rather than against node:crypto itself.

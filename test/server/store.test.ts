@@ -3,10 +3,10 @@
 // what reads back, and what a failed write leaves behind.
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StoredEvent } from '../../src/server/batch'
-import { describeUrl, POSTGRES_MIGRATIONS } from '../../src/server/postgres'
-import { SQLITE_MIGRATIONS } from '../../src/server/sqlite'
-import type { Store } from '../../src/server/store'
+import type { StoredEvent } from '../../src/server/verify/batch'
+import { describeUrl, POSTGRES_MIGRATIONS } from '../../src/server/store/postgres'
+import { SQLITE_MIGRATIONS } from '../../src/server/store/sqlite'
+import type { Store } from '../../src/server/store/store'
 import { breakWrites, DATABASES, healWrites, open, type Database } from './databases'
 
 let n = 0

@@ -5,8 +5,8 @@ import crypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { malformedId } from '../../src/protocol'
-import { personSignature, userSignature, verifySignature } from '../../src/server/signature'
-import { parseVerificationKey, verificationToken, verifyVerificationToken } from '../../src/server/token'
+import { personSignature, userSignature, verifySignature } from '../../src/server/verify/signature'
+import { parseVerificationKey, verificationToken, verifyVerificationToken } from '../../src/server/verify/token'
 
 const load = (name: string) => JSON.parse(readFileSync(`test/vectors/${name}`, 'utf8')).vectors
 const hex: { secret: string; id: string; signature: string }[] = load('hex.json')

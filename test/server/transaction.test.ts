@@ -1,8 +1,8 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkBatch, type ProjectConfig } from '../../src/server/batch'
-import { personSignature } from '../../src/server/signature'
-import type { Store } from '../../src/server/store'
+import { checkBatch, type ProjectConfig } from '../../src/server/verify/batch'
+import { personSignature } from '../../src/server/verify/signature'
+import type { Store } from '../../src/server/store/store'
 import { DATABASES, open } from './databases'
 
 // GoSquared's transactions at the collector: validated, signed like every event, one per transaction

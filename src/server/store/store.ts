@@ -1,4 +1,4 @@
-import type { StoredEvent } from './batch'
+import type { StoredEvent } from '../verify/batch'
 
 /** What the store has counted for one project: stored events per verdict, rejected ones per reason. */
 export interface StoreCounts {
@@ -52,16 +52,6 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_SQLITE_FILE = 'data/signet.db'
-
-/** Opens the store the options name, creating or migrating its schema unless readonly. */
-export async function openStore(options: StoreOptions = {}): Promise<Store> {
-  if (options.url) {
-    const { openPostgresStore } = await import('./postgres')
-    return openPostgresStore(options.url, options)
-  }
-  const { openSqliteStore } = await import('./sqlite')
-  return openSqliteStore(options.file || DEFAULT_SQLITE_FILE, options)
-}
 
 /**
  * Loads a database driver, which is an optional peer dependency: only those who run a collector

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { ProjectConfig, Scheme, SecureMode } from './collector'
-import { EVENT_AGE, LIMITS } from '../protocol'
-import { checkProjects, MAX_ANONYMOUS_PROPS } from './batch'
-import { DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
-import { DEFAULT_SQLITE_FILE } from './store'
+import type { ProjectConfig, Scheme, SecureMode } from '../http/collector'
+import { EVENT_AGE, LIMITS } from '../../protocol'
+import { checkProjects, MAX_ANONYMOUS_PROPS } from '../verify/batch'
+import { DEFAULT_BUDGET, trustedProxies, type ClientBudget } from '../http/budget'
+import { DEFAULT_SQLITE_FILE } from '../store/store'
 
 export interface ServerConfig {
   port: number

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { malformedId } from '../protocol'
+import { malformedId } from '../../protocol'
 
 export type Secret = string | Buffer
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { PROJECT_TOKEN } from '../protocol'
+import { PROJECT_TOKEN } from '../../protocol'
 
 /** What renderSnippet puts in the <script> a site pastes into every page. */
 export interface SnippetOptions {

@@ -2,10 +2,11 @@ import cluster, { type Worker } from 'node:cluster'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from './config'
-import type { FeedRow } from './feed'
-import { importJsonl } from './import'
+import type { FeedRow } from '../console/feed'
+import { importJsonl } from '../store/import'
 import { describe, serve } from './serve'
-import { openStore, type Store } from './store'
+import { openStore } from '../store/open'
+import type { Store } from '../store/store'
 
 /**
  * How a collector runs: a primary process that prepares the store (schema, import), and N worker

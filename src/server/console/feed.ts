@@ -1,4 +1,4 @@
-import type { RejectedEvent, StoredEvent } from './batch'
+import type { RejectedEvent, StoredEvent } from '../verify/batch'
 
 /** One line of the live dashboard. */
 export interface FeedRow {

@@ -12,8 +12,8 @@ import {
   type Rejection,
   type StoredEvent,
   wireIdOf,
-} from './batch'
-import { EVENT_AGE } from '../protocol'
+} from '../verify/batch'
+import { EVENT_AGE } from '../../protocol'
 import { clientAddress, clientKey, createBudget, DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
 

@@ -1,12 +1,12 @@
-import { trustedProxies } from './budget'
-import { createCollector, type ProjectConfig } from './collector'
+import { trustedProxies } from '../http/budget'
+import { createCollector, type ProjectConfig } from '../http/collector'
 import type { ServerConfig } from './config'
-import { createDemo } from './demo'
-import { createFeed, type FeedRow } from './feed'
-import { personSignature, userSignature } from './signature'
-import { loader } from './snippet'
-import type { Store } from './store'
-import { verificationToken } from './token'
+import { createDemo } from '../demo/demo'
+import { createFeed, type FeedRow } from '../console/feed'
+import { personSignature, userSignature } from '../verify/signature'
+import { loader } from '../http/snippet'
+import type { Store } from '../store/store'
+import { verificationToken } from '../verify/token'
 
 // The demo site's server signs the way the project verifies.
 function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) => string) | undefined {

@@ -1,4 +1,4 @@
-import { EVENT_AGE, EVENT_TYPES, LIMITS, malformedId, type CollectResult, type EventType, type Rejection, type RejectionReason, type WireEvent } from '../protocol'
+import { EVENT_AGE, EVENT_TYPES, LIMITS, malformedId, type CollectResult, type EventType, type Rejection, type RejectionReason, type WireEvent } from '../../protocol'
 import { verifySignature, type Secret } from './signature'
 import { parseVerificationKey, verifyVerificationToken } from './token'
 

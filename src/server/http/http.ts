@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gunzipSync } from 'node:zlib'
-import { HttpError } from './batch'
+import { HttpError } from '../verify/batch'
 
 /** The headers every collect answer carries: any origin may post, and read Retry-After. */
 export const CORS_HEADERS = {

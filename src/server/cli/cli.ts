@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import type { Scheme } from './collector'
+import type { Scheme } from '../http/collector'
 import { loadConfig, readSecrets, storeConfig } from './config'
 import { run } from './run'
-import { personSignature, userSignature, verifySignature } from './signature'
-import { renderSnippet } from './snippet'
-import { openStore } from './store'
-import { verificationToken, verifyVerificationToken } from './token'
+import { personSignature, userSignature, verifySignature } from '../verify/signature'
+import { renderSnippet } from '../http/snippet'
+import { openStore } from '../store/open'
+import { verificationToken, verifyVerificationToken } from '../verify/token'
 
 const USAGE = `Usage: signet <command> [options]
 

@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, renameSync } from 'node:fs'
-import { eventProblem, isObject, LIMITS, storableEvent, type IncomingEvent, type StoredEvent, type Verdict } from './batch'
+import { eventProblem, isObject, LIMITS, storableEvent, type IncomingEvent, type StoredEvent, type Verdict } from '../verify/batch'
 import type { Store } from './store'
 
 const VERDICTS = new Set<unknown>(['verified', 'anonymous', 'unchecked', 'missing_signature', 'bad_signature', 'expired_signature'])

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
-import type { StoredEvent } from './batch'
+import type { StoredEvent } from '../verify/batch'
 import { eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type Rejected, type Store, type StoreOptions } from './store'
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { malformedId } from '../protocol'
+import { malformedId } from '../../protocol'
 import { checkId } from './signature'
 
 // GetintheLoop-style verification tokens: base64(hmacId ‖ timestamp ‖ HMAC-SHA256(hmacSecret, userId ‖ timestamp)),

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { checkProjects, wireIdOf, type ProjectConfig, type RejectedEvent, type StoredEvent } from './batch'
+import { checkProjects, wireIdOf, type ProjectConfig, type RejectedEvent, type StoredEvent } from '../verify/batch'
 import { clientKey, trustedProxies, trusts, type ClientBudget } from './budget'
 import { createSignetHandler } from './handlers'
 import { send } from './http'
-import type { Store } from './store'
+import type { Store } from '../store/store'
 
-export * from './batch'
+export * from '../verify/batch'
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean
 

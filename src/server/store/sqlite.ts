@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { jsonOf, type StoredEvent } from './batch'
+import { jsonOf, type StoredEvent } from '../verify/batch'
 import { loadDriver, sameEvent, tally, type Outcome, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database

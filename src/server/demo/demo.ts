@@ -4,11 +4,11 @@ import type { IncomingMessage } from 'node:http'
 import type { BlockList } from 'node:net'
 import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
-import { trusts } from './budget'
-import type { Handler } from './collector'
-import { storedRow, type Feed, type FeedRow } from './feed'
-import { scriptJson } from './snippet'
-import type { Store } from './store'
+import { trusts } from '../http/budget'
+import type { Handler } from '../http/collector'
+import { storedRow, type Feed, type FeedRow } from '../console/feed'
+import { scriptJson } from '../http/snippet'
+import type { Store } from '../store/store'
 
 export interface DemoOptions {
   project: string
