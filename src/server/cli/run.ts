@@ -30,7 +30,7 @@ type Message =
   | { signet: 'failed'; error: string }
 
 // What a worker may ask of the primary's store.
-const STORE_OPS = ['add', 'counts', 'recent'] as const
+const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'attempts', 'forget', 'purge'] as const
 type StoreOp = (typeof STORE_OPS)[number]
 
 /** SQLite shared by several workers is written by the primary alone. */
@@ -189,6 +189,15 @@ function remoteStore(): Store {
     add: (events, rejected) => call('add', [events, rejected]),
     counts: (project) => call('counts', [project]),
     recent: (project, options) => call('recent', [project, options]),
+    rollUp: () => call('rollUp', []),
+    overview: (project, period) => call('overview', [project, period]),
+    people: (project, options) => call('people', [project, options]),
+    person: (project, personId) => call('person', [project, personId]),
+    timeline: (project, personId, options) => call('timeline', [project, personId, options]),
+    names: (project, period, limit) => call('names', [project, period, limit]),
+    attempts: (project, period, limit) => call('attempts', [project, period, limit]),
+    forget: (personId, project) => call('forget', [personId, project]),
+    purge: (before) => call('purge', [before]),
     async *lines() {
       throw new Error('signet: read the store itself to export (signet export)')
     },

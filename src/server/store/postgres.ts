@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
-import { eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type Rejected, type Store, type StoreOptions } from './store'
+import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, summarise, type AttemptRow, type EventRow, type Summaries } from './rollup'
+import { attemptColumns, eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 
 /**
  * The schema, one step per version (signet_schema.version counts the steps applied). A new version
@@ -27,6 +28,56 @@ CREATE TABLE signet_counts (
   n bigint NOT NULL,
   PRIMARY KEY (project, kind, name, shard)
 );`,
+  // The console: its summaries by day (filled by rollUp from signet_rollup's seq on), the refused
+  // attempts that claimed a person, and the ids of forgotten events.
+  `CREATE TABLE signet_days (
+  project text NOT NULL,
+  day integer NOT NULL,
+  verdict text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (project, day, verdict)
+);
+CREATE TABLE signet_day_people (
+  project text NOT NULL,
+  day integer NOT NULL,
+  person_id text NOT NULL,
+  PRIMARY KEY (project, day, person_id)
+);
+CREATE TABLE signet_day_names (
+  project text NOT NULL,
+  day integer NOT NULL,
+  kind text NOT NULL,
+  name text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (project, day, kind, name)
+);
+CREATE TABLE signet_people (
+  project text NOT NULL,
+  person_id text NOT NULL,
+  first_seen bigint NOT NULL,
+  last_seen bigint NOT NULL,
+  n bigint NOT NULL,
+  props text,
+  PRIMARY KEY (project, person_id)
+);
+CREATE INDEX signet_people_seen ON signet_people (project, last_seen);
+CREATE TABLE signet_attempts (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  project text NOT NULL,
+  person_id text NOT NULL,
+  reason text NOT NULL,
+  received_at bigint NOT NULL,
+  ip text,
+  origin text
+);
+CREATE INDEX signet_attempts_time ON signet_attempts (project, received_at);
+CREATE TABLE signet_forgotten (
+  project text NOT NULL,
+  id text NOT NULL,
+  PRIMARY KEY (project, id)
+);
+CREATE TABLE signet_rollup (upto bigint NOT NULL);
+INSERT INTO signet_rollup VALUES (0);`,
 ]
 
 // Counters are spread over shards: one row per counter would make every writer in every process
@@ -38,10 +89,18 @@ const MIGRATION_LOCK = 0x516e6574
 // One statement, so one round trip: events in (project, id) order, which is also the order every
 // other transaction locks them in (no deadlock between two batches holding the same events), then
 // the counts of what was new and of what was rejected.
+// An event forgotten (erased) is not stored again when a tracker sends it once more; a rejection
+// that claimed a person is kept as an attempt.
 const ADD = `WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
     AS t(project, id, received_at, person_id, verdict, event)
+  WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten f WHERE f.project = t.project AND f.id = t.id)
   ORDER BY project, id
+), attempted AS (
+  INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin)
+  SELECT * FROM unnest($7::text[], $10::text[], $8::text[], $11::bigint[], $12::text[], $13::text[])
+    AS a(project, person_id, reason, received_at, ip, origin)
+  WHERE person_id IS NOT NULL
 ), inserted AS (
   INSERT INTO signet_events (project, id, received_at, person_id, verdict, event)
   SELECT * FROM input
@@ -63,6 +122,15 @@ const COUNT_CONFLICTS = `INSERT INTO signet_counts (project, kind, name, shard, 
   SELECT project, 'rejected', 'conflict', $2, count(*) FROM unnest($1::text[]) AS c(project) GROUP BY project ORDER BY project
   ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n`
 
+// Only one collector rolls summaries up at a time; any fixed number will do.
+const ROLLUP_LOCK = 0x516e6575
+// Events a summary chunk reads, and events a purge chunk deletes.
+const ROLLUP_CHUNK = 5000
+const PURGE_CHUNK = 5000
+// Transactions of several collectors commit out of the order they drew their seq in: an event is
+// rolled up only once it is a minute old, when any that drew a lower seq has long committed.
+const SETTLE_MS = 60_000
+
 // Batches that arrive while these many statements are writing wait, then go together as one: one
 // commit (and fsync) for many requests. More than one, so that a commit's wait overlaps the next.
 const WRITING = 2
@@ -71,6 +139,15 @@ const STATEMENT_EVENTS = 5000
 
 // deadlock_detected, serialization_failure: nothing was written, and the same statement will succeed.
 const RETRYABLE = new Set(['40P01', '40001'])
+
+type PersonRow = { person_id: string; first_seen: string; last_seen: string; n: string; props: string | null }
+const person = (row: PersonRow): PersonSummary => ({
+  id: row.person_id,
+  firstSeen: Number(row.first_seen),
+  lastSeen: Number(row.last_seen),
+  events: Number(row.n),
+  ...(row.props && { props: JSON.parse(row.props) }),
+})
 
 /** host:port/database of a connection string, for messages: never its user or password, nor anything of a URL that is not PostgreSQL's. */
 export function describeUrl(url: string): string {
@@ -117,6 +194,57 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
     throw new Error(`signet: PostgreSQL at ${where}: ${(err as Error).message.replace(/^signet: /, '')}`)
   }
 
+  /** fn in a transaction of its own connection, tried again when the database says it will succeed then. */
+  const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const result = await fn(client)
+        await client.query('COMMIT')
+        return result
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {})
+        if (attempt >= 2 || !RETRYABLE.has((err as { code?: string }).code!)) throw err
+      } finally {
+        client.release()
+      }
+    }
+  }
+  /** Adds summaries (sign 1), or takes them away (-1: events being deleted; people and their days go with forget). */
+  const apply = async (client: PoolClient, sums: Summaries, sign: 1 | -1) => {
+    const columns = <T extends unknown[]>(rows: T[], i: number) => rows.map((r) => r[i])
+    await client.query(
+      `INSERT INTO signet_days SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3
+       ON CONFLICT (project, day, verdict) DO UPDATE SET n = signet_days.n + excluded.n`,
+      [0, 1, 2, 3].map((i) => (i == 3 ? sums.days.map((r) => sign * r[3]) : columns(sums.days, i))),
+    )
+    await client.query(
+      `INSERT INTO signet_day_names SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[]) ORDER BY 1, 2, 3, 4
+       ON CONFLICT (project, day, kind, name) DO UPDATE SET n = signet_day_names.n + excluded.n`,
+      [0, 1, 2, 3, 4].map((i) => (i == 4 ? sums.names.map((r) => sign * r[4]) : columns(sums.names, i))),
+    )
+    if (sign > 0) {
+      await client.query('INSERT INTO signet_day_people SELECT * FROM unnest($1::text[], $2::int[], $3::text[]) ON CONFLICT DO NOTHING', [0, 1, 2].map((i) => columns(sums.dayPeople, i)))
+      await client.query(
+        `INSERT INTO signet_people SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) ORDER BY 1, 2
+         ON CONFLICT (project, person_id) DO UPDATE SET first_seen = least(signet_people.first_seen, excluded.first_seen),
+         last_seen = greatest(signet_people.last_seen, excluded.last_seen), n = signet_people.n + excluded.n, props = coalesce(excluded.props, signet_people.props)`,
+        [0, 1, 2, 3, 4, 5].map((i) => columns(sums.people, i)),
+      )
+    } else {
+      await client.query('DELETE FROM signet_days WHERE n <= 0')
+      await client.query('DELETE FROM signet_day_names WHERE n <= 0')
+    }
+  }
+  /** Takes deleted events off the stored counts. */
+  const count = (client: PoolClient, stored: [string, string, number][]) =>
+    client.query(
+      `INSERT INTO signet_counts (project, kind, name, shard, n) SELECT project, 'stored', verdict, 0, -n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(project, verdict, n)
+       ORDER BY 1, 3 ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n`,
+      [stored.map((r) => r[0]), stored.map((r) => r[1]), stored.map((r) => r[2])],
+    )
+
   const run = async (events: readonly StoredEvent[], rejected: readonly Rejected[]) => {
     // The event is kept as JSON text, as SQLite keeps it: jsonb refuses \u0000 and lone surrogates,
     // which JSON.stringify writes for text a page may well send (a title cut inside an emoji).
@@ -130,9 +258,11 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
       rejected.map((r) => r.project),
       rejected.map((r) => r.reason),
     ]
+    const attempts = rejected.map(attemptColumns)
+    const more = [2, 3, 4, 5].map((i) => attempts.map((a) => a[i]))
     for (let attempt = 0; ; attempt++)
       try {
-        return await pool.query<{ project: string; id: string }>(ADD, [...params, Math.floor(Math.random() * SHARDS)])
+        return await pool.query<{ project: string; id: string }>(ADD, [...params, Math.floor(Math.random() * SHARDS), ...more])
       } catch (err) {
         if (attempt >= 2 || !RETRYABLE.has((err as { code?: string }).code!)) throw err
       }
@@ -246,6 +376,146 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
         if (!done) await client.query('ROLLBACK').catch(() => {})
         client.release()
       }
+    },
+    async rollUp() {
+      if (readonly) return
+      for (;;) {
+        const done = await transaction(async (client) => {
+          const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [ROLLUP_LOCK])
+          if (!locked[0].ok) return true
+          const { rows: up } = await client.query<{ upto: string }>('SELECT upto FROM signet_rollup')
+          const { rows } = await client.query<{ seq: string; project: string; received_at: string; person_id: string | null; verdict: string; event: string }>(
+            'SELECT seq, project, received_at, person_id, verdict, event FROM signet_events WHERE seq > $1 ORDER BY seq LIMIT $2',
+            [up[0].upto, ROLLUP_CHUNK],
+          )
+          const settled: (EventRow & { seq: number })[] = []
+          for (const r of rows) {
+            if (Number(r.received_at) > Date.now() - SETTLE_MS) break
+            settled.push({ seq: Number(r.seq), project: r.project, receivedAt: Number(r.received_at), personId: r.person_id, verdict: r.verdict, event: r.event })
+          }
+          if (!settled.length) return true
+          await apply(client, summarise(settled), 1)
+          await client.query('UPDATE signet_rollup SET upto = $1', [settled[settled.length - 1].seq])
+          // Attempts past the bound go, oldest first.
+          await client.query('DELETE FROM signet_attempts WHERE seq <= (SELECT max(seq) FROM signet_attempts) - $1', [MAX_ATTEMPTS])
+          return settled.length < rows.length || rows.length < ROLLUP_CHUNK
+        })
+        if (done) return
+      }
+    },
+    async overview(project, period) {
+      const [first, last] = daysOf(period)
+      const range = [project, first, last]
+      const [events, people, verdicts, rejected] = await Promise.all([
+        pool.query<{ day: number; n: string }>('SELECT day, sum(n) AS n FROM signet_days WHERE project = $1 AND day BETWEEN $2 AND $3 GROUP BY day', range),
+        pool.query<{ day: number; n: string }>('SELECT day, count(*) AS n FROM signet_day_people WHERE project = $1 AND day BETWEEN $2 AND $3 GROUP BY day', range),
+        pool.query<{ verdict: string; n: string }>('SELECT verdict, sum(n) AS n FROM signet_days WHERE project = $1 AND day BETWEEN $2 AND $3 GROUP BY verdict', range),
+        pool.query<{ reason: string; n: string }>(
+          'SELECT reason, count(*) AS n FROM signet_attempts WHERE project = $1 AND received_at >= $2 AND received_at < $3 GROUP BY reason',
+          [project, period.from, period.to],
+        ),
+      ])
+      const byDay = (rows: { day: number; n: string }[]) => new Map(rows.map((r) => [r.day, Number(r.n)]))
+      const [e, p] = [byDay(events.rows), byDay(people.rows)]
+      const days = []
+      for (let day = first; day <= last; day++) days.push({ day: isoDay(day), events: e.get(day) || 0, people: p.get(day) || 0 })
+      return {
+        days,
+        verdicts: Object.fromEntries(verdicts.rows.map((r) => [r.verdict, Number(r.n)])),
+        rejected: Object.fromEntries(rejected.rows.map((r) => [r.reason, Number(r.n)])),
+      }
+    },
+    async people(project, { period, prefix, limit, offset = 0 }) {
+      const { rows } = await pool.query<PersonRow>(
+        `SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = $1 AND last_seen >= $2 AND first_seen < $3
+         AND ($4::text IS NULL OR starts_with(person_id, $4)) ORDER BY last_seen DESC LIMIT $5 OFFSET $6`,
+        [project, period.from, period.to, prefix || null, limit, offset],
+      )
+      return rows.map(person)
+    },
+    async person(project, personId) {
+      const { rows } = await pool.query<PersonRow>('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = $1 AND person_id = $2', [project, personId])
+      return rows[0] && person(rows[0])
+    },
+    async timeline(project, personId, { limit, offset = 0 }) {
+      const { rows } = await pool.query<{ event: string }>(
+        'SELECT event FROM signet_events WHERE project = $1 AND person_id = $2 ORDER BY received_at DESC, seq DESC LIMIT $3 OFFSET $4',
+        [project, personId, limit, offset],
+      )
+      return rows.map((r) => JSON.parse(r.event) as StoredEvent)
+    },
+    async names(project, period, limit) {
+      const [first, last] = daysOf(period)
+      const top = async (kind: string) =>
+        (
+          await pool.query<{ name: string; n: string }>(
+            'SELECT name, sum(n) AS n FROM signet_day_names WHERE project = $1 AND day BETWEEN $2 AND $3 AND kind = $4 GROUP BY name ORDER BY n DESC, name LIMIT $5',
+            [project, first, last, kind, limit],
+          )
+        ).rows.map((r) => ({ name: r.name, n: Number(r.n) }))
+      const [pages, events, referrers] = await Promise.all([top('page'), top('event'), top('referrer')])
+      return { pages, events, referrers }
+    },
+    async attempts(project, period, limit) {
+      const { rows } = await pool.query<AttemptRow>(
+        'SELECT person_id, reason, received_at, ip, origin FROM signet_attempts WHERE project = $1 AND received_at >= $2 AND received_at < $3',
+        [project, period.from, period.to],
+      )
+      return groupAttempts(rows, limit)
+    },
+    async forget(personId, project) {
+      if (readonly) throw new Error('signet: this store is open for reading only')
+      return transaction(async (client) => {
+        type Row = { seq: string; project: string; id: string; received_at: string; person_id: string | null; verdict: string; event: string }
+        const rows = new Map<string, Row>()
+        const columns = 'seq, project, id, received_at, person_id, verdict, event'
+        const own = await client.query<Row>(`SELECT ${columns} FROM signet_events WHERE person_id = $1 AND ($2::text IS NULL OR project = $2) FOR UPDATE`, [
+          personId,
+          project ?? null,
+        ])
+        for (const r of own.rows) rows.set(r.seq, r)
+        const anonymous = new Set(own.rows.map((r) => JSON.stringify([r.project, (JSON.parse(r.event) as { anonymousId: string }).anonymousId])))
+        for (const key of anonymous) {
+          const [p, a] = JSON.parse(key) as [string, string]
+          const carried = await client.query<Row>(`SELECT ${columns} FROM signet_events WHERE project = $1 AND person_id IS NULL AND event LIKE $2 FOR UPDATE`, [
+            p,
+            anonymousPattern(a),
+          ])
+          for (const r of carried.rows) rows.set(r.seq, r)
+        }
+        const { rows: up } = await client.query<{ upto: string }>('SELECT upto FROM signet_rollup')
+        const all = [...rows.values()].map((r) => ({ seq: Number(r.seq), project: r.project, id: r.id, receivedAt: Number(r.received_at), personId: r.person_id, verdict: r.verdict, event: r.event }))
+        await apply(client, summarise(all.filter((r) => r.seq <= Number(up[0].upto))), -1)
+        await count(client, summarise(all).stored)
+        await client.query('DELETE FROM signet_events WHERE seq = ANY($1::bigint[])', [all.map((r) => r.seq)])
+        await client.query('INSERT INTO signet_forgotten SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [all.map((r) => r.project), all.map((r) => r.id)])
+        for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
+          await client.query(`DELETE FROM ${table} WHERE person_id = $1 AND ($2::text IS NULL OR project = $2)`, [personId, project ?? null])
+        return all.length
+      })
+    },
+    async purge(before) {
+      if (readonly) throw new Error('signet: this store is open for reading only')
+      let total = 0
+      for (;;) {
+        const gone = await transaction(async (client) => {
+          const { rows } = await client.query<{ project: string; verdict: string }>(
+            'DELETE FROM signet_events WHERE seq IN (SELECT seq FROM signet_events WHERE received_at < $1 ORDER BY seq LIMIT $2) RETURNING project, verdict',
+            [before, PURGE_CHUNK],
+          )
+          await count(client, countBy(rows))
+          return rows.length
+        })
+        total += gone
+        if (gone < PURGE_CHUNK) break
+      }
+      await transaction(async (client) => {
+        const day = Math.floor(before / DAY)
+        for (const table of ['signet_days', 'signet_day_people', 'signet_day_names']) await client.query(`DELETE FROM ${table} WHERE day < $1`, [day])
+        await client.query('DELETE FROM signet_people WHERE last_seen < $1', [before])
+        await client.query('DELETE FROM signet_attempts WHERE received_at < $1', [before])
+      })
+      return total
     },
     async close() {
       while (pending.length || writing) await new Promise((r) => setTimeout(r, 10))

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { jsonOf, type StoredEvent } from '../verify/batch'
-import { loadDriver, sameEvent, tally, type Outcome, type Store, type StoreOptions } from './store'
+import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, summarise, type AttemptRow, type EventRow, type Summaries } from './rollup'
+import { attemptColumns, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
 
@@ -34,20 +35,81 @@ CREATE TABLE signet_counts (
   n INTEGER NOT NULL,
   PRIMARY KEY (project, kind, name, shard)
 ) WITHOUT ROWID;`,
+  // The console: its summaries by day (filled by rollUp from signet_rollup's seq on), the refused
+  // attempts that claimed a person, and the ids of forgotten events.
+  `CREATE TABLE signet_days (
+  project TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (project, day, verdict)
+) WITHOUT ROWID;
+CREATE TABLE signet_day_people (
+  project TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  person_id TEXT NOT NULL,
+  PRIMARY KEY (project, day, person_id)
+) WITHOUT ROWID;
+CREATE TABLE signet_day_names (
+  project TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (project, day, kind, name)
+) WITHOUT ROWID;
+CREATE TABLE signet_people (
+  project TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  props TEXT,
+  PRIMARY KEY (project, person_id)
+) WITHOUT ROWID;
+CREATE INDEX signet_people_seen ON signet_people (project, last_seen);
+CREATE TABLE signet_attempts (
+  seq INTEGER PRIMARY KEY,
+  project TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  ip TEXT,
+  origin TEXT
+);
+CREATE INDEX signet_attempts_time ON signet_attempts (project, received_at);
+CREATE TABLE signet_forgotten (
+  project TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (project, id)
+) WITHOUT ROWID;
+CREATE TABLE signet_rollup (upto INTEGER NOT NULL);
+INSERT INTO signet_rollup VALUES (0);`,
 ]
 
-const INSERT = 'INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+// An event forgotten (erased) is not stored again when a tracker sends it once more.
+// (Its project and id are given twice: better-sqlite3 takes ?1 and the like for named parameters.)
+const INSERT = `INSERT INTO signet_events (project, id, received_at, person_id, verdict, event)
+  SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten WHERE project = ? AND id = ?)
+  ON CONFLICT DO NOTHING`
+const ATTEMPT = 'INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin) VALUES (?, ?, ?, ?, ?, ?)'
+// Rows of a summary a chunk adds (or, with negative counts, takes away), and events of a chunk.
+const ROLLUP_CHUNK = 2000
+const PURGE_CHUNK = 2000
 const COUNT = 'INSERT INTO signet_counts (project, kind, name, shard, n) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'
 // Another process holding the write lock is waited for this long before a write fails.
 const BUSY_MS = 5000
 const CHECKPOINT = { everyMs: 100, restartFrames: 4096 }
 const INSTALL = 'npm install better-sqlite3@12'
 
-/** A batch for the writer thread: six columns per event, flat, and the rejections to count as (project, reason) pairs. */
+/**
+ * A batch for the writer thread: six columns per event, flat, and the rejections, six columns each:
+ * project and reason to count, and the person it claimed (or null), when, address, origin, to keep.
+ */
 interface WriteJob {
   n: number
   rows: (string | number | null)[]
-  rejected: string[]
+  rejected: (string | number | null)[]
 }
 type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: string }
 
@@ -59,7 +121,7 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, countSql, busyMs } = workerData as Record<string, string & number>
+  const { driver, file, insertSql, countSql, attemptSql, busyMs, maxAttempts } = workerData as Record<string, string & number>
   // store.ts's sameEvent, whose source this thread's is prefixed with.
   const same = (globalThis as unknown as { sameEvent: typeof sameEvent }).sameEvent
   const Driver = require(driver) as typeof BetterSqlite3
@@ -71,6 +133,8 @@ function writerThread() {
   const insert = db.prepare(insertSql)
   const count = db.prepare(countSql)
   const existing = db.prepare('SELECT event FROM signet_events WHERE project = ? AND id = ?').pluck()
+  const attempt = db.prepare(attemptSql)
+  const bound = db.prepare('DELETE FROM signet_attempts WHERE seq <= (SELECT max(seq) FROM signet_attempts) - ?')
   const write = db.transaction((jobs: WriteJob[]) => {
     // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
     const added = new Map<string, number>()
@@ -81,15 +145,21 @@ function writerThread() {
     const results = jobs.map(({ rows, rejected }) => {
       const outcomes: Outcome[] = []
       for (let i = 0; i < rows.length; i += 6) {
-        const stored = insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]).changes > 0
-        const outcome = stored ? 'stored' : same(existing.get(rows[i], rows[i + 1]) as string, rows[i + 5] as string) ? 'repeat' : 'conflict'
+        const stored = insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i], rows[i + 1]).changes > 0
+        // Not stored, and no row under its id: a forgotten event, absorbed as a repeat.
+        const held = stored ? undefined : (existing.get(rows[i], rows[i + 1]) as string | undefined)
+        const outcome = stored ? 'stored' : held === undefined || same(held, rows[i + 5] as string) ? 'repeat' : 'conflict'
         outcomes.push(outcome)
         if (outcome == 'stored') up('stored', rows[i + 4], rows[i])
         else if (outcome == 'conflict') up('rejected', 'conflict', rows[i])
       }
-      for (let i = 0; i < rejected.length; i += 2) up('rejected', rejected[i + 1], rejected[i])
+      for (let i = 0; i < rejected.length; i += 6) {
+        up('rejected', rejected[i + 1], rejected[i])
+        if (rejected[i + 2] !== null) attempt.run(rejected[i], rejected[i + 2], rejected[i + 1], rejected[i + 3], rejected[i + 4], rejected[i + 5])
+      }
       return outcomes
     })
+    if (jobs.some((job) => job.rejected.length)) bound.run(maxAttempts)
     for (const [key, n] of added) {
       const [kind, name] = key.split('\n', 2)
       count.run(key.slice(kind.length + name.length + 2), kind, name, n)
@@ -190,6 +260,89 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
     .prepare('SELECT event FROM signet_events WHERE project = ? AND person_id = ? ORDER BY received_at DESC, seq DESC LIMIT ?')
     .pluck()
 
+  // The console's summaries, read and kept up on this connection (WAL: one writer at a time, the
+  // writer thread and this one waiting their turns).
+  const person = (row: { person_id: string; first_seen: number; last_seen: number; n: number; props: string | null }): PersonSummary => ({
+    id: row.person_id,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    events: row.n,
+    ...(row.props && { props: JSON.parse(row.props) }),
+  })
+  const console_ = readonly
+    ? undefined
+    : {
+        upto: db.prepare('SELECT upto FROM signet_rollup').pluck(),
+        chunk: db.prepare('SELECT seq, project, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE seq > ? ORDER BY seq LIMIT ?'),
+        setUpto: db.prepare('UPDATE signet_rollup SET upto = ?'),
+        day: db.prepare('INSERT INTO signet_days VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'),
+        dayPerson: db.prepare('INSERT INTO signet_day_people VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+        name: db.prepare('INSERT INTO signet_day_names VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'),
+        person: db.prepare(`INSERT INTO signet_people VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
+          last_seen = max(last_seen, excluded.last_seen), n = n + excluded.n, props = coalesce(excluded.props, props)`),
+        count: db.prepare(COUNT),
+        emptied: db.prepare('DELETE FROM signet_days WHERE n <= 0'),
+        emptiedNames: db.prepare('DELETE FROM signet_day_names WHERE n <= 0'),
+      }
+  /** Adds summaries (sign 1), or takes them away (-1: events being deleted; people and their days go with forget). */
+  const apply = (sums: Summaries, sign: 1 | -1) => {
+    const c = console_!
+    for (const [project, day, verdict, n] of sums.days) c.day.run(project, day, verdict, sign * n)
+    for (const [project, day, kind, name, n] of sums.names) c.name.run(project, day, kind, name, sign * n)
+    if (sign > 0) {
+      for (const row of sums.dayPeople) c.dayPerson.run(...row)
+      for (const row of sums.people) c.person.run(...row)
+    } else {
+      c.emptied.run()
+      c.emptiedNames.run()
+    }
+  }
+  const rollUp = db.transaction((rows: (EventRow & { seq: number })[]) => {
+    apply(summarise(rows), 1)
+    console_!.setUpto.run(rows[rows.length - 1].seq)
+  })
+  // Events of one person, and the anonymous events of the anonymous ids theirs carried.
+  const own = db.prepare('SELECT seq, project, id, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE person_id = ? AND (? IS NULL OR project = ?)')
+  const carried = db.prepare(
+    "SELECT seq, project, id, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE project = ? AND person_id IS NULL AND event LIKE ? ESCAPE '\\'",
+  )
+  const forget = db.transaction((personId: string, project: string | null) => {
+    const rows = new Map<number, EventRow & { seq: number; id: string }>()
+    for (const r of own.all(personId, project, project) as (EventRow & { seq: number; id: string })[]) rows.set(r.seq, r)
+    const anonymous = new Set([...rows.values()].map((r) => JSON.stringify([r.project, (JSON.parse(r.event) as { anonymousId: string }).anonymousId])))
+    for (const key of anonymous) {
+      const [p, a] = JSON.parse(key) as [string, string]
+      for (const r of carried.all(p, anonymousPattern(a)) as (EventRow & { seq: number; id: string })[]) rows.set(r.seq, r)
+    }
+    const upto = console_!.upto.get() as number
+    apply(summarise([...rows.values()].filter((r) => r.seq <= upto)), -1)
+    for (const [p, verdict, n] of summarise(rows.values()).stored) console_!.count.run(p, 'stored', verdict, -n)
+    const gone = db.prepare('DELETE FROM signet_events WHERE seq = ?')
+    const remember = db.prepare('INSERT INTO signet_forgotten VALUES (?, ?) ON CONFLICT DO NOTHING')
+    for (const r of rows.values()) {
+      gone.run(r.seq)
+      remember.run(r.project, r.id)
+    }
+    for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
+      db.prepare(`DELETE FROM ${table} WHERE person_id = ? AND (? IS NULL OR project = ?)`).run(personId, project, project)
+    return rows.size
+  })
+  const purgeChunk = db.transaction((before: number) => {
+    const gone = db.prepare('DELETE FROM signet_events WHERE seq IN (SELECT seq FROM signet_events WHERE received_at < ? ORDER BY seq LIMIT ?) RETURNING project, verdict').all(before, PURGE_CHUNK) as {
+      project: string
+      verdict: string
+    }[]
+    for (const [project, verdict, n] of countBy(gone)) console_!.count.run(project, 'stored', verdict, -n)
+    return gone.length
+  })
+  const purgeSummaries = db.transaction((before: number) => {
+    const day = Math.floor(before / DAY)
+    for (const table of ['signet_days', 'signet_day_people', 'signet_day_names']) db.prepare(`DELETE FROM ${table} WHERE day < ?`).run(day)
+    db.prepare('DELETE FROM signet_people WHERE last_seen < ?').run(before)
+    db.prepare('DELETE FROM signet_attempts WHERE received_at < ?').run(before)
+  })
+  const yieldToOthers = () => new Promise((r) => setImmediate(r))
+
   const calls = new Map<number, { resolve: (outcomes: Outcome[]) => void; reject: (err: Error) => void }>()
   let n = 0
   let thread: Worker | undefined
@@ -201,7 +354,7 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
   const start = () => {
     const started = new Worker(`globalThis.sameEvent = ${sameEvent};\n(${writerThread})()`, {
       eval: true,
-      workerData: { ...shared, insertSql: INSERT, countSql: COUNT },
+      workerData: { ...shared, insertSql: INSERT, countSql: COUNT, attemptSql: ATTEMPT, maxAttempts: MAX_ATTEMPTS },
     })
     started.on('message', (result: WriteResult) => {
       const call = calls.get(result.n)
@@ -241,7 +394,7 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
         calls.set(++n, { resolve, reject })
         // The batches of the requests read in one turn of the event loop go to the writer as one message.
         if (!outgoing.length) setImmediate(send)
-        outgoing.push({ n, rows, rejected: rejected.flatMap((r) => [r.project, r.reason]) })
+        outgoing.push({ n, rows, rejected: rejected.flatMap(attemptColumns) })
       })
     },
     async counts(project) {
@@ -264,6 +417,73 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
       } finally {
         reader.close()
       }
+    },
+    async rollUp() {
+      if (!console_) return
+      // One chunk a turn of the event loop, so that requests are answered in between.
+      for (;;) {
+        const rows = console_.chunk.all(console_.upto.get(), ROLLUP_CHUNK) as (EventRow & { seq: number })[]
+        if (!rows.length) return
+        rollUp.immediate(rows)
+        await yieldToOthers()
+      }
+    },
+    async overview(project, period) {
+      const [first, last] = daysOf(period)
+      const events = new Map(db.prepare('SELECT day, sum(n) AS n FROM signet_days WHERE project = ? AND day BETWEEN ? AND ? GROUP BY day').raw().all(project, first, last) as [number, number][])
+      const people = new Map(db.prepare('SELECT day, count(*) FROM signet_day_people WHERE project = ? AND day BETWEEN ? AND ? GROUP BY day').raw().all(project, first, last) as [number, number][])
+      const verdicts = db.prepare('SELECT verdict, sum(n) FROM signet_days WHERE project = ? AND day BETWEEN ? AND ? GROUP BY verdict').raw().all(project, first, last) as [string, number][]
+      const rejected = db
+        .prepare('SELECT reason, count(*) FROM signet_attempts WHERE project = ? AND received_at >= ? AND received_at < ? GROUP BY reason')
+        .raw()
+        .all(project, period.from, period.to) as [string, number][]
+      const days = []
+      for (let day = first; day <= last; day++) days.push({ day: isoDay(day), events: events.get(day) || 0, people: people.get(day) || 0 })
+      return { days, verdicts: Object.fromEntries(verdicts), rejected: Object.fromEntries(rejected) }
+    },
+    async people(project, { period, prefix, limit, offset = 0 }) {
+      const rows = db
+        .prepare(
+          `SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = ? AND last_seen >= ? AND first_seen < ?${prefix ? ' AND person_id >= ? AND person_id < ?' : ''} ORDER BY last_seen DESC LIMIT ? OFFSET ?`,
+        )
+        .all(project, period.from, period.to, ...(prefix ? [prefix, prefix + '\uffff'] : []), limit, offset) as Parameters<typeof person>[0][]
+      return rows.map(person)
+    },
+    async person(project, personId) {
+      const row = db.prepare('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = ? AND person_id = ?').get(project, personId)
+      return row ? person(row as Parameters<typeof person>[0]) : undefined
+    },
+    async timeline(project, personId, { limit, offset = 0 }) {
+      const rows = db
+        .prepare('SELECT event FROM signet_events WHERE project = ? AND person_id = ? ORDER BY received_at DESC, seq DESC LIMIT ? OFFSET ?')
+        .pluck()
+        .all(project, personId, limit, offset) as string[]
+      return rows.map((row) => JSON.parse(row) as StoredEvent)
+    },
+    async names(project, period, limit) {
+      const [first, last] = daysOf(period)
+      const top = (kind: string) =>
+        db
+          .prepare('SELECT name, sum(n) AS n FROM signet_day_names WHERE project = ? AND day BETWEEN ? AND ? AND kind = ? GROUP BY name ORDER BY n DESC, name LIMIT ?')
+          .all(project, first, last, kind, limit) as { name: string; n: number }[]
+      return { pages: top('page'), events: top('event'), referrers: top('referrer') }
+    },
+    async attempts(project, period, limit) {
+      const rows = db
+        .prepare('SELECT person_id, reason, received_at, ip, origin FROM signet_attempts WHERE project = ? AND received_at >= ? AND received_at < ?')
+        .all(project, period.from, period.to) as AttemptRow[]
+      return groupAttempts(rows, limit)
+    },
+    async forget(personId, project) {
+      if (!console_) throw new Error('signet: this store is open for reading only')
+      return forget.immediate(personId, project ?? null)
+    },
+    async purge(before) {
+      if (!console_) throw new Error('signet: this store is open for reading only')
+      let total = 0
+      for (let n; (n = purgeChunk.immediate(before)); total += n) await yieldToOthers()
+      purgeSummaries.immediate(before)
+      return total
     },
     async close() {
       if (outgoing.length) send()

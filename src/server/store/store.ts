@@ -6,10 +6,63 @@ export interface StoreCounts {
   rejected: Record<string, number>
 }
 
-/** A rejection to count; `project` is '' when the batch named no configured project. */
+/**
+ * A rejection to count; `project` is '' when the batch named no configured project. One that names
+ * the person it claimed is kept too, as an attempt (the console's Security view), with when it
+ * came and from where: the address as the collector stores it, the page's origin.
+ */
 export interface Rejected {
   project: string
   reason: string
+  personId?: string
+  receivedAt?: number
+  ip?: string
+  origin?: string
+}
+
+/** A span of time, in ms since the epoch: from included, to excluded. */
+export interface Period {
+  from: number
+  to: number
+}
+
+/** The console's overview of a project over a period, counted by whole days (UTC). */
+export interface Overview {
+  /** Each day of the period: the events stored, and the distinct people among them. */
+  days: { day: string; events: number; people: number }[]
+  /** Events stored per verdict over the period. */
+  verdicts: Record<string, number>
+  /** Attempts refused per reason over the period (those that claimed a person). */
+  rejected: Record<string, number>
+}
+
+/** A verified person as the console lists them. */
+export interface PersonSummary {
+  id: string
+  firstSeen: number
+  lastSeen: number
+  /** Verified events stored. */
+  events: number
+  /** The properties of their latest identify or properties event. */
+  props?: Record<string, unknown>
+}
+
+/** A name and how often it came: a page's path, an event's name, a referrer's host. */
+export interface Named {
+  name: string
+  n: number
+}
+
+/** Refused attempts that claimed one person id, for one reason. */
+export interface Attempts {
+  personId: string
+  reason: string
+  n: number
+  first: number
+  last: number
+  /** The addresses (as stored) and page origins they came from, the most frequent first, at most ten each. */
+  ips: string[]
+  origins: string[]
 }
 
 /**
@@ -37,6 +90,31 @@ export interface Store {
   recent(project: string, options: { limit: number; person?: string }): Promise<StoredEvent[]>
   /** Every stored event matching the filter as one JSON text each, in the order they were stored, read a page at a time. */
   lines(filter?: { project?: string; since?: number }): AsyncIterable<string>
+  /**
+   * Adds what was stored since the last call to the console's summaries (events and people per day,
+   * pages, event names, referrers, verified people), a chunk at a time, up to events a minute old
+   * (a later one may still be committing elsewhere). With PostgreSQL one collector does it at a time.
+   */
+  rollUp(): Promise<void>
+  overview(project: string, period: Period): Promise<Overview>
+  /** Verified people seen in the period, the latest first; with `prefix`, those whose id starts so. */
+  people(project: string, options: { period: Period; prefix?: string; limit: number; offset?: number }): Promise<PersonSummary[]>
+  person(project: string, personId: string): Promise<PersonSummary | undefined>
+  /** A person's stored events, newest first, a page at a time. */
+  timeline(project: string, personId: string, options: { limit: number; offset?: number }): Promise<StoredEvent[]>
+  /** The most frequent page paths, event names and referrer hosts of the period. */
+  names(project: string, period: Period, limit: number): Promise<{ pages: Named[]; events: Named[]; referrers: Named[] }>
+  /** Refused attempts of the period, by the person id they claimed and the reason, the most frequent first. */
+  attempts(project: string, period: Period, limit: number): Promise<Attempts[]>
+  /**
+   * Deletes every stored event of the person (of one project, or of all), every event of the
+   * anonymous ids those events carried, their summaries and the attempts that claimed them, and
+   * remembers the deleted ids so that a tracker sending one again does not bring it back.
+   * Resolves to how many events went.
+   */
+  forget(personId: string, project?: string): Promise<number>
+  /** Deletes the events received before `before` (ms), a chunk at a time, and what summarises them; resolves to how many went. */
+  purge(before: number): Promise<number>
   close(): Promise<void>
 }
 
@@ -95,6 +173,19 @@ export function sameEvent(stored: string, incoming: string): boolean {
 }
 
 export const eventKey = (e: { project: string; id: string }) => e.project + '\n' + e.id
+
+/**
+ * A rejection as six columns: project and reason, and for an attempt that claimed a person its
+ * person id (else null), when, the address and the page's origin, cut to what a row may hold.
+ */
+export const attemptColumns = (r: Rejected): (string | number | null)[] => [
+  r.project,
+  r.reason,
+  r.personId === undefined ? null : r.personId.slice(0, 512),
+  r.receivedAt ?? Date.now(),
+  r.ip?.slice(0, 64) ?? null,
+  r.origin?.slice(0, 256) ?? null,
+]
 
 /** Adds up counts rows into the shape of StoreCounts. */
 export function tally(rows: Iterable<{ kind: string; name: string; n: number | string }>): StoreCounts {

@@ -1,0 +1,146 @@
+// The console's summaries of stored events, computed here for both engines alike: each engine reads
+// rows, this sums them, and the engine adds (or, for events it deletes, subtracts) the sums.
+
+export const DAY = 86_400_000
+
+/** A stored event as the summaries read it: its columns, and its record as JSON. */
+export interface EventRow {
+  project: string
+  receivedAt: number
+  personId: string | null
+  verdict: string
+  event: string
+}
+
+/** What a set of events adds to the summaries, as rows of each summary table. */
+export interface Summaries {
+  /** project, day, verdict, events */
+  days: [string, number, string, number][]
+  /** project, day, person id */
+  dayPeople: [string, number, string][]
+  /** project, day, kind (page, event, referrer), name, events */
+  names: [string, number, string, string, number][]
+  /** project, person id, first seen, last seen, verified events, latest properties as JSON or null */
+  people: [string, string, number, number, number, string | null][]
+  /** project, verdict, events: for the counts */
+  stored: [string, string, number][]
+}
+
+const pathOf = (url: unknown) => {
+  try {
+    return typeof url == 'string' && url ? new URL(url).pathname : undefined
+  } catch {
+    return undefined
+  }
+}
+const hostOf = (url: unknown) => {
+  try {
+    return typeof url == 'string' && url ? new URL(url).host : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Sums events into summary rows. A record that does not parse counts in the days only. */
+export function summarise(rows: Iterable<EventRow>): Summaries {
+  const days = new Map<string, [string, number, string, number]>()
+  const dayPeople = new Map<string, [string, number, string]>()
+  const names = new Map<string, [string, number, string, string, number]>()
+  const people = new Map<string, [string, string, number, number, number, string | null, number]>()
+  const stored = new Map<string, [string, string, number]>()
+  const count = <T extends unknown[]>(map: Map<string, T>, key: string, row: () => T, at: number) => {
+    const found = map.get(key)
+    if (found) (found[at] as number)++
+    else map.set(key, row())
+  }
+  for (const r of rows) {
+    const day = Math.floor(r.receivedAt / DAY)
+    count(days, `${r.project}\n${day}\n${r.verdict}`, () => [r.project, day, r.verdict, 1], 3)
+    count(stored, `${r.project}\n${r.verdict}`, () => [r.project, r.verdict, 1], 2)
+    if (r.personId !== null) dayPeople.set(`${r.project}\n${day}\n${r.personId}`, [r.project, day, r.personId])
+    let e: { type?: string; name?: unknown; props?: unknown; page?: { url?: unknown; referrer?: unknown } }
+    try {
+      e = JSON.parse(r.event)
+    } catch {
+      continue
+    }
+    const name = (kind: string, value: unknown) =>
+      typeof value == 'string' && value && count(names, `${r.project}\n${day}\n${kind}\n${value}`, () => [r.project, day, kind, value, 1], 4)
+    if (e.type == 'pageview') {
+      name('page', pathOf(e.page?.url))
+      const from = hostOf(e.page?.referrer)
+      if (from && from != hostOf(e.page?.url)) name('referrer', from)
+    } else if (e.type == 'event') name('event', e.name)
+    if (r.verdict == 'verified' && r.personId !== null) {
+      const props = (e.type == 'identify' || e.type == 'properties') && e.props && typeof e.props == 'object' ? JSON.stringify(e.props) : null
+      const key = `${r.project}\n${r.personId}`
+      const p = people.get(key)
+      if (!p) people.set(key, [r.project, r.personId, r.receivedAt, r.receivedAt, 1, props, props ? r.receivedAt : 0])
+      else {
+        p[2] = Math.min(p[2], r.receivedAt)
+        p[3] = Math.max(p[3], r.receivedAt)
+        p[4]++
+        if (props && r.receivedAt >= p[6]) (p[5] = props), (p[6] = r.receivedAt)
+      }
+    }
+  }
+  return {
+    days: [...days.values()],
+    dayPeople: [...dayPeople.values()],
+    names: [...names.values()],
+    people: [...people.values()].map(([project, person, first, last, n, props]) => [project, person, first, last, n, props]),
+    stored: [...stored.values()],
+  }
+}
+
+/** The whole days (UTC day numbers) a period covers: from its first day to its last, both included. */
+export const daysOf = ({ from, to }: { from: number; to: number }) => [Math.floor(from / DAY), Math.floor((to - 1) / DAY)] as const
+
+/** A UTC day number as YYYY-MM-DD. */
+export const isoDay = (day: number) => new Date(day * DAY).toISOString().slice(0, 10)
+
+/** An attempt as stored: the person id it claimed, why it was refused, when, from where. */
+export interface AttemptRow {
+  person_id: string
+  reason: string
+  received_at: number | string
+  ip: string | null
+  origin: string | null
+}
+
+/** Attempts grouped by the person id they claimed and the reason, the most frequent first. */
+export function groupAttempts(rows: Iterable<AttemptRow>, limit: number) {
+  const groups = new Map<string, { personId: string; reason: string; n: number; first: number; last: number; ips: Map<string, number>; origins: Map<string, number> }>()
+  for (const r of rows) {
+    const key = `${r.reason}\n${r.person_id}`
+    const at = Number(r.received_at)
+    const g = groups.get(key) || groups.set(key, { personId: r.person_id, reason: r.reason, n: 0, first: at, last: at, ips: new Map(), origins: new Map() }).get(key)!
+    g.n++
+    g.first = Math.min(g.first, at)
+    g.last = Math.max(g.last, at)
+    if (r.ip) g.ips.set(r.ip, (g.ips.get(r.ip) || 0) + 1)
+    if (r.origin) g.origins.set(r.origin, (g.origins.get(r.origin) || 0) + 1)
+  }
+  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k]) => k)
+  return [...groups.values()]
+    .sort((a, b) => b.n - a.n || b.last - a.last)
+    .slice(0, limit)
+    .map((g) => ({ personId: g.personId, reason: g.reason, n: g.n, first: g.first, last: g.last, ips: top(g.ips), origins: top(g.origins) }))
+}
+
+/** The stored JSON of an anonymous id, as a LIKE pattern that finds the events carrying it. */
+export const anonymousPattern = (anonymousId: string) => `%${JSON.stringify({ anonymousId }).slice(1, -1).replace(/[\\%_]/g, '\\$&')}%`
+
+/** The most attempts kept: older ones go first. A stored attempt is at most ~1 KB (a person id of 512, an origin of 256). */
+export const MAX_ATTEMPTS = 50_000
+
+/** Deleted rows counted by project and verdict: what the stored counts lose. */
+export function countBy(rows: Iterable<{ project: string; verdict: string }>): [string, string, number][] {
+  const counts = new Map<string, [string, string, number]>()
+  for (const { project, verdict } of rows) {
+    const key = `${project}\n${verdict}`
+    const c = counts.get(key) || counts.set(key, [project, verdict, 0]).get(key)!
+    c[2]++
+  }
+  return [...counts.values()]
+}

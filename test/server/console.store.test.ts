@@ -1,0 +1,154 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it } from 'vitest'
+import type { StoredEvent, Verdict } from '../../src/server/verify/batch'
+import type { Store } from '../../src/server/store/store'
+import { DATABASES, open, type Database } from './databases'
+
+// Issue 25: what the operator's console reads from a store, on SQLite and PostgreSQL alike.
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+// Two days ago at noon (UTC), then yesterday: whole days apart, and all over a minute old (a store
+// sums an event up once it is settled).
+const today = Math.floor(Date.now() / DAY) * DAY
+const T1 = today - 2 * DAY + 12 * HOUR
+const T2 = today - DAY + 12 * HOUR
+let n = 0
+const record = (receivedAt: number, extra: Partial<StoredEvent> & { verdict?: Verdict } = {}): StoredEvent => ({
+  id: `e${++n}`,
+  type: 'pageview',
+  ts: receivedAt - 1000,
+  time: receivedAt - 1000,
+  anonymousId: 'anon-a',
+  page: { url: 'https://shop.test/pricing?x=1', title: 'Pricing', referrer: 'https://news.test/story' },
+  project: 'P',
+  receivedAt,
+  verdict: 'anonymous',
+  ...extra,
+})
+const everything = { from: today - 7 * DAY, to: today + DAY }
+
+describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
+  let db: Database
+  let stores: Store[] = []
+  const start = async () => {
+    const store = await open(db)
+    stores.push(store)
+    return store
+  }
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()))
+    await db?.drop()
+  })
+
+  // Alice browses anonymously, signs in, buys; Bob signs in once; mallory's forgeries are refused.
+  const seed = async (store: Store) => {
+    const alice = { personId: 'alice', verdict: 'verified' as const }
+    await store.add([
+      record(T1),
+      record(T1 + 1, { type: 'event', name: 'search', page: { url: 'https://shop.test/', title: 'Shop', referrer: '' } }),
+      record(T1 + 2, { ...alice, type: 'identify', props: { plan: 'free' } }),
+      record(T2, { ...alice, type: 'properties', props: { plan: 'pro' } }),
+      record(T2 + 1, { ...alice, type: 'event', name: 'checkout' }),
+      record(T2 + 2, { ...alice }),
+      record(T2 + 3, { anonymousId: 'anon-b', personId: 'bob', verdict: 'verified', type: 'identify', props: {} }),
+      record(T2 + 4, { anonymousId: 'anon-b' }),
+    ])
+    const forged = (at: number, ip: string) => ({ project: 'P', reason: 'bad_signature', personId: 'alice', receivedAt: at, ip, origin: 'https://evil.test' })
+    await store.add([], [forged(T2 + 10, '203.0.113.0'), forged(T2 + 11, '203.0.113.0'), forged(T2 + 12, '198.51.100.0'), { project: 'P', reason: 'invalid_event' }])
+    await store.rollUp()
+  }
+
+  it.skipIf(skip)('sums events and people per day, verdicts, and refused attempts per reason, over whole days', async () => {
+    db = await make()
+    const store = await start()
+    await seed(store)
+    const overview = await store.overview('P', { from: T1 - HOUR, to: T2 + HOUR })
+    expect(overview.days).toEqual([
+      { day: new Date(T1).toISOString().slice(0, 10), events: 3, people: 1 },
+      { day: new Date(T2).toISOString().slice(0, 10), events: 5, people: 2 },
+    ])
+    expect(overview.verdicts).toEqual({ anonymous: 3, verified: 5 })
+    expect(overview.rejected).toEqual({ bad_signature: 3 })
+    // Summing up again adds nothing; a later event is summed up at the next call.
+    await store.rollUp()
+    await store.add([record(T2 + 20)])
+    await store.rollUp()
+    expect((await store.overview('P', everything)).verdicts).toEqual({ anonymous: 4, verified: 5 })
+  })
+
+  it.skipIf(skip)('lists verified people with first and last seen, events and their latest properties, by id prefix, and their timelines', async () => {
+    db = await make()
+    const store = await start()
+    await seed(store)
+    const people = await store.people('P', { period: everything, limit: 10 })
+    expect(people).toEqual([
+      { id: 'bob', firstSeen: T2 + 3, lastSeen: T2 + 3, events: 1, props: {} },
+      { id: 'alice', firstSeen: T1 + 2, lastSeen: T2 + 2, events: 4, props: { plan: 'pro' } },
+    ])
+    expect((await store.people('P', { period: everything, prefix: 'al', limit: 10 })).map((p) => p.id)).toEqual(['alice'])
+    expect(await store.people('P', { period: { from: T2 + HOUR, to: T2 + 2 * HOUR }, limit: 10 })).toEqual([])
+    expect(await store.person('P', 'alice')).toEqual(people[1])
+    const timeline = await store.timeline('P', 'alice', { limit: 3 })
+    expect(timeline.map((e) => [e.type, e.verdict])).toEqual([
+      ['pageview', 'verified'],
+      ['event', 'verified'],
+      ['properties', 'verified'],
+    ])
+    expect((await store.timeline('P', 'alice', { limit: 3, offset: 3 })).map((e) => e.type)).toEqual(['identify'])
+  })
+
+  it.skipIf(skip)('names the top pages by path, event names and outside referrers; groups the attempts by the person they claimed', async () => {
+    db = await make()
+    const store = await start()
+    await seed(store)
+    expect(await store.names('P', everything, 5)).toEqual({
+      pages: [{ name: '/pricing', n: 3 }],
+      events: [
+        { name: 'checkout', n: 1 },
+        { name: 'search', n: 1 },
+      ],
+      referrers: [{ name: 'news.test', n: 3 }],
+    })
+    expect(await store.attempts('P', everything, 10)).toEqual([
+      { personId: 'alice', reason: 'bad_signature', n: 3, first: T2 + 10, last: T2 + 12, ips: ['203.0.113.0', '198.51.100.0'], origins: ['https://evil.test'] },
+    ])
+  })
+
+  it.skipIf(skip)('forgets a person: their events, their anonymous id\'s, summaries and attempts, counted; once; and an event sent again stays gone', async () => {
+    db = await make()
+    const store = await start()
+    await seed(store)
+    const before = (await store.counts('P')).stored
+    expect(before).toEqual({ anonymous: 3, verified: 5 })
+    const resent = (await store.timeline('P', 'alice', { limit: 1 }))[0]
+    expect(await store.forget('alice', 'P')).toBe(6)
+    expect(await store.forget('alice', 'P')).toBe(0)
+    // Bob and his anonymous id's events stay.
+    const left: StoredEvent[] = []
+    for await (const line of store.lines()) left.push(JSON.parse(line))
+    expect(left.map((e) => e.personId ?? e.anonymousId)).toEqual(['bob', 'anon-b'])
+    expect((await store.counts('P')).stored).toEqual({ anonymous: 1, verified: 1 })
+    expect((await store.overview('P', everything)).verdicts).toEqual({ anonymous: 1, verified: 1 })
+    expect(await store.person('P', 'alice')).toBeUndefined()
+    expect(await store.attempts('P', everything, 10)).toEqual([])
+    expect((await store.overview('P', everything)).days.map((d) => d.people)).toEqual([0, 0, 0, 0, 0, 0, 1, 0])
+    // Her tracker's outbox sends one of her events again: answered as absorbed, not stored.
+    expect(await store.add([{ ...resent, receivedAt: Date.now() }])).toEqual(['repeat'])
+    expect(await store.timeline('P', 'alice', { limit: 10 })).toEqual([])
+  })
+
+  it.skipIf(skip)('purges events received before a time, a chunk at a time, with their summaries and counts', async () => {
+    db = await make()
+    const store = await start()
+    await seed(store)
+    // 12,000 more events two days ago: several chunks.
+    for (let i = 0; i < 12_000; i += 2000) await store.add(Array.from({ length: 2000 }, (_, j) => record(T1 + 100 + i + j)))
+    await store.rollUp()
+    expect(await store.purge(today - DAY)).toBe(12_003)
+    expect((await store.counts('P')).stored).toEqual({ anonymous: 1, verified: 4 })
+    const overview = await store.overview('P', everything)
+    expect(overview.verdicts).toEqual({ anonymous: 1, verified: 4 })
+    expect((await store.people('P', { period: everything, limit: 10 })).map((p) => p.id)).toEqual(['bob', 'alice'])
+    expect(await store.purge(today - DAY)).toBe(0)
+  })
+})
