@@ -30,8 +30,8 @@ describe('npm start (dist/start.mjs)', () => {
       expect((await fetch(base + '/tracker.js')).status).toBe(200)
       // The dashboard's address carries a token made for this run; without it, nothing.
       expect(dashboard).toMatch(new RegExp(`^${base}/dashboard\\?token=[0-9a-f]{32}$`))
-      expect((await fetch(base + '/dashboard')).status).toBe(403)
-      expect((await fetch(base + '/dashboard.js')).status).toBe(403)
+      expect((await fetch(base + '/dashboard')).status).toBe(401)
+      expect((await fetch(base + '/dashboard.js')).status).toBe(401)
       const entered = await fetch(dashboard, { redirect: 'manual' })
       const pass = entered.headers.get('set-cookie')!.split(';')[0]
       expect(await (await fetch(base + '/dashboard', { headers: { cookie: pass } })).text()).toContain('<script src="/dashboard.js">')
@@ -87,7 +87,7 @@ describe('signet CLI', () => {
       out: 'Usage: signet sign --id ID [--scheme hex|base64|token] [--secret-file FILE]\n      Print the signature of a person id. The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
       err: '',
     })
-    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(8)
+    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(11)
     expect(run(['--version'])).toEqual({ code: 0, out: JSON.parse(readFileSync('package.json', 'utf8')).version, err: '' })
   })
 
@@ -143,6 +143,30 @@ describe('signet CLI', () => {
     expect(existsSync(db)).toBe(false)
     const url = spawnSync(process.execPath, [CLI, 'collector'], { env: { PATH: process.env.PATH!, SIGNET_SECRET: SECRET, SIGNET_DATABASE_URL: 'signet:hunter2@db.internal/events' }, encoding: 'utf8' })
     expect([url.status, url.stdout, url.stderr.trim()]).toEqual([2, '', 'signet: SIGNET_DATABASE_URL must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)'])
+  })
+
+  it('forgets a person while the collector runs: every event of theirs and of their anonymous id, once; the rest stays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
+    const db = join(dir, 'signet.db')
+    const collector = startCollector(['--project', 'GSN-CLI', '--db', db, '--data', join(dir, 'none.jsonl')], { SIGNET_SECRET: SECRET })
+    try {
+      const url = await collector.url
+      const event = (id: string, anonymousId: string, personId?: string) => ({ id, type: 'event', name: 'x', ts: Date.now(), anonymousId, personId, signature: personId && personSignature(SECRET, personId) })
+      const body = JSON.stringify({ v: 1, project: 'GSN-CLI', sentAt: Date.now(), events: [event('a0', 'anon-a'), event('a1', 'anon-a', 'alice'), event('a2', 'anon-a', 'alice'), event('b1', 'anon-b', 'bob')] })
+      expect(await (await fetch(url, { method: 'POST', body })).json()).toEqual({ accepted: 4, rejected: [] })
+      expect(run(['forget', '--person', 'alice', '--project', 'GSN-CLI', '--db', db], {})).toEqual({ code: 0, out: 'forgot 3 events of alice', err: '' })
+      expect(run(['forget', '--person', 'alice', '--db', db], {})).toEqual({ code: 0, out: 'forgot 0 events of alice', err: '' })
+      expect(run(['export', '--db', db], {}).out.split('\n').map((l) => JSON.parse(l).id)).toEqual(['b1'])
+      // Her tracker sends one again: absorbed, not stored.
+      expect(await (await fetch(url, { method: 'POST', body: JSON.stringify({ v: 1, project: 'GSN-CLI', sentAt: Date.now(), events: [event('a1', 'anon-a', 'alice')] }) })).json()).toEqual({
+        accepted: 1,
+        rejected: [],
+      })
+      expect(run(['export', '--db', db], {}).out.split('\n').map((l) => JSON.parse(l).id)).toEqual(['b1'])
+      expect(run(['forget', '--person', 'x', '--db', join(dir, 'none.db')], {})).toMatchObject({ code: 2, err: `signet: no store at ${join(dir, 'none.db')}` })
+    } finally {
+      await collector.stop()
+    }
   })
 
   it('export: says what is wrong with a missing store or a bad date, in one line', () => {

@@ -248,11 +248,16 @@ describe('limits and privacy', () => {
     expect((await post(url, batch('OFF', [event()]))).body.accepted).toBe(1)
   })
 
-  it('stores the sender address, cut to its network when the batch asks for anonymizeIP', async () => {
-    const { events, url } = await start()
-    await post(url, batch('OFF', [event()]))
-    await post(url, JSON.stringify({ v: 1, project: 'OFF', sentAt: 1, anonymizeIP: true, events: [event({ ip: '8.8.8.8' })] }))
-    expect((await events()).map((e) => e.ip)).toEqual(['127.0.0.1', '127.0.0.0'])
+  it('stores the sender address cut to its network by default, whole or not at all as set, and at most its network when the batch asks for anonymizeIP', async () => {
+    const sent = async (storeIp?: 'full' | 'none') => {
+      const { events, url } = await start(storeIp && { storeIp })
+      await post(url, batch('OFF', [event()]))
+      await post(url, JSON.stringify({ v: 1, project: 'OFF', sentAt: 1, anonymizeIP: true, events: [event({ ip: '8.8.8.8' })] }))
+      return (await events()).map((e) => e.ip)
+    }
+    expect(await sent()).toEqual(['127.0.0.0', '127.0.0.0'])
+    expect(await sent('full')).toEqual(['127.0.0.1', '127.0.0.0'])
+    expect(await sent('none')).toEqual([undefined, undefined])
     expect(anonymizeIp('2001:db8:85a3:8d3:1319:8a2e:370:7348')).toBe('2001:db8:85a3::')
     expect(anonymizeIp('::ffff:203.0.113.77')).toBe('203.0.113.0')
   })
@@ -347,7 +352,7 @@ describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
 
   it.skipIf(skip)('answers a client past its budget 429 with Retry-After and stores nothing of that request; other clients, and verified people, go on', async () => {
     db = await make()
-    const { url, events } = await start({ budget: { eventsPerMinute: 50, bytesPerMinute: 1_000_000 }, trustProxy: ['127.0.0.1'] }, db)
+    const { url, events } = await start({ budget: { eventsPerMinute: 50, bytesPerMinute: 1_000_000 }, trustProxy: ['127.0.0.1'], storeIp: 'full' }, db)
     const from = (ip: string) => ({ 'X-Forwarded-For': ip })
     const many = (n: number, extra: Record<string, unknown> = {}) => Array.from({ length: n }, () => event(extra))
     expect((await post(url, batch('ENF', many(40)), from('198.51.100.1'))).body).toEqual({ accepted: 40, rejected: [] })
@@ -367,7 +372,7 @@ describe.each(DATABASES)('collector on $name', ({ skip, make }) => {
 
   it.skipIf(skip)('believes no X-Forwarded-For without trustProxy, and bounds what an anonymous event carries', async () => {
     db = await make()
-    const { url, events } = await start({ budget: { eventsPerMinute: 10, bytesPerMinute: 1_000_000 } }, db)
+    const { url, events } = await start({ budget: { eventsPerMinute: 10, bytesPerMinute: 1_000_000 }, storeIp: 'full' }, db)
     expect((await post(url, batch('OFF', [event()]), { 'X-Forwarded-For': '198.51.100.1' })).body.accepted).toBe(1)
     // A client cannot make up addresses to get a fresh budget for each.
     const spoofed = await Promise.all([2, 3].map((n) => post(url, batch('OFF', Array.from({ length: 5 }, () => event())), { 'X-Forwarded-For': `198.51.100.${n}` })))
@@ -480,7 +485,7 @@ describe('what is kept of an event', () => {
     const [kept] = await events()
     expect(Object.keys(kept).sort()).toEqual(['anonymousId', 'id', 'ip', 'name', 'page', 'project', 'props', 'receivedAt', 'time', 'ts', 'type', 'verdict'])
     expect(kept.page).toEqual({ url: 'https://site.test/', title: 'T', referrer: '' })
-    expect(kept.ip).toBe('127.0.0.1')
+    expect(kept.ip).toBe('127.0.0.0')
     expect(kept.props).toEqual({ plan: 'pro' })
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined()
     expect(JSON.stringify(kept).length).toBeLessThan(500)

@@ -7,8 +7,7 @@ import { DATABASES, open, type Database } from './databases'
 // Issue 25: what the operator's console reads from a store, on SQLite and PostgreSQL alike.
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
-// Two days ago at noon (UTC), then yesterday: whole days apart, and all over a minute old (a store
-// sums an event up once it is settled).
+// Two days ago at noon (UTC), then yesterday: whole days apart.
 const today = Math.floor(Date.now() / DAY) * DAY
 const T1 = today - 2 * DAY + 12 * HOUR
 const T2 = today - DAY + 12 * HOUR

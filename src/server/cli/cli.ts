@@ -23,12 +23,18 @@ const USAGE = `Usage: signet <command> [options]
       Print the <script> to paste into every page.
   collector [--port N] [--host H] [--mode off|report|enforce] [--project TOKEN]
             [--scheme hex|base64|token] [--secret-file FILE] [--workers N] [--db FILE] [--data FILE]
-            [--trust-proxy ADDRESS[,ADDRESS…]]
+            [--trust-proxy ADDRESS[,ADDRESS…]] [--retention-days N] [--ip truncated|full|none]
       Run the reference collector (serves /track and /tracker.js) with N worker processes
       (default 1), storing into PostgreSQL when SIGNET_DATABASE_URL is set, otherwise into the
       SQLite file --db (default data/signet.db). A JSONL file of an earlier Signet (--data,
       default data/events.jsonl) is imported on start, then renamed. Behind a reverse proxy,
       --trust-proxy names its addresses (or CIDR ranges): X-Forwarded-For is read from them only.
+      --retention-days deletes events older than N whole days (default: kept for ever); --ip says
+      what is kept of a client's address (default truncated to its network). The operator's
+      console is at /dashboard, behind SIGNET_DASHBOARD_TOKEN.
+  forget --person ID [--project TOKEN] [--db FILE]
+      Delete every stored event of a person (of one project, or of all), and of the anonymous ids
+      their events carried; print "forgot N events of ID". A second run prints 0.
   export [--since ISO-DATE] [--project TOKEN] [--db FILE]
       Print the stored events as JSON lines, in the order stored (from SIGNET_DATABASE_URL or --db).
   help, --help, <command> --help
@@ -75,6 +81,9 @@ const options = {
   workers: { type: 'string' },
   since: { type: 'string' },
   'trust-proxy': { type: 'string' },
+  'retention-days': { type: 'string' },
+  ip: { type: 'string' },
+  person: { type: 'string' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -149,10 +158,22 @@ async function main(argv: string[]): Promise<number> {
       set('SIGNET_DB', values.db)
       set('SIGNET_WORKERS', values.workers)
       set('SIGNET_TRUST_PROXY', values['trust-proxy'])
+      set('SIGNET_RETENTION_DAYS', values['retention-days'])
+      set('SIGNET_IP', values.ip)
       if (values['secret-file']) delete env.SIGNET_SECRET
       const config = loadConfig(env)
       await run(config, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
       return -1
+    }
+    case 'forget': {
+      const person = required(values, 'person')
+      const store = await openStore({ ...storeConfig({ ...process.env, ...(values.db && { SIGNET_DB: values.db }) }), readonly: false, mustExist: true })
+      try {
+        console.log(`forgot ${await store.forget(person, values.project)} events of ${person}`)
+      } finally {
+        await store.close()
+      }
+      return 0
     }
     case 'export': {
       const since = values.since === undefined ? undefined : Date.parse(values.since)

@@ -32,6 +32,10 @@ export interface ServerConfig {
   maxAnonymousProps: number
   /** SIGNET_TRUST_PROXY (--trust-proxy): addresses or CIDR ranges of the reverse proxies in front. */
   trustProxy: string[]
+  /** SIGNET_IP (--ip): what is kept of a client's address, truncated (default), full or none. */
+  storeIp: 'truncated' | 'full' | 'none'
+  /** SIGNET_RETENTION_DAYS (--retention-days): events older than this many whole days are deleted; 0: kept for ever. */
+  retentionDays: number
 }
 
 type Env = Record<string, string | undefined>
@@ -72,6 +76,11 @@ export const storeConfig = (env: Env = process.env): ServerConfig['store'] => {
   if (url && !/^postgres(ql)?:\/\//i.test(url))
     throw new Error('signet: SIGNET_DATABASE_URL must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)')
   return { file: env.SIGNET_DB || DEFAULT_SQLITE_FILE, ...(url && { url }) }
+}
+
+const ipSetting = (value = 'truncated'): ServerConfig['storeIp'] => {
+  if (value != 'truncated' && value != 'full' && value != 'none') throw new Error(`signet: SIGNET_IP must be truncated, full or none, got ${JSON.stringify(value)}`)
+  return value
 }
 
 /** Most worker processes: more than a machine has cores only adds switching. */
@@ -159,6 +168,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     budget: eventsPerMinute && bytesPerMinute ? { eventsPerMinute, bytesPerMinute } : (false as const),
     maxAnonymousProps: numberFrom(env, 'SIGNET_MAX_ANONYMOUS_PROPS', MAX_ANONYMOUS_PROPS, 0, LIMITS.props, 'whole'),
     trustProxy,
+    storeIp: ipSetting(env.SIGNET_IP),
+    retentionDays: numberFrom(env, 'SIGNET_RETENTION_DAYS', 0, 0, 100 * 365, 'whole'),
   }
 
   if (env.SIGNET_CONFIG) {

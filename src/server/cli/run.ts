@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from './config'
 import type { FeedRow } from '../console/feed'
 import { importJsonl } from '../store/import'
+import { maintain } from './maintain'
 import { describe, serve } from './serve'
 import { openStore } from '../store/open'
 import type { Store } from '../store/store'
@@ -85,6 +86,7 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
   describe(config, store).forEach((line) => log(line))
   // Otherwise the workers have their own connections; the primary's were for the schema and the import.
   const shared = sharedWriter(config) ? store : (await store.close(), undefined)
+  const upkeep = shared && maintain(shared, { retentionDays: config.retentionDays, log })
 
   const workers = new Set<Worker>()
   const listening = new Set<Worker>()
@@ -115,6 +117,7 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
       const late = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), STOP_MS)
       await Promise.all(exited)
       clearTimeout(late)
+      await upkeep?.()
       await shared?.close()
       process.exit(code)
     })())
@@ -213,13 +216,17 @@ async function worker({ demo, dist }: RunOptions) {
   })
   const log = (line: string) => console.log(line)
   try {
-    const store = sharedWriter(config) ? remoteStore() : await openStore({ ...config.store, log })
+    const own = !sharedWriter(config)
+    const store = own ? await openStore({ ...config.store, log }) : remoteStore()
     const served = await serve(config, { demo, dist, store, log, relay: (rows) => send({ signet: 'feed', rows }) })
     process.on('message', (m: unknown) => isMessage(m) && m.signet == 'feed' && served.feed?.deliver(m.rows))
+    // The store's upkeep where it is written: here, unless the primary writes for every worker.
+    const upkeep = own ? maintain(store, { retentionDays: config.retentionDays, log }) : undefined
     let closing: Promise<void> | undefined
     const stop = () =>
       (closing ??= served
         .close(WORKER_GRACE_MS)
+        .then(() => upkeep?.())
         .then(() => store.close())
         .then(() => process.exit(0)))
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop())

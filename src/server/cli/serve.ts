@@ -2,6 +2,7 @@ import { trustedProxies } from '../http/budget'
 import { createCollector, type ProjectConfig } from '../http/collector'
 import type { ServerConfig } from './config'
 import { createDemo } from '../demo/demo'
+import { createConsole } from '../console/console'
 import { createFeed, type FeedRow } from '../console/feed'
 import { personSignature, userSignature } from '../verify/signature'
 import { loader } from '../http/snippet'
@@ -16,7 +17,7 @@ function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) 
 }
 
 export interface ServeOptions {
-  /** Also serve the demo site and its live dashboard. */
+  /** Also serve the demo site. */
   demo: boolean
   /** The build folder, where tracker.js is. */
   dist: string
@@ -31,36 +32,37 @@ export interface ServeOptions {
  * `store`; resolves to its URL. `close` stops it gracefully; the store stays open.
  */
 export async function serve(config: ServerConfig, { demo, dist, store, relay, log = console.log }: ServeOptions) {
-  const feed = demo ? createFeed(relay) : undefined
+  const feed = createFeed(relay)
   const collector = createCollector({
     projects: config.projects,
     maxEventAgeMs: config.maxEventAgeMs,
     budget: config.budget,
     maxAnonymousProps: config.maxAnonymousProps,
     trustProxy: config.trustProxy,
+    storeIp: config.storeIp,
     store,
     assetDir: dist,
     log: (line) => log(`[collector] ${line}`),
-    onResult: feed?.publish,
+    onResult: feed.publish,
+  })
+  // The operator's console, on every collector; the demo site beside it for npm start.
+  const board = createConsole({
+    store,
+    feed,
+    access: { token: config.dashboardToken, trustProxy: config.trustProxy.length ? trustedProxies(config.trustProxy) : undefined },
+    projects: Object.keys(config.projects),
+    dist,
   })
   const site = demo
-    ? createDemo({
-        project: config.demoProject,
-        sign: signerFor(config.projects[config.demoProject]),
-        snippet: loader('/tracker.js'),
-        dist,
-        feed: feed!,
-        store,
-        dashboard: { token: config.dashboardToken, trustProxy: config.trustProxy.length ? trustedProxies(config.trustProxy) : undefined },
-      })
+    ? createDemo({ project: config.demoProject, sign: signerFor(config.projects[config.demoProject]), snippet: loader('/tracker.js') })
     : undefined
-  const url = await collector.listen(config.port, config.host, site)
+  const url = await collector.listen(config.port, config.host, (req, res) => board(req, res) || !!site?.(req, res))
   return {
     url,
     feed,
     /** Stops taking requests and ends dashboard streams; resolves when what is under way is answered (or cut after graceMs). */
     close(graceMs?: number) {
-      feed?.close()
+      feed.close()
       return collector.close(graceMs)
     },
   }
@@ -72,6 +74,12 @@ export function describe(config: ServerConfig, store: Store): string[] {
     ([token, p]) => `Project ${token}: Secure Mode ${p.secureMode}${p.scheme ? `, scheme ${p.scheme}` : ''}, ${p.secrets.length} secret(s)`,
   )
   lines.push(`Storing events in ${store.description}`)
+  lines.push(
+    config.retentionDays
+      ? `Deleting events older than ${config.retentionDays} days (SIGNET_RETENTION_DAYS)`
+      : 'Keeping events for ever: set SIGNET_RETENTION_DAYS (--retention-days) to delete older ones',
+  )
+  if (config.storeIp != 'truncated') lines.push(config.storeIp == 'full' ? 'Keeping clients’ full addresses (SIGNET_IP=full)' : 'Keeping no client address (SIGNET_IP=none)')
   if (config.generatedSecret) lines.push('No SIGNET_SECRET or SIGNET_SECRET_FILE set: using a random secret for this run only.')
   return lines
 }

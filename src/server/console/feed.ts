@@ -3,6 +3,8 @@ import type { RejectedEvent, StoredEvent } from '../verify/batch'
 /** One line of the live dashboard. */
 export interface FeedRow {
   id: string
+  /** The project it was sent to (absent in rows of earlier versions). */
+  project?: string
   time: number
   person?: string
   verdict: string
@@ -11,7 +13,7 @@ export interface FeedRow {
   name?: string
 }
 
-export const storedRow = (e: StoredEvent): FeedRow => ({ id: e.id, time: e.receivedAt, person: e.personId, verdict: e.verdict, type: e.type, name: e.name })
+export const storedRow = (e: StoredEvent): FeedRow => ({ id: e.id, project: e.project, time: e.receivedAt, person: e.personId, verdict: e.verdict, type: e.type, name: e.name })
 
 /**
  * What the collector decided, as rows for whoever is watching in this process. `relay` carries
@@ -23,10 +25,10 @@ export function createFeed(relay?: (rows: FeedRow[]) => void) {
     if (rows.length) listeners.forEach((_, fn) => fn(rows))
   }
   return {
-    publish(stored: StoredEvent[], rejected: RejectedEvent[]) {
+    publish(stored: StoredEvent[], rejected: RejectedEvent[], project?: string) {
       const rows = stored.map(storedRow)
       for (const r of rejected)
-        rows.push({ id: r.id, time: Date.now(), person: r.event?.personId, verdict: 'rejected', reason: r.reason, type: r.event?.type || 'unreadable', name: r.event?.name })
+        rows.push({ id: r.id, project, time: Date.now(), person: r.event?.personId, verdict: 'rejected', reason: r.reason, type: r.event?.type || 'unreadable', name: r.event?.name })
       deliver(rows)
       if (rows.length) relay?.(rows)
     },

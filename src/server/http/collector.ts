@@ -27,6 +27,8 @@ export interface CollectorOptions {
   budget?: ClientBudget | false
   maxAnonymousProps?: number
   trustProxy?: readonly string[]
+  /** createSignetHandler's storeIp: truncated (default), full or none. */
+  storeIp?: 'truncated' | 'full' | 'none'
   /** Connections open at once from one address (an IPv6 /64), a trusted proxy's aside; more are closed as they come. Default 128. */
   maxConnectionsPerAddress?: number
   /** How long a connection may take to send a request's headers, in ms, idle connections included. Default 10 s. */
@@ -34,8 +36,8 @@ export interface CollectorOptions {
   /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
   assetDir?: string
   log?: (line: string) => void
-  /** Called after each batch is committed, with its newly stored events and its rejected ones (a live view). */
-  onResult?: (stored: StoredEvent[], rejected: RejectedEvent[]) => void
+  /** Called after each batch is committed, with its newly stored events and its rejected ones, and its project (a live view). */
+  onResult?: (stored: StoredEvent[], rejected: RejectedEvent[], project?: string) => void
 }
 
 const ASSETS = new Set(['/tracker.js', '/adapters/beacon.js', '/adapters/engagespot.js'])
@@ -69,9 +71,18 @@ function createTally(log: (line: string) => void) {
   }
 }
 
+/** The origin of the page an event says it came from (untrusted, as everything the sender writes). */
+const originOf = (url: unknown) => {
+  try {
+    return typeof url == 'string' ? new URL(url).origin : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The reference collector: POST /track through createSignetHandler into a store, and the tracker's scripts. */
 export function createCollector(options: CollectorOptions) {
-  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, budget, maxAnonymousProps, trustProxy, assetDir, log = () => {}, onResult } = options
+  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, budget, maxAnonymousProps, trustProxy, storeIp, assetDir, log = () => {}, onResult } = options
   const { maxConnectionsPerAddress = 128, headersTimeoutMs = 10_000 } = options
   const proxies = trustProxy?.length ? trustedProxies(trustProxy) : undefined
   checkProjects(projects)
@@ -86,12 +97,14 @@ export function createCollector(options: CollectorOptions) {
     budget,
     maxAnonymousProps,
     trustProxy,
+    storeIp,
     log,
-    async onEvents(accepted, rejected, { project, token }) {
+    async onEvents(accepted, rejected, { project, token, ip }) {
       if (!accepted.length && !rejected.length) return
+      const receivedAt = Date.now()
       const outcomes = await store.add(
         accepted,
-        rejected.map((r) => ({ project: project ?? '', reason: r.reason })),
+        rejected.map((r) => ({ project: project ?? '', reason: r.reason, personId: r.event?.personId, receivedAt, ip, origin: originOf(r.event?.page?.url) })),
       )
       const conflicts = accepted.filter((_, i) => outcomes[i] == 'conflict')
       // An unknown token is whatever a sender wrote, perhaps a signature: only a short, printable prefix
@@ -101,6 +114,7 @@ export function createCollector(options: CollectorOptions) {
       onResult?.(
         accepted.filter((_, i) => outcomes[i] == 'stored'),
         [...rejected, ...conflicts.map((e) => ({ id: wireIdOf(e), reason: 'conflict' as const, event: e }))],
+        project,
       )
       return conflicts
     },

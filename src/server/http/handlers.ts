@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
+  anonymizeIp,
   checkBatch,
   checkProjects,
   HttpError,
@@ -56,6 +57,12 @@ export interface SignetHandlerOptions {
    * node front door; others pass the client's address themselves. Default none: the peer's address.
    */
   trustProxy?: readonly string[]
+  /**
+   * What is kept of the client's address with each event (and each refused attempt): `truncated`
+   * (default: its network, IPv4 /24 or IPv6 /48, as GoSquared's anonymizeIP), `full`, or `none`.
+   * A batch that asks for anonymizeIP gets its network at most, whatever this says.
+   */
+  storeIp?: 'truncated' | 'full' | 'none'
   /** Where unexpected errors are reported; never given a signature or secret. */
   log?: (line: string) => void
 }
@@ -69,6 +76,8 @@ export interface BatchInfo {
   project?: string
   /** The token as sent: untrusted, perhaps a signature by mistake; log at most a short prefix. */
   token: string
+  /** The client's address as the events keep it (storeIp, anonymizeIP), if any. */
+  ip?: string
 }
 
 /** Seconds the tracker waits before re-sending a batch whose events could not be stored. */
@@ -98,6 +107,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     maxAnonymousProps = MAX_ANONYMOUS_PROPS,
     budget: limits = DEFAULT_BUDGET,
     trustProxy = [],
+    storeIp = 'truncated',
     log = (line) => console.error(line),
   } = options
   checkProjects(projects)
@@ -128,13 +138,15 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       if (arrived > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
       const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
-      const checked = checkBatch(projects, batch, { ip, maxEvents, maxEventAgeMs, maxAnonymousProps })
+      const kept = !ip || storeIp == 'none' ? undefined : storeIp == 'full' ? ip : anonymizeIp(ip)
+      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps })
       const unverified = checked.accepted.filter((e) => e.verdict != 'verified')
       const over = ip && budget && unverified.length && budget.take(clientKey(ip), unverified.length, unverified.reduce((n, e) => n + jsonOf(e).length, 0))
       if (over) return tooMany(over.retryAfter)
       let conflicts: Conflicts
       try {
-        conflicts = await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project })
+        const anonymized = kept && (batch as { anonymizeIP?: unknown }).anonymizeIP === true ? anonymizeIp(kept) : kept
+        conflicts = await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project, ip: anonymized })
       } catch (err) {
         // Nothing was stored: the tracker keeps the events and sends them again.
         log(`signet: could not store a batch: ${err instanceof Error ? err.message : String(err)}`)

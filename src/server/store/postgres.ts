@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
-import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, summarise, type AttemptRow, type EventRow, type Summaries } from './rollup'
+import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 
 /**
@@ -125,11 +125,8 @@ const COUNT_CONFLICTS = `INSERT INTO signet_counts (project, kind, name, shard, 
 // Only one collector rolls summaries up at a time; any fixed number will do.
 const ROLLUP_LOCK = 0x516e6575
 // Events a summary chunk reads, and events a purge chunk deletes.
-const ROLLUP_CHUNK = 5000
+const ROLLUP_CHUNK = 500
 const PURGE_CHUNK = 5000
-// Transactions of several collectors commit out of the order they drew their seq in: an event is
-// rolled up only once it is a minute old, when any that drew a lower seq has long committed.
-const SETTLE_MS = 60_000
 
 // Batches that arrive while these many statements are writing wait, then go together as one: one
 // commit (and fsync) for many requests. More than one, so that a commit's wait overlaps the next.
@@ -379,26 +376,36 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
     },
     async rollUp() {
       if (readonly) return
+      // Transactions of several collectors commit out of the order they drew their seq in. The rows
+      // up to the highest seq of a snapshot are all there once every transaction running at that
+      // snapshot has ended: wait for that (a batch commits in milliseconds), then sum up to it.
+      const { rows: marks } = await pool.query<{ top: string; xmax: string }>(
+        'SELECT coalesce(max(seq), 0) AS top, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax FROM signet_events',
+      )
+      for (let tries = 0; ; tries++) {
+        const { rows } = await pool.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin')
+        if (BigInt(rows[0].xmin) >= BigInt(marks[0].xmax)) break
+        if (tries == 40) return
+        await new Promise((r) => setTimeout(r, 25))
+      }
       for (;;) {
         const done = await transaction(async (client) => {
           const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [ROLLUP_LOCK])
           if (!locked[0].ok) return true
           const { rows: up } = await client.query<{ upto: string }>('SELECT upto FROM signet_rollup')
+          // The records read here, not taken apart by PostgreSQL: its JSON functions refuse the \u0000
+          // a page's text may hold. In small chunks, so that a chunk of large events stays small.
           const { rows } = await client.query<{ seq: string; project: string; received_at: string; person_id: string | null; verdict: string; event: string }>(
-            'SELECT seq, project, received_at, person_id, verdict, event FROM signet_events WHERE seq > $1 ORDER BY seq LIMIT $2',
-            [up[0].upto, ROLLUP_CHUNK],
+            'SELECT seq, project, received_at, person_id, verdict, event FROM signet_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3',
+            [up[0].upto, marks[0].top, ROLLUP_CHUNK],
           )
-          const settled: (EventRow & { seq: number })[] = []
-          for (const r of rows) {
-            if (Number(r.received_at) > Date.now() - SETTLE_MS) break
-            settled.push({ seq: Number(r.seq), project: r.project, receivedAt: Number(r.received_at), personId: r.person_id, verdict: r.verdict, event: r.event })
-          }
-          if (!settled.length) return true
-          await apply(client, summarise(settled), 1)
-          await client.query('UPDATE signet_rollup SET upto = $1', [settled[settled.length - 1].seq])
+          if (!rows.length) return true
+          const chunk = rows.map((r) => ({ seq: Number(r.seq), ...rowOf({ project: r.project, receivedAt: Number(r.received_at), personId: r.person_id, verdict: r.verdict, event: r.event }) }))
+          await apply(client, summarise(chunk), 1)
+          await client.query('UPDATE signet_rollup SET upto = $1', [chunk[chunk.length - 1].seq])
           // Attempts past the bound go, oldest first.
           await client.query('DELETE FROM signet_attempts WHERE seq <= (SELECT max(seq) FROM signet_attempts) - $1', [MAX_ATTEMPTS])
-          return settled.length < rows.length || rows.length < ROLLUP_CHUNK
+          return rows.length < ROLLUP_CHUNK
         })
         if (done) return
       }
@@ -485,8 +492,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
         }
         const { rows: up } = await client.query<{ upto: string }>('SELECT upto FROM signet_rollup')
         const all = [...rows.values()].map((r) => ({ seq: Number(r.seq), project: r.project, id: r.id, receivedAt: Number(r.received_at), personId: r.person_id, verdict: r.verdict, event: r.event }))
-        await apply(client, summarise(all.filter((r) => r.seq <= Number(up[0].upto))), -1)
-        await count(client, summarise(all).stored)
+        await apply(client, summarise(all.filter((r) => r.seq <= Number(up[0].upto)).map(rowOf)), -1)
+        await count(client, countBy(all))
         await client.query('DELETE FROM signet_events WHERE seq = ANY($1::bigint[])', [all.map((r) => r.seq)])
         await client.query('INSERT INTO signet_forgotten SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [all.map((r) => r.project), all.map((r) => r.id)])
         for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])

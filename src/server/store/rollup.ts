@@ -3,13 +3,41 @@
 
 export const DAY = 86_400_000
 
-/** A stored event as the summaries read it: its columns, and its record as JSON. */
+/**
+ * A stored event as the summaries read it: its columns, and the few fields of its record they use
+ * (each engine takes them out of the JSON itself, so that a chunk of large events is not read whole).
+ */
 export interface EventRow {
   project: string
   receivedAt: number
   personId: string | null
   verdict: string
-  event: string
+  type: string | null
+  name: string | null
+  url: string | null
+  referrer: string | null
+  /** The person's properties as JSON, of a verified identify or properties event only. */
+  props: string | null
+}
+
+/** An EventRow from a whole stored record (forget reads those: a person's events are few). */
+export function rowOf(r: { project: string; receivedAt: number; personId: string | null; verdict: string; event: string }): EventRow {
+  let e: { type?: string; name?: string; props?: unknown; page?: { url?: string; referrer?: string } } = {}
+  try {
+    e = JSON.parse(r.event)
+  } catch {}
+  const personal = r.verdict == 'verified' && (e.type == 'identify' || e.type == 'properties') && e.props && typeof e.props == 'object'
+  return {
+    project: r.project,
+    receivedAt: r.receivedAt,
+    personId: r.personId,
+    verdict: r.verdict,
+    type: e.type ?? null,
+    name: typeof e.name == 'string' ? e.name : null,
+    url: e.page?.url ?? null,
+    referrer: e.page?.referrer ?? null,
+    props: personal ? JSON.stringify(e.props) : null,
+  }
 }
 
 /** What a set of events adds to the summaries, as rows of each summary table. */
@@ -41,7 +69,7 @@ const hostOf = (url: unknown) => {
   }
 }
 
-/** Sums events into summary rows. A record that does not parse counts in the days only. */
+/** Sums events into summary rows. */
 export function summarise(rows: Iterable<EventRow>): Summaries {
   const days = new Map<string, [string, number, string, number]>()
   const dayPeople = new Map<string, [string, number, string]>()
@@ -58,21 +86,15 @@ export function summarise(rows: Iterable<EventRow>): Summaries {
     count(days, `${r.project}\n${day}\n${r.verdict}`, () => [r.project, day, r.verdict, 1], 3)
     count(stored, `${r.project}\n${r.verdict}`, () => [r.project, r.verdict, 1], 2)
     if (r.personId !== null) dayPeople.set(`${r.project}\n${day}\n${r.personId}`, [r.project, day, r.personId])
-    let e: { type?: string; name?: unknown; props?: unknown; page?: { url?: unknown; referrer?: unknown } }
-    try {
-      e = JSON.parse(r.event)
-    } catch {
-      continue
-    }
     const name = (kind: string, value: unknown) =>
       typeof value == 'string' && value && count(names, `${r.project}\n${day}\n${kind}\n${value}`, () => [r.project, day, kind, value, 1], 4)
-    if (e.type == 'pageview') {
-      name('page', pathOf(e.page?.url))
-      const from = hostOf(e.page?.referrer)
-      if (from && from != hostOf(e.page?.url)) name('referrer', from)
-    } else if (e.type == 'event') name('event', e.name)
+    if (r.type == 'pageview') {
+      name('page', pathOf(r.url))
+      const from = hostOf(r.referrer)
+      if (from && from != hostOf(r.url)) name('referrer', from)
+    } else if (r.type == 'event') name('event', r.name)
     if (r.verdict == 'verified' && r.personId !== null) {
-      const props = (e.type == 'identify' || e.type == 'properties') && e.props && typeof e.props == 'object' ? JSON.stringify(e.props) : null
+      const props = r.props
       const key = `${r.project}\n${r.personId}`
       const p = people.get(key)
       if (!p) people.set(key, [r.project, r.personId, r.receivedAt, r.receivedAt, 1, props, props ? r.receivedAt : 0])

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { jsonOf, type StoredEvent } from '../verify/batch'
-import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, summarise, type AttemptRow, type EventRow, type Summaries } from './rollup'
+import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type EventRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
@@ -240,8 +240,8 @@ function migrate(db: Database, file: string) {
   }).immediate()
 }
 
-export async function openSqliteStore(file: string, { readonly = false }: StoreOptions = {}): Promise<Store> {
-  if (readonly && !existsSync(file)) throw new Error(`signet: no store at ${file}`)
+export async function openSqliteStore(file: string, { readonly = false, mustExist = false }: StoreOptions = {}): Promise<Store> {
+  if ((readonly || mustExist) && !existsSync(file)) throw new Error(`signet: no store at ${file}`)
   if (!readonly) mkdirSync(dirname(file), { recursive: true })
   const Driver = await driver()
   // This thread's connection reads; the writer thread has its own.
@@ -273,7 +273,10 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
     ? undefined
     : {
         upto: db.prepare('SELECT upto FROM signet_rollup').pluck(),
-        chunk: db.prepare('SELECT seq, project, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE seq > ? ORDER BY seq LIMIT ?'),
+        chunk: db.prepare(`SELECT seq, project, received_at AS receivedAt, person_id AS personId, verdict, json_extract(event, '$.type') AS type,
+          json_extract(event, '$.name') AS name, json_extract(event, '$.page.url') AS url, json_extract(event, '$.page.referrer') AS referrer,
+          CASE WHEN verdict = 'verified' AND json_extract(event, '$.type') IN ('identify', 'properties') THEN json_extract(event, '$.props') END AS props
+          FROM signet_events WHERE seq > ? ORDER BY seq LIMIT ?`),
         setUpto: db.prepare('UPDATE signet_rollup SET upto = ?'),
         day: db.prepare('INSERT INTO signet_days VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'),
         dayPerson: db.prepare('INSERT INTO signet_day_people VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -307,16 +310,17 @@ export async function openSqliteStore(file: string, { readonly = false }: StoreO
     "SELECT seq, project, id, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE project = ? AND person_id IS NULL AND event LIKE ? ESCAPE '\\'",
   )
   const forget = db.transaction((personId: string, project: string | null) => {
-    const rows = new Map<number, EventRow & { seq: number; id: string }>()
-    for (const r of own.all(personId, project, project) as (EventRow & { seq: number; id: string })[]) rows.set(r.seq, r)
+    type Row = { seq: number; project: string; id: string; receivedAt: number; personId: string | null; verdict: string; event: string }
+    const rows = new Map<number, Row>()
+    for (const r of own.all(personId, project, project) as Row[]) rows.set(r.seq, r)
     const anonymous = new Set([...rows.values()].map((r) => JSON.stringify([r.project, (JSON.parse(r.event) as { anonymousId: string }).anonymousId])))
     for (const key of anonymous) {
       const [p, a] = JSON.parse(key) as [string, string]
-      for (const r of carried.all(p, anonymousPattern(a)) as (EventRow & { seq: number; id: string })[]) rows.set(r.seq, r)
+      for (const r of carried.all(p, anonymousPattern(a)) as Row[]) rows.set(r.seq, r)
     }
     const upto = console_!.upto.get() as number
-    apply(summarise([...rows.values()].filter((r) => r.seq <= upto)), -1)
-    for (const [p, verdict, n] of summarise(rows.values()).stored) console_!.count.run(p, 'stored', verdict, -n)
+    apply(summarise([...rows.values()].filter((r) => r.seq <= upto).map(rowOf)), -1)
+    for (const [p, verdict, n] of countBy(rows.values())) console_!.count.run(p, 'stored', verdict, -n)
     const gone = db.prepare('DELETE FROM signet_events WHERE seq = ?')
     const remember = db.prepare('INSERT INTO signet_forgotten VALUES (?, ?) ON CONFLICT DO NOTHING')
     for (const r of rows.values()) {

@@ -92,8 +92,9 @@ export interface Store {
   lines(filter?: { project?: string; since?: number }): AsyncIterable<string>
   /**
    * Adds what was stored since the last call to the console's summaries (events and people per day,
-   * pages, event names, referrers, verified people), a chunk at a time, up to events a minute old
-   * (a later one may still be committing elsewhere). With PostgreSQL one collector does it at a time.
+   * pages, event names, referrers, verified people), a chunk at a time. With PostgreSQL, up to the
+   * last event of a moment when every write then under way has ended (collectors commit out of seq
+   * order), and one collector at a time.
    */
   rollUp(): Promise<void>
   overview(project: string, period: Period): Promise<Overview>
@@ -125,6 +126,8 @@ export interface StoreOptions {
   file?: string
   /** Opens an existing store for reading only (export): nothing is created or migrated. */
   readonly?: boolean
+  /** Opens an existing store only: a SQLite file that is not there is an error, not a new store (forget). */
+  mustExist?: boolean
   /** Where a store reports trouble it survives (a PostgreSQL connection lost while idle). */
   log?: (line: string) => void
 }

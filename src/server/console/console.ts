@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { join } from 'node:path'
+import type { Handler } from '../http/collector'
+import type { Period, Store } from '../store/store'
+import { allowed, tokenCookie, type ConsoleAccess } from './access'
+import { storedRow, type Feed, type FeedRow } from './feed'
+import { page } from './page'
+
+export interface ConsoleOptions {
+  store: Store
+  /** What this collector decided, as it happens (and, through the feed's relay, the others'). */
+  feed: Feed
+  access: ConsoleAccess
+  /** The configured project tokens: the console answers about these only. */
+  projects: string[]
+  /** The build folder, where dashboard.js is. */
+  dist: string
+}
+
+const DAY = 86_400_000
+const PERIODS: Record<string, number> = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY }
+// What a list answers at most, and by default.
+const MAX_LIMIT = 500
+const LIMIT = 50
+// What the live view starts from.
+const RECENT = 200
+// Dashboards open at once, and what one that stopped reading may leave unsent before it is dropped.
+const MAX_SUBSCRIBERS = 100
+const MAX_UNSENT = 256 * 1024
+
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** JSON, never cached, and with no CORS header: only the console's own page reads it. */
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers }).end(JSON.stringify(body))
+
+/** A day given as YYYY-MM-DD (UTC midnight), or ms since the epoch. */
+const instant = (name: string, value: string) => {
+  const at = /^\d+$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(value + 'T00:00:00Z') : NaN
+  if (!Number.isFinite(at)) throw new Refused(400, `${name} must be a day (2026-12-01) or ms since the epoch, not ${JSON.stringify(value.slice(0, 40))}`)
+  return at
+}
+
+/** ?period=24h|7d|30d (the last one, to now), or ?from=&to= (to's whole day included). Default 7d. */
+export function periodOf(query: URLSearchParams, now = Date.now()): Period {
+  const from = query.get('from')
+  const to = query.get('to')
+  if (from || to) {
+    if (!from || !to) throw new Refused(400, 'from and to go together')
+    const period = { from: instant('from', from), to: instant('to', to) + (/^\d+$/.test(to) ? 0 : DAY) }
+    if (!(period.from < period.to)) throw new Refused(400, 'from must come before to')
+    return period
+  }
+  const span = PERIODS[query.get('period') || '7d']
+  if (!span) throw new Refused(400, `period must be 24h, 7d or 30d (or from and to), not ${JSON.stringify(query.get('period')?.slice(0, 40))}`)
+  return { from: now - span, to: now }
+}
+
+const limitOf = (query: URLSearchParams, name: string, fallback: number, most: number) => {
+  const raw = query.get(name)
+  const n = raw === null ? fallback : Number(raw)
+  if (!(Number.isInteger(n) && n >= 0 && n <= most)) throw new Refused(400, `${name} must be a whole number from 0 to ${most}`)
+  return n
+}
+
+/**
+ * The operator's console, on every collector: the dashboard's page at /dashboard, and the JSON it
+ * reads under /api/ (docs/server.md lists every endpoint, key by key). All of it behind the token.
+ */
+export function createConsole({ store, feed, access, projects, dist }: ConsoleOptions): Handler {
+  const projectOf = (query: URLSearchParams) => {
+    const project = query.get('project') ?? projects[0]
+    if (!projects.includes(project)) throw new Refused(404, `no project ${JSON.stringify(project.slice(0, 60))} here`)
+    return project
+  }
+
+  const stream = (req: IncomingMessage, res: ServerResponse, project: string): void => {
+    if (feed.subscribers() >= MAX_SUBSCRIBERS) return void json(res, 503, { error: 'too many dashboards open' })
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    res.write(': live\n\n')
+    // A dashboard that stops reading is dropped, not buffered for without end.
+    const write = (text: string) => (res.writableLength > MAX_UNSENT ? res.destroy() : res.write(text))
+    const rows = (list: FeedRow[]) =>
+      list
+        .filter((row) => row.project === undefined || row.project == project)
+        .map((row) => `data: ${JSON.stringify(row)}\n\n`)
+        .join('')
+    // Rows that arrive while the store is read are sent after what it read (the page drops a row it has).
+    let early: FeedRow[] | undefined = []
+    const stop = feed.subscribe(
+      (list) => (early ? early.push(...list) : write(rows(list))),
+      () => res.end(),
+    )
+    req.on('close', stop)
+    Promise.all([store.counts(project), store.recent(project, { limit: RECENT })]).then(
+      ([counts, recent]) => {
+        write(`event: snapshot\ndata: ${JSON.stringify({ counts, rows: recent.reverse().map(storedRow) })}\n\n${rows(early!)}`)
+        early = undefined
+      },
+      () => res.destroy(),
+    )
+  }
+
+  const api = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => {
+    const method = req.method || 'GET'
+    const person = /^\/api\/people\/([^/]+)(\/events)?$/.exec(path)
+    if (path == '/api/projects' && method == 'GET') return json(res, 200, { projects })
+    const project = projectOf(query)
+    if (path == '/api/stream' && method == 'GET') return stream(req, res, project)
+    if (method == 'GET' && path == '/api/overview') return json(res, 200, { project, period: periodOf(query), ...(await store.overview(project, periodOf(query))) })
+    if (method == 'GET' && path == '/api/people') {
+      const prefix = query.get('prefix') || undefined
+      const people = await store.people(project, { period: periodOf(query), prefix, limit: limitOf(query, 'limit', LIMIT, MAX_LIMIT), offset: limitOf(query, 'offset', 0, 1e9) })
+      return json(res, 200, { project, people })
+    }
+    if (method == 'GET' && path == '/api/pages') return json(res, 200, { project, ...(await store.names(project, periodOf(query), limitOf(query, 'limit', 20, MAX_LIMIT))) })
+    if (method == 'GET' && path == '/api/security') return json(res, 200, { project, attempts: await store.attempts(project, periodOf(query), limitOf(query, 'limit', LIMIT, MAX_LIMIT)) })
+    if (person) {
+      const id = decodeURIComponent(person[1])
+      if (method == 'GET' && person[2]) {
+        const events = await store.timeline(project, id, { limit: limitOf(query, 'limit', LIMIT, MAX_LIMIT), offset: limitOf(query, 'offset', 0, 1e9) })
+        return json(res, 200, { project, person: id, events })
+      }
+      if (method == 'GET') {
+        const found = await store.person(project, id)
+        return found ? json(res, 200, { project, person: found }) : json(res, 404, { error: `no verified person ${JSON.stringify(id.slice(0, 60))} in ${project}` })
+      }
+      if (method == 'DELETE' && !person[2]) return json(res, 200, { project, person: id, forgot: await store.forget(id, project) })
+    }
+    throw new Refused(404, `no ${method} ${path.slice(0, 80)}`)
+  }
+
+  return (req, res) => {
+    const url = new URL(req.url || '/', 'http://console')
+    const path = url.pathname
+    if (path != '/dashboard' && path != '/dashboard.js' && !path.startsWith('/api/')) return false
+    const given = path == '/dashboard' ? url.searchParams.get('token') : null
+    if (!allowed(req, access, given)) {
+      if (path.startsWith('/api/'))
+        json(res, 401, { error: 'the console needs its token: Authorization: Bearer <token>, or the cookie /dashboard?token=<token> sets' }, { 'WWW-Authenticate': 'Bearer' })
+      else
+        res
+          .writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
+          .end('The console needs its token: open /dashboard?token=<token> (npm start prints the whole address; signet collector uses SIGNET_DASHBOARD_TOKEN).')
+      return true
+    }
+    // The token goes from the address bar into a cookie the page's own requests carry.
+    if (given) {
+      res.writeHead(302, { Location: '/dashboard', 'Set-Cookie': tokenCookie(req, access, given) }).end()
+      return true
+    }
+    if (path == '/dashboard') res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(page(projects))
+    else if (path == '/dashboard.js')
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(readFileSync(join(dist, 'dashboard.js'), 'utf8'))
+    else
+      api(req, res, path, url.searchParams).catch((err: unknown) =>
+        err instanceof Refused ? json(res, err.status, { error: err.message }) : json(res, 500, { error: 'the store could not answer' }),
+      )
+    return true
+  }
+}
