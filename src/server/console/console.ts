@@ -109,8 +109,17 @@ export function createConsole({ store, feed, access, projects, dist }: ConsoleOp
     )
   }
 
+  // The views read summaries: brought up to date before answering, at most once a second.
+  let summed = 0
+  const fresh = async () => {
+    if (Date.now() - summed < 1000) return
+    summed = Date.now()
+    await store.rollUp()
+  }
+
   const api = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => {
     const method = req.method || 'GET'
+    if (method == 'GET' && /^\/api\/(overview|people|pages|security)/.test(path)) await fresh()
     const person = /^\/api\/people\/([^/]+)(\/events)?$/.exec(path)
     if (path == '/api/projects' && method == 'GET') return json(res, 200, { projects })
     const project = projectOf(query)

@@ -473,6 +473,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
     async forget(personId, project) {
       if (readonly) throw new Error('signet: this store is open for reading only')
       return transaction(async (client) => {
+        // After any summing up under way, which would otherwise count what this deletes.
+        await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK])
         type Row = { seq: string; project: string; id: string; received_at: string; person_id: string | null; verdict: string; event: string }
         const rows = new Map<string, Row>()
         const columns = 'seq, project, id, received_at, person_id, verdict, event'
@@ -517,6 +519,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
         if (gone < PURGE_CHUNK) break
       }
       await transaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK])
         const day = Math.floor(before / DAY)
         for (const table of ['signet_days', 'signet_day_people', 'signet_day_names']) await client.query(`DELETE FROM ${table} WHERE day < $1`, [day])
         await client.query('DELETE FROM signet_people WHERE last_seen < $1', [before])

@@ -300,9 +300,13 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       c.emptiedNames.run()
     }
   }
-  const rollUp = db.transaction((rows: (EventRow & { seq: number })[]) => {
+  // A chunk read and summed in one transaction: a forget in another process waits, and sees it whole.
+  const rollUp = db.transaction(() => {
+    const rows = console_!.chunk.all(console_!.upto.get(), ROLLUP_CHUNK) as (EventRow & { seq: number })[]
+    if (!rows.length) return 0
     apply(summarise(rows), 1)
     console_!.setUpto.run(rows[rows.length - 1].seq)
+    return rows.length
   })
   // Events of one person, and the anonymous events of the anonymous ids theirs carried.
   const own = db.prepare('SELECT seq, project, id, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE person_id = ? AND (? IS NULL OR project = ?)')
@@ -425,12 +429,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     async rollUp() {
       if (!console_) return
       // One chunk a turn of the event loop, so that requests are answered in between.
-      for (;;) {
-        const rows = console_.chunk.all(console_.upto.get(), ROLLUP_CHUNK) as (EventRow & { seq: number })[]
-        if (!rows.length) return
-        rollUp.immediate(rows)
-        await yieldToOthers()
-      }
+      while (rollUp.immediate() == ROLLUP_CHUNK) await yieldToOthers()
     },
     async overview(project, period) {
       const [first, last] = daysOf(period)
