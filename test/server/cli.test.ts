@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -87,7 +87,7 @@ describe('signet CLI', () => {
       out: 'Usage: signet sign --id ID [--scheme hex|base64|token] [--secret-file FILE]\n      Print the signature of a person id. The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
       err: '',
     })
-    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(11)
+    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(13)
     expect(run(['--version'])).toEqual({ code: 0, out: JSON.parse(readFileSync('package.json', 'utf8')).version, err: '' })
   })
 
@@ -176,15 +176,67 @@ describe('signet CLI', () => {
 
   it('a busy port is one line that says how to choose another', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
-    const first = startCollector(['--db', join(dir, 'a.db')], { SIGNET_SECRET: SECRET })
+    const first = startCollector(['--project', 'P', '--db', join(dir, 'a.db')], { SIGNET_SECRET: SECRET })
     try {
       const port = new URL(await first.url).port
-      const second = startScript([CLI, 'collector', '--port', port, '--db', join(dir, 'b.db')], { SIGNET_SECRET: SECRET }, /Collector: (\S+)/)
+      const second = startScript([CLI, 'collector', '--project', 'P', '--port', port, '--db', join(dir, 'new', 'b.db')], { SIGNET_SECRET: SECRET }, /Collector: (\S+)/)
       await expect(second.url).rejects.toThrow(/exited 1/)
-      expect(second.log()).toContain(`signet: port ${port} on 127.0.0.1 is in use: set PORT (or --port) to another one\n`)
+      expect(second.log()).toBe(`signet: port ${port} on 127.0.0.1 is in use: set PORT (or --port) to another one\n`)
+      expect(existsSync(join(dir, 'new'))).toBe(false)
     } finally {
       await first.stop()
     }
+  })
+
+  it("runs the README's production line as written: the project it names, its secret, two workers", async () => {
+    const line = /^signet collector (.*?)\s+#/m.exec(readFileSync('README.md', 'utf8'))![1].split(/\s+/)
+    expect(line).toEqual(expect.arrayContaining(['--mode', 'enforce', '--secret-file', './secret', '--workers', '2']))
+    const project = line[line.indexOf('--project') + 1]
+    const cwd = mkdtempSync(join(tmpdir(), 'signet-readme-'))
+    writeFileSync(join(cwd, 'secret'), SECRET + '\n')
+    const args = line.map((a, i) => (line[i - 1] == '--port' ? '0' : a))
+    const child = startScript([join(process.cwd(), CLI), 'collector', ...args], {}, /Collector: (http:\/\/\S+\/track)/, cwd)
+    try {
+      const url = await child.url
+      const event = { id: 'e1', type: 'pageview', ts: Date.now(), anonymousId: 'a', personId: 'u-1', signature: personSignature(SECRET, 'u-1'), page: { url: 'https://shop.example/' } }
+      expect(await (await fetch(url, { method: 'POST', body: JSON.stringify({ v: 1, project, sentAt: Date.now(), events: [event] }) })).json()).toEqual({ accepted: 1, rejected: [] })
+      expect(child.log()).toContain(`Project ${project}: Secure Mode enforce, 1 secret(s)`)
+      expect(child.log()).toMatch(/2 worker processes/)
+    } finally {
+      expect((await child.stop()).code).toBe(0)
+    }
+    const exported = spawnSync(process.execPath, [join(process.cwd(), CLI), 'export'], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH! } })
+    expect(exported.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).personId)).toEqual(['u-1'])
+  })
+
+  it('refuses to start without a project, or with Secure Mode and no secret: one line naming the flag, exit 2, no file made', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'signet-first-'))
+    const collector = (args: string[], env: Record<string, string> = {}) => {
+      const r = spawnSync(process.execPath, [join(process.cwd(), CLI), 'collector', '--port', '0', ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } })
+      return { code: r.status, out: r.stdout, err: r.stderr }
+    }
+    expect(collector(['--mode', 'enforce'], { SIGNET_SECRET: SECRET })).toEqual({
+      code: 2,
+      out: '',
+      err: 'signet: --project TOKEN is required: the token your pages’ snippet uses (or SIGNET_CONFIG for several projects)\n',
+    })
+    for (const mode of ['enforce', 'report'])
+      expect(collector(['--project', 'GSN-1', '--mode', mode])).toEqual({
+        code: 2,
+        out: '',
+        err: `signet: Secure Mode ${mode} needs the project's secret: pass --secret-file FILE (a file, one secret per line), set SIGNET_SECRET, or start with --mode off\n`,
+      })
+    expect(collector(['--project', 'GSN-1', '--secret-file', './secret'])).toMatchObject({ code: 2, err: 'signet: cannot read the secret file ./secret (ENOENT)\n' })
+    writeFileSync(join(cwd, 'secret'), SECRET)
+    expect(collector(['--project', 'GSN-1', '--secret-file', './secret', '--retention-days', 'a month'])).toMatchObject({
+      code: 2,
+      err: 'signet: --retention-days must be a whole number from 0 to 36500, got "a month"\n',
+    })
+    expect(collector(['--project', 'GSN-1', '--secret-file', './secret', '--ip', 'hashed'])).toMatchObject({ code: 2, err: 'signet: --ip must be truncated, full or none, got "hashed"\n' })
+    expect(collector(['--project', 'GSN-1', '--secret-file', './secret', '--workers', '0'])).toMatchObject({ code: 2, err: expect.stringMatching(/^signet: --workers must be a whole number/) })
+    // The same setting from the environment is named as the environment has it.
+    expect(collector(['--project', 'GSN-1', '--secret-file', './secret'], { SIGNET_RETENTION_DAYS: 'x' })).toMatchObject({ code: 2, err: expect.stringMatching(/^signet: SIGNET_RETENTION_DAYS must be/) })
+    expect(readdirSync(cwd)).toEqual(['secret'])
   })
 
   it('a missing database driver is one line saying what to install', async () => {

@@ -18,8 +18,8 @@ export interface Started {
 }
 
 /** Starts a server script and resolves `url` to the first match of `pattern` in its output. */
-export function startScript(args: string[], env: Record<string, string>, pattern: RegExp): Started {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH!, ...env } })
+export function startScript(args: string[], env: Record<string, string>, pattern: RegExp, cwd?: string): Started {
+  const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH!, ...env } })
   let log = ''
   child.stderr!.on('data', (d) => (log += d))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))

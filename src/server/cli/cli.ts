@@ -21,10 +21,12 @@ const USAGE = `Usage: signet <command> [options]
       (one per line, as while rotating); sign uses its first.
   snippet --src URL --token TOKEN
       Print the <script> to paste into every page.
-  collector [--port N] [--host H] [--mode off|report|enforce] [--project TOKEN]
-            [--scheme hex|base64|token] [--secret-file FILE] [--workers N] [--db FILE] [--data FILE]
+  collector --project TOKEN --secret-file FILE [--port N] [--host H] [--mode off|report|enforce]
+            [--scheme hex|base64|token] [--workers N] [--db FILE] [--data FILE]
             [--trust-proxy ADDRESS[,ADDRESS…]] [--retention-days N] [--ip truncated|full|none]
-      Run the reference collector (serves /track and /tracker.js) with N worker processes
+      Run the reference collector for a project (or SIGNET_CONFIG's projects; the secret may come
+      from SIGNET_SECRET, and none is needed with --mode off; exit 2 on bad input, 1 when the
+      machine refuses the start, leaving no file behind); it serves /track and /tracker.js with N worker processes
       (default 1), storing into PostgreSQL when SIGNET_DATABASE_URL is set, otherwise into the
       SQLite file --db (default data/signet.db). A JSONL file of an earlier Signet (--data,
       default data/events.jsonl) is imported on start, then renamed. Behind a reverse proxy,
@@ -43,6 +45,8 @@ const USAGE = `Usage: signet <command> [options]
       Print the version of signet-tracker.`
 
 class UsageError extends Error {}
+/** A start that failed for a reason of the machine's, not of the input: exit code 1. */
+class StartError extends Error {}
 
 const SCHEMES = ['hex', 'base64', 'token']
 
@@ -147,22 +151,43 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`--mode must be off, report or enforce, not "${values.mode}"`)
       scheme(values.scheme)
       const env = { ...process.env }
-      const set = (name: string, value?: string) => value !== undefined && (env[name] = value)
-      set('PORT', values.port)
-      set('HOST', values.host)
-      set('SIGNET_SECURE_MODE', values.mode)
-      set('SIGNET_PROJECT', values.project)
-      set('SIGNET_SCHEME', values.scheme)
-      set('SIGNET_SECRET_FILE', values['secret-file'])
-      set('SIGNET_DATA', values.data)
-      set('SIGNET_DB', values.db)
-      set('SIGNET_WORKERS', values.workers)
-      set('SIGNET_TRUST_PROXY', values['trust-proxy'])
-      set('SIGNET_RETENTION_DAYS', values['retention-days'])
-      set('SIGNET_IP', values.ip)
+      // Each flag sets its variable; an error about that variable then names the flag the user typed.
+      const typed = new Map<string, string>()
+      const set = (name: string, flag: string) => {
+        const value = values[flag as keyof typeof values]
+        if (typeof value != 'string') return
+        env[name] = value
+        typed.set(name, `--${flag}`)
+      }
+      set('PORT', 'port')
+      set('HOST', 'host')
+      set('SIGNET_SECURE_MODE', 'mode')
+      set('SIGNET_PROJECT', 'project')
+      set('SIGNET_SCHEME', 'scheme')
+      set('SIGNET_SECRET_FILE', 'secret-file')
+      set('SIGNET_DATA', 'data')
+      set('SIGNET_DB', 'db')
+      set('SIGNET_WORKERS', 'workers')
+      set('SIGNET_TRUST_PROXY', 'trust-proxy')
+      set('SIGNET_RETENTION_DAYS', 'retention-days')
+      set('SIGNET_IP', 'ip')
       if (values['secret-file']) delete env.SIGNET_SECRET
-      const config = loadConfig(env)
-      await run(config, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
+      let config
+      try {
+        config = loadConfig(env, { production: true })
+      } catch (err) {
+        let message = (err as Error).message.replace(/^signet: /, '')
+        for (const [name, flag] of typed) message = message.replace(new RegExp(`\\b${name}\\b`, 'g'), flag)
+        if (!typed.has('SIGNET_PROJECT')) message = message.replace(/^SIGNET_PROJECT is required/, '--project TOKEN is required')
+        if (/^Secure Mode \w+ needs/.test(message)) message = message.replace('set SIGNET_SECRET_FILE', 'pass --secret-file FILE').replace(/ or SIGNET_SECRET$/, ', set SIGNET_SECRET, or start with --mode off')
+        throw new Error(message)
+      }
+      try {
+        await run(config, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
+      } catch (err) {
+        // The input was good; the machine could not start it (a port in use, a database unreachable).
+        throw new StartError((err as Error).message)
+      }
       return -1
     }
     case 'forget': {
@@ -209,6 +234,6 @@ started.then(
     const message = err instanceof Error ? err.message : String(err)
     console.error(`signet: ${message.replace(/^signet: /, '')}`)
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error("Run 'signet help' for usage.")
-    process.exitCode = 2
+    process.exitCode = err instanceof StartError ? 1 : 2
   },
 )

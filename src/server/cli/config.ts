@@ -142,8 +142,10 @@ const parseConfigFile = (text: string, file: string): unknown => {
  * or SIGNET_PROJECT, SIGNET_SECURE_MODE, SIGNET_SCHEME, SIGNET_MAX_AGE, SIGNET_SECRET / SIGNET_SECRET_FILE
  * (one secret per line); SIGNET_MAX_EVENT_AGE (seconds), SIGNET_DASHBOARD_TOKEN; PORT, HOST, SIGNET_DATABASE_URL, SIGNET_DB, SIGNET_DATA, SIGNET_WORKERS;
  * SIGNET_CLIENT_EVENTS, SIGNET_CLIENT_BYTES (a client's budget per minute), SIGNET_MAX_ANONYMOUS_PROPS, SIGNET_TRUST_PROXY.
+ * With `production` (signet collector), a project must be named and Secure Mode must have its
+ * secrets: the demo's project and a random secret would refuse every real event.
  */
-export function loadConfig(env: Env = process.env): ServerConfig {
+export function loadConfig(env: Env = process.env, { production = false } = {}): ServerConfig {
   const port = numberFrom(env, 'PORT', 8787, 0, 65535, 'whole')
   const workers = numberFrom(env, 'SIGNET_WORKERS', 1, 1, MAX_WORKERS, 'whole')
   const maxEventAgeMs = numberFrom(env, 'SIGNET_MAX_EVENT_AGE', EVENT_AGE.past / 1000, 1, 10 * 365 * 86_400, 'seconds') * 1000
@@ -196,10 +198,14 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     return { ...base, projects, demoProject, generatedSecret: false }
   }
 
+  if (production && !env.SIGNET_PROJECT) throw new Error('signet: SIGNET_PROJECT is required: the token your pages’ snippet uses (or SIGNET_CONFIG for several projects)')
   const token = env.SIGNET_PROJECT || 'GSN-DEMO-1'
   const configured = env.SIGNET_SECRET ? [env.SIGNET_SECRET] : env.SIGNET_SECRET_FILE && readSecrets(env.SIGNET_SECRET_FILE)
+  const secureMode = (env.SIGNET_SECURE_MODE || 'enforce') as SecureMode
+  if (production && !configured && secureMode != 'off')
+    throw new Error(`signet: Secure Mode ${secureMode} needs the project's secret: set SIGNET_SECRET_FILE (a file, one secret per line) or SIGNET_SECRET`)
   const project: ProjectConfig = {
-    secureMode: (env.SIGNET_SECURE_MODE || 'enforce') as SecureMode,
+    secureMode,
     secrets: configured || [randomBytes(32).toString('hex')],
   }
   if (env.SIGNET_SCHEME) project.scheme = env.SIGNET_SCHEME as Scheme

@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
+import { existsSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { dirname } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from './config'
 import type { FeedRow } from '../console/feed'
@@ -71,11 +73,53 @@ function freePort(host: string) {
   })
 }
 
+/** Refuses a port another process listens on now, before anything is created. */
+function ensureFree(port: number, host: string) {
+  return new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code == 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use: set PORT (or --port) to another one`) : err),
+    )
+    probe.listen(port, host, () => probe.close(() => resolve()))
+  })
+}
+
+/**
+ * What a start that fails removes: the SQLite file and its companions if they were not there
+ * before, and the outermost folder that was made for them. A user's existing store is never touched.
+ */
+function undoStart({ url, file }: ServerConfig['store']) {
+  if (url) return () => {}
+  const made = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`].filter((f) => !existsSync(f))
+  let folder = dirname(file)
+  let madeFolder: string | undefined
+  while (!existsSync(folder)) {
+    madeFolder = folder
+    folder = dirname(folder)
+  }
+  return () => {
+    if (madeFolder) rmSync(madeFolder, { recursive: true, force: true })
+    else made.forEach((f) => rmSync(f, { force: true }))
+  }
+}
+
 async function primary(config: ServerConfig, { banner }: RunOptions) {
   const log = (line: string) => console.log(line)
   if (config.port == 0) config = { ...config, port: await freePort(config.host) }
-  const store = await openStore({ ...config.store, log })
-  const imported = await importJsonl(config.importFile, store)
+  else await ensureFree(config.port, config.host)
+  const undo = undoStart(config.store)
+  let store: Store
+  try {
+    store = await openStore({ ...config.store, log })
+  } catch (err) {
+    undo()
+    throw err
+  }
+  const imported = await importJsonl(config.importFile, store).catch(async (err) => {
+    await store.close()
+    undo()
+    throw err
+  })
   if (imported)
     log(
       `Imported ${imported.imported} events from ${config.importFile}` +
@@ -93,6 +137,8 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
   const restarts: number[] = []
   let stopping: Promise<void> | undefined
   let announced = false
+  // Once a worker has listened, the store may hold events: a later failure keeps it.
+  let served = false
 
   // A worker may die between isConnected() and the write (killed while its batch was being
   // committed): the message is for no one then, and must not become an 'error' that ends the primary.
@@ -119,10 +165,11 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
       clearTimeout(late)
       await upkeep?.()
       await shared?.close()
+      if (code && !served) undo()
       process.exit(code)
     })())
 
-  const fork = () => {
+  const fork = (): Worker => {
     const w = cluster.fork()
     workers.add(w)
     w.on('message', (m: unknown) => {
@@ -136,6 +183,7 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
         void stop(1)
       } else if (m.signet == 'listening') {
         listening.add(w)
+        served = true
         if (!announced && listening.size == config.workers) {
           announced = true
           log(`${config.workers} worker process${config.workers > 1 ? 'es' : ''} (pids ${[...listening].map((x) => x.process.pid).join(', ')})`)
@@ -150,12 +198,15 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
       const now = Date.now()
       restarts.push(now)
       while (restarts[0] < now - RESTARTS.withinMs) restarts.shift()
-      console.error(`signet: worker ${w.process.pid} ended (${signal || `exit code ${code}`})`)
       if (restarts.length > RESTARTS.most) {
-        console.error(`signet: workers ended ${restarts.length} times within a minute; stopping`)
+        console.error(`signet: worker ${w.process.pid} ended (${signal || `exit code ${code}`}); workers ended ${restarts.length} times within a minute: stopping`)
         void stop(1)
-      } else fork()
+      } else {
+        const next = fork()
+        console.error(`signet: worker ${w.process.pid} ended (${signal || `exit code ${code}`}); started worker ${next.process.pid} in its place`)
+      }
     })
+    return w
   }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(0))
