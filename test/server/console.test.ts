@@ -9,7 +9,8 @@ import { trustedProxies } from '../../src/server/http/budget'
 import { createCollector } from '../../src/server/http/collector'
 import type { Store } from '../../src/server/store/store'
 import { personSignature } from '../../src/server/verify/signature'
-import { DATABASES, open, sqliteDatabase, type Database } from './databases'
+import { DATABASES, open, PG_URL, postgresDatabase, sqliteDatabase, type Database } from './databases'
+import { startCollector } from './processes'
 
 // Issue 25: the operator's console on every collector, its JSON endpoints behind the token.
 const SECRET = 'console-secret'
@@ -228,6 +229,35 @@ describe('the live feed', () => {
       ['verified', undefined, 'bob', 'event', 'after'],
     ])
   })
+
+  it.skipIf(!PG_URL)('with PostgreSQL, a dashboard on one collector sees what another one accepted (LISTEN/NOTIFY), each row once, bounded', async () => {
+    const db = await postgresDatabase()
+    cleanup.push(() => db.drop())
+    const env = { SIGNET_DATABASE_URL: db.options.url!, SIGNET_PROJECT: 'P', SIGNET_SECRET: SECRET, SIGNET_DASHBOARD_TOKEN: TOKEN }
+    // Two machines, as far as the collectors can tell: two processes, nothing shared but the database.
+    const [a, b] = [startCollector([], env), startCollector(['--workers', '2'], env)]
+    cleanup.push(() => a.stop(), () => b.stop())
+    const [urlA, urlB] = (await Promise.all([a.url, b.url])).map((u) => u.replace('/track', ''))
+    const stream = watch(urlA)
+    await stream.until(1)
+    const send = (url: string, events: unknown[]) => fetch(url + '/track', { method: 'POST', body: JSON.stringify({ v: 1, project: 'P', sentAt: Date.now(), events }) }).then((r) => r.json())
+    // Rows that another process of the database sends, not a collector: ignored, nothing else changes.
+    await db.sql(`SELECT pg_notify('signet_feed:' || current_schema(), 'not json'), pg_notify('signet_feed:' || current_schema(), '{"from":"x","rows":[{"id":{"toString":1}},{"id":"planted","time":"now","verdict":"verified","type":"x"}]}')`)
+    const long = 'é'.repeat(250)
+    expect(await send(urlB, [signed('bob', { id: 'on-b', type: 'event', name: 'from_b' }), signed('carol', { id: 'long', type: 'event', name: long })])).toEqual({ accepted: 2, rejected: [] })
+    expect(await send(urlB, [event({ id: 'forged-b', type: 'event', name: 'x', personId: 'alice', signature: personSignature('guess', 'alice') })])).toMatchObject({ accepted: 0 })
+    // 300 rows at once: more than one NOTIFY holds.
+    const many = Array.from({ length: 300 }, (_, i) => event({ id: `m${i}`, type: 'event', name: 'n'.repeat(200) }))
+    expect(await send(urlB, many)).toEqual({ accepted: 300, rejected: [] })
+    await send(urlA, [signed('dave', { id: 'on-a', type: 'event', name: 'from_a' })])
+    await stream.until(1 + 2 + 1 + 300 + 1)
+    await new Promise((r) => setTimeout(r, 300))
+    const live = stream.messages.slice(1).map((m) => m.data)
+    expect(live.map((r) => r.id).sort()).toEqual(['forged-b', 'long', 'on-a', 'on-b', ...many.map((e) => e.id)].sort())
+    expect(live.find((r) => r.id == 'on-b')).toMatchObject({ verdict: 'verified', person: 'bob', name: 'from_b', project: 'P' })
+    expect(live.find((r) => r.id == 'forged-b')).toMatchObject({ verdict: 'rejected', reason: 'bad_signature', person: 'alice' })
+    expect(live.find((r) => r.id == 'long').name).toBe('é'.repeat(120))
+  }, 30_000)
 
   it('drops a dashboard that stops reading instead of buffering for it, and keeps serving the others', async () => {
     const c = await collector()

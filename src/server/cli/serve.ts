@@ -3,7 +3,7 @@ import { createCollector, type ProjectConfig } from '../http/collector'
 import type { ServerConfig } from './config'
 import { createDemo } from '../demo/demo'
 import { createConsole } from '../console/console'
-import { createFeed, type FeedRow } from '../console/feed'
+import { channelRelay, createFeed, type FeedRow } from '../console/feed'
 import { personSignature, userSignature } from '../verify/signature'
 import { loader } from '../http/snippet'
 import type { Store } from '../store/store'
@@ -32,7 +32,10 @@ export interface ServeOptions {
  * `store`; resolves to its URL. `close` stops it gracefully; the store stays open.
  */
 export async function serve(config: ServerConfig, { demo, dist, store, relay, log = console.log }: ServeOptions) {
-  const feed = createFeed(relay)
+  // Every collector's live rows: through the database where it has a channel (PostgreSQL, any
+  // machine), otherwise through the primary process (SQLite's workers).
+  const heard = store.channel && channelRelay(store.channel, (rows) => feed.deliver(rows))
+  const feed = createFeed(heard ? heard.relay : relay)
   const collector = createCollector({
     projects: config.projects,
     maxEventAgeMs: config.maxEventAgeMs,
@@ -62,6 +65,7 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
     feed,
     /** Stops taking requests and ends dashboard streams; resolves when what is under way is answered (or cut after graceMs). */
     close(graceMs?: number) {
+      heard?.stop()
       feed.close()
       return collector.close(graceMs)
     },

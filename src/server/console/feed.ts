@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import type { RejectedEvent, StoredEvent } from '../verify/batch'
+import { CHANNEL_BYTES, type Channel } from '../store/store'
 
 /** One line of the live dashboard. */
 export interface FeedRow {
@@ -48,3 +50,67 @@ export function createFeed(relay?: (rows: FeedRow[]) => void) {
 }
 
 export type Feed = ReturnType<typeof createFeed>
+
+// A row's strings as the live view shows them: cut, so that any row fits in one channel message
+// (120 characters, each at most 6 bytes of JSON escape, 6 strings: 4,320 bytes).
+const SHOWN = 120
+const FIELDS = ['id', 'project', 'person', 'verdict', 'reason', 'type', 'name'] as const
+const cut = (row: FeedRow): FeedRow => {
+  const out = { ...row }
+  for (const key of FIELDS) if (typeof out[key] == 'string') out[key] = out[key]!.slice(0, SHOWN)
+  return out
+}
+const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key)
+/** A row heard on the channel, checked: anything with access to the database can send there. */
+const rowOf = (value: unknown): FeedRow | undefined => {
+  if (!value || typeof value != 'object' || Array.isArray(value)) return
+  const v = value as Record<string, unknown>
+  const text = (key: string, required: boolean) => (own(v, key) ? typeof v[key] == 'string' && (v[key] as string).length <= SHOWN : !required)
+  if (!(text('id', true) && text('verdict', true) && text('type', true) && text('project', false) && text('person', false) && text('reason', false) && text('name', false)))
+    return
+  if (!own(v, 'time') || typeof v.time != 'number' || !Number.isFinite(v.time)) return
+  const row: FeedRow = { id: v.id as string, time: v.time, verdict: v.verdict as string, type: v.type as string }
+  for (const key of ['project', 'person', 'reason', 'name'] as const) if (own(v, key)) row[key] = v[key] as string
+  return row
+}
+
+/**
+ * Carries a feed's rows to every collector on the same database through `channel`, and theirs
+ * into `feed`: each message names its sender (a process hears itself) and holds as many rows as
+ * fit. Returns the relay to give createFeed, and what stops listening.
+ */
+export function channelRelay(channel: Channel, deliver: (rows: FeedRow[]) => void) {
+  const me = randomBytes(8).toString('hex')
+  const stop = channel.listen((message) => {
+    if (message.length > CHANNEL_BYTES) return
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(message)
+    } catch {
+      return
+    }
+    if (!parsed || typeof parsed != 'object' || !own(parsed, 'from') || !own(parsed, 'rows')) return
+    const { from, rows } = parsed as { from: unknown; rows: unknown }
+    if (from === me || !Array.isArray(rows)) return
+    deliver(rows.map(rowOf).filter((r): r is FeedRow => !!r))
+  })
+  const relay = (rows: FeedRow[]) => {
+    let batch: string[] = []
+    let bytes = 0
+    const head = `{"from":"${me}","rows":[`
+    const flush = () => {
+      if (batch.length) channel.send(head + batch.join(',') + ']}')
+      batch = []
+      bytes = 0
+    }
+    for (const row of rows) {
+      const text = JSON.stringify(cut(row))
+      const size = Buffer.byteLength(text) + 1
+      if (bytes + size + head.length + 2 > CHANNEL_BYTES) flush()
+      batch.push(text)
+      bytes += size
+    }
+    flush()
+  }
+  return { relay, stop }
+}

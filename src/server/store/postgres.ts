@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
+import { attemptColumns, CHANNEL_BYTES, eventKey, freshFlags, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions, type Channel } from './store'
 
 /**
  * The schema, one step per version (signet_schema.version counts the steps applied). A new version
@@ -321,6 +321,52 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
     }
   }
 
+  // The live feed between collectors: one connection of this process LISTENs, opened when someone
+  // first listens and opened again a second after it is lost (messages meanwhile are missed: it is
+  // a live view, the events themselves are stored).
+  // Channels are the database's, not a schema's: one per schema, so that two stores in one database stay apart.
+  const channelName = readonly ? '' : `signet_feed:${(await pool.query('SELECT current_schema() AS s')).rows[0].s}`.slice(0, 63)
+  const hearing = new Set<(message: string) => void>()
+  let listener: InstanceType<typeof pg.Client> | undefined
+  let reconnect: ReturnType<typeof setTimeout> | undefined
+  let closed = false
+  const hear = async () => {
+    if (closed || listener) return
+    const client = new pg.Client({ connectionString: url })
+    listener = client
+    const lost = (err?: Error) => {
+      if (listener != client) return
+      listener = undefined
+      client.end().catch(() => {})
+      if (closed || !hearing.size) return
+      if (err) log(`postgres ${where}: the live feed's connection: ${err.message}; again in 1 s`)
+      reconnect = setTimeout(() => void hear(), 1000)
+      reconnect.unref()
+    }
+    client.on('error', lost)
+    client.on('end', () => lost(new Error('ended')))
+    client.on('notification', (n: { channel: string; payload?: string }) => {
+      if (n.channel == channelName && n.payload) hearing.forEach((fn) => fn(n.payload!))
+    })
+    try {
+      await client.connect()
+      await client.query(`LISTEN "${channelName.replace(/"/g, '""')}"`)
+    } catch (err) {
+      lost(err as Error)
+    }
+  }
+  const channel: Channel = {
+    send(message) {
+      if (closed || Buffer.byteLength(message) > CHANNEL_BYTES) return
+      pool.query('SELECT pg_notify($1, $2)', [channelName, message]).catch((err: Error) => log(`postgres ${where}: live feed: ${err.message}`))
+    },
+    listen(fn) {
+      hearing.add(fn)
+      void hear()
+      return () => void hearing.delete(fn)
+    },
+  }
+
   return {
     description: `postgres ${where}`,
     async add(events, rejected = []) {
@@ -527,8 +573,12 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
       })
       return total
     },
+    ...(!readonly && { channel }),
     async close() {
       while (pending.length || writing) await new Promise((r) => setTimeout(r, 10))
+      closed = true
+      clearTimeout(reconnect)
+      await listener?.end().catch(() => {})
       if (!pool.ended) await pool.end()
     },
   }

@@ -116,8 +116,25 @@ export interface Store {
   forget(personId: string, project?: string): Promise<number>
   /** Deletes the events received before `before` (ms), a chunk at a time, and what summarises them; resolves to how many went. */
   purge(before: number): Promise<number>
+  /**
+   * Messages between every process that uses this database, on any machine (PostgreSQL's
+   * LISTEN/NOTIFY): what one sends, every other one hears, its sender included. Absent for SQLite,
+   * whose processes share one machine and are relayed by the primary.
+   */
+  channel?: Channel
   close(): Promise<void>
 }
+
+/** A best-effort broadcast: a message sent while the database is unreachable is dropped, not queued. */
+export interface Channel {
+  /** At most CHANNEL_BYTES of UTF-8. */
+  send(message: string): void
+  /** Calls fn with each message heard from now on; returns what stops listening. */
+  listen(fn: (message: string) => void): () => void
+}
+
+/** The largest message a channel carries: PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
+export const CHANNEL_BYTES = 7900
 
 export interface StoreOptions {
   /** PostgreSQL connection string; the SQLite file is used without one. */
