@@ -4,7 +4,7 @@ import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createConsole } from '../../src/server/console/console'
 import type { ConsoleAccess } from '../../src/server/console/access'
-import { createFeed } from '../../src/server/console/feed'
+import { createFeed, type FeedMessage } from '../../src/server/console/feed'
 import { trustedProxies } from '../../src/server/http/budget'
 import { createCollector } from '../../src/server/http/collector'
 import type { Store } from '../../src/server/store/store'
@@ -240,6 +240,8 @@ describe('the live feed', () => {
     const [urlA, urlB] = (await Promise.all([a.url, b.url])).map((u) => u.replace('/track', ''))
     const stream = watch(urlA)
     await stream.until(1)
+    // A's dashboard has said that it watches; B sends its rows from when it hears so.
+    await new Promise((r) => setTimeout(r, 300))
     const send = (url: string, events: unknown[]) => fetch(url + '/track', { method: 'POST', body: JSON.stringify({ v: 1, project: 'P', sentAt: Date.now(), events }) }).then((r) => r.json())
     // Rows that another process of the database sends, not a collector: ignored, nothing else changes.
     await db.sql(`SELECT pg_notify('signet_feed:' || current_schema(), 'not json'), pg_notify('signet_feed:' || current_schema(), '{"from":"x","rows":[{"id":{"toString":1}},{"id":"planted","time":"now","verdict":"verified","type":"x"}]}')`)
@@ -258,6 +260,26 @@ describe('the live feed', () => {
     expect(live.find((r) => r.id == 'forged-b')).toMatchObject({ verdict: 'rejected', reason: 'bad_signature', person: 'alice' })
     expect(live.find((r) => r.id == 'long').name).toBe('é'.repeat(120))
   }, 30_000)
+
+  it('sends rows to the other processes only while a dashboard is open in one of them', () => {
+    const sent: FeedMessage[] = []
+    const feed = createFeed((m) => sent.push(m))
+    const stored = (id: string) => ({ id, type: 'event', ts: 1, time: 1, anonymousId: 'a', project: 'P', receivedAt: 1, verdict: 'anonymous' }) as const
+    feed.publish([stored('nobody-watches')], [])
+    expect(sent).toEqual([])
+    // Another process says its dashboard is open: rows go to it.
+    feed.deliver({ watching: true })
+    feed.publish([stored('watched')], [])
+    expect(sent).toEqual([{ rows: [expect.objectContaining({ id: 'watched' })] }])
+    // A dashboard opens here: the others are told, and shown what they send.
+    const shown: string[] = []
+    const stop = feed.subscribe((rows) => shown.push(...rows.map((r) => r.id)), () => {})
+    expect(sent.at(-1)).toEqual({ watching: true })
+    feed.deliver({ rows: [{ id: 'from-another', time: 1, verdict: 'verified', type: 'event' }] })
+    expect(shown).toEqual(['from-another'])
+    stop()
+    feed.close()
+  })
 
   it('drops a dashboard that stops reading instead of buffering for it, and keeps serving the others', async () => {
     const c = await collector()

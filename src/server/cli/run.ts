@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { dirname } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from './config'
-import type { FeedRow } from '../console/feed'
+import type { FeedMessage } from '../console/feed'
 import { importJsonl } from '../store/import'
 import { maintain } from './maintain'
 import { describe, serve } from './serve'
@@ -28,7 +28,7 @@ type Message =
   | { signet: 'config'; config: ServerConfig }
   | { signet: 'store'; n: number; op: StoreOp; args: unknown[] }
   | { signet: 'stored'; n: number; result?: unknown; error?: string }
-  | { signet: 'feed'; rows: FeedRow[] }
+  | { signet: 'feed'; message: FeedMessage }
   | { signet: 'listening'; url: string }
   | { signet: 'failed'; error: string }
 
@@ -269,8 +269,8 @@ async function worker({ demo, dist }: RunOptions) {
   try {
     const own = !sharedWriter(config)
     const store = own ? await openStore({ ...config.store, log }) : remoteStore()
-    const served = await serve(config, { demo, dist, store, log, relay: (rows) => send({ signet: 'feed', rows }) })
-    process.on('message', (m: unknown) => isMessage(m) && m.signet == 'feed' && served.feed?.deliver(m.rows))
+    const served = await serve(config, { demo, dist, store, log, relay: (message) => send({ signet: 'feed', message }) })
+    process.on('message', (m: unknown) => isMessage(m) && m.signet == 'feed' && served.feed?.deliver(m.message))
     // The store's upkeep where it is written: here, unless the primary writes for every worker.
     const upkeep = own ? maintain(store, { retentionDays: config.retentionDays, log }) : undefined
     let closing: Promise<void> | undefined

@@ -3,7 +3,7 @@ import { createCollector, type ProjectConfig } from '../http/collector'
 import type { ServerConfig } from './config'
 import { createDemo } from '../demo/demo'
 import { createConsole } from '../console/console'
-import { channelRelay, createFeed, type FeedRow } from '../console/feed'
+import { channelRelay, createFeed, type FeedMessage } from '../console/feed'
 import { personSignature, userSignature } from '../verify/signature'
 import { loader } from '../http/snippet'
 import type { Store } from '../store/store'
@@ -23,7 +23,7 @@ export interface ServeOptions {
   dist: string
   store: Store
   /** Carries this process's dashboard rows to the other worker processes. */
-  relay?: (rows: FeedRow[]) => void
+  relay?: (message: FeedMessage) => void
   log?: (line: string) => void
 }
 
@@ -34,8 +34,9 @@ export interface ServeOptions {
 export async function serve(config: ServerConfig, { demo, dist, store, relay, log = console.log }: ServeOptions) {
   // Every collector's live rows: through the database where it has a channel (PostgreSQL, any
   // machine), otherwise through the primary process (SQLite's workers).
-  const heard = store.channel && channelRelay(store.channel, (rows) => feed.deliver(rows))
+  const heard = store.channel && channelRelay(store.channel, (message) => feed.deliver(message), () => feed.ask())
   const feed = createFeed(heard ? heard.relay : relay)
+  if (!heard) feed.ask()
   const collector = createCollector({
     projects: config.projects,
     maxEventAgeMs: config.maxEventAgeMs,

@@ -18,31 +18,66 @@ export interface FeedRow {
 export const storedRow = (e: StoredEvent): FeedRow => ({ id: e.id, project: e.project, time: e.receivedAt, person: e.personId, verdict: e.verdict, type: e.type, name: e.name })
 
 /**
- * What the collector decided, as rows for whoever is watching in this process. `relay` carries
- * this process's rows to the other workers, whose rows come back through `deliver`.
+ * What travels between the processes of a collector (and, on PostgreSQL, between collectors): rows,
+ * or word that a dashboard is open somewhere.
  */
-export function createFeed(relay?: (rows: FeedRow[]) => void) {
+export type FeedMessage = { rows: FeedRow[] } | { watching: true } | { asking: true }
+
+// A process with a dashboard open says so every 10 s; the others send it their rows until 30 s
+// after they last heard it. Sending every batch's rows to every process whether anyone watched or
+// not cost a fifth of the collector's events/s (an IPC message, or a NOTIFY, per request).
+const BEAT_MS = 10_000
+const WATCH_MS = 30_000
+
+/**
+ * What the collector decided, as rows for whoever is watching in this process. `relay` carries
+ * messages to the other processes (only while a dashboard is open in one of them), whose messages
+ * come back through `deliver`.
+ */
+export function createFeed(relay?: (message: FeedMessage) => void) {
   const listeners = new Map<(rows: FeedRow[]) => void, () => void>()
-  const deliver = (rows: FeedRow[]) => {
+  let othersWatchUntil = 0
+  let beat: ReturnType<typeof setInterval> | undefined
+  const show = (rows: FeedRow[]) => {
     if (rows.length) listeners.forEach((_, fn) => fn(rows))
   }
   return {
     publish(stored: StoredEvent[], rejected: RejectedEvent[], project?: string) {
+      const others = !!relay && Date.now() < othersWatchUntil
+      if (!listeners.size && !others) return
       const rows = stored.map(storedRow)
       for (const r of rejected)
         rows.push({ id: r.id, project, time: Date.now(), person: r.event?.personId, verdict: 'rejected', reason: r.reason, type: r.event?.type || 'unreadable', name: r.event?.name })
-      deliver(rows)
-      if (rows.length) relay?.(rows)
+      show(rows)
+      if (others && rows.length) relay!({ rows })
     },
-    deliver,
+    /** A message from another process. */
+    deliver(message: FeedMessage) {
+      if ('watching' in message) othersWatchUntil = Date.now() + WATCH_MS
+      else if ('asking' in message) listeners.size && relay?.({ watching: true })
+      else show(message.rows)
+    },
+    /** Asks the other processes whether a dashboard is open in one of them (a process that starts, or hears again, has missed their word). */
+    ask() {
+      relay?.({ asking: true })
+    },
     /** Calls fn with each new group of rows, and end when the feed closes; returns the unsubscribe function. */
     subscribe(fn: (rows: FeedRow[]) => void, end: () => void) {
       listeners.set(fn, end)
-      return () => void listeners.delete(fn)
+      if (relay && !beat) {
+        relay({ watching: true })
+        beat = setInterval(() => relay({ watching: true }), BEAT_MS)
+        beat.unref()
+      }
+      return () => {
+        listeners.delete(fn)
+        if (!listeners.size) beat = void clearInterval(beat)
+      }
     },
     subscribers: () => listeners.size,
     /** Ends every subscription (the server is stopping: a stream left open would hold it up). */
     close() {
+      beat = void clearInterval(beat)
       listeners.forEach((end) => end())
       listeners.clear()
     },
@@ -75,11 +110,12 @@ const rowOf = (value: unknown): FeedRow | undefined => {
 }
 
 /**
- * Carries a feed's rows to every collector on the same database through `channel`, and theirs
- * into `feed`: each message names its sender (a process hears itself) and holds as many rows as
- * fit. Returns the relay to give createFeed, and what stops listening.
+ * Carries a feed's messages to every collector on the same database through `channel`, and theirs
+ * to `deliver`: each names its sender (a process hears itself) and holds as many rows as fit.
+ * `ready` is called each time the channel listens again (it may have missed messages meanwhile).
+ * Returns the relay to give createFeed, and what stops listening.
  */
-export function channelRelay(channel: Channel, deliver: (rows: FeedRow[]) => void) {
+export function channelRelay(channel: Channel, deliver: (message: FeedMessage) => void, ready: () => void) {
   const me = randomBytes(8).toString('hex')
   const stop = channel.listen((message) => {
     if (message.length > CHANNEL_BYTES) return
@@ -89,12 +125,15 @@ export function channelRelay(channel: Channel, deliver: (rows: FeedRow[]) => voi
     } catch {
       return
     }
-    if (!parsed || typeof parsed != 'object' || !own(parsed, 'from') || !own(parsed, 'rows')) return
-    const { from, rows } = parsed as { from: unknown; rows: unknown }
-    if (from === me || !Array.isArray(rows)) return
-    deliver(rows.map(rowOf).filter((r): r is FeedRow => !!r))
-  })
-  const relay = (rows: FeedRow[]) => {
+    if (!parsed || typeof parsed != 'object' || !own(parsed, 'from')) return
+    const m = parsed as { from: unknown; rows?: unknown; watching?: unknown; asking?: unknown }
+    if (m.from === me) return
+    if (own(m, 'watching') && m.watching === true) deliver({ watching: true })
+    else if (own(m, 'asking') && m.asking === true) deliver({ asking: true })
+    else if (own(m, 'rows') && Array.isArray(m.rows)) deliver({ rows: m.rows.map(rowOf).filter((r): r is FeedRow => !!r) })
+  }, ready)
+  const relay = (message: FeedMessage) => {
+    if (!('rows' in message)) return channel.send(JSON.stringify({ from: me, ...message }))
     let batch: string[] = []
     let bytes = 0
     const head = `{"from":"${me}","rows":[`
@@ -103,7 +142,7 @@ export function channelRelay(channel: Channel, deliver: (rows: FeedRow[]) => voi
       batch = []
       bytes = 0
     }
-    for (const row of rows) {
+    for (const row of message.rows) {
       const text = JSON.stringify(cut(row))
       const size = Buffer.byteLength(text) + 1
       if (bytes + size + head.length + 2 > CHANNEL_BYTES) flush()

@@ -327,6 +327,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
   // Channels are the database's, not a schema's: one per schema, so that two stores in one database stay apart.
   const channelName = readonly ? '' : `signet_feed:${(await pool.query('SELECT current_schema() AS s')).rows[0].s}`.slice(0, 63)
   const hearing = new Set<(message: string) => void>()
+  const readyFns = new Set<() => void>()
   let listener: InstanceType<typeof pg.Client> | undefined
   let reconnect: ReturnType<typeof setTimeout> | undefined
   let closed = false
@@ -351,6 +352,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
     try {
       await client.connect()
       await client.query(`LISTEN "${channelName.replace(/"/g, '""')}"`)
+      readyFns.forEach((fn) => fn())
     } catch (err) {
       lost(err as Error)
     }
@@ -360,10 +362,14 @@ export async function openPostgresStore(url: string, { readonly = false, log = (
       if (closed || Buffer.byteLength(message) > CHANNEL_BYTES) return
       pool.query('SELECT pg_notify($1, $2)', [channelName, message]).catch((err: Error) => log(`postgres ${where}: live feed: ${err.message}`))
     },
-    listen(fn) {
+    listen(fn, ready) {
       hearing.add(fn)
+      if (ready) readyFns.add(ready)
       void hear()
-      return () => void hearing.delete(fn)
+      return () => {
+        hearing.delete(fn)
+        if (ready) readyFns.delete(ready)
+      }
     },
   }
 

@@ -129,8 +129,8 @@ export interface Store {
 export interface Channel {
   /** At most CHANNEL_BYTES of UTF-8. */
   send(message: string): void
-  /** Calls fn with each message heard from now on; returns what stops listening. */
-  listen(fn: (message: string) => void): () => void
+  /** Calls fn with each message heard from now on, and `ready` each time it starts hearing (again); returns what stops listening. */
+  listen(fn: (message: string) => void, ready?: () => void): () => void
 }
 
 /** The largest message a channel carries: PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
