@@ -95,7 +95,7 @@ const INSERT = `INSERT INTO signet_events (project, id, received_at, person_id, 
 const ATTEMPT = 'INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin) VALUES (?, ?, ?, ?, ?, ?)'
 // Rows of a summary a chunk adds (or, with negative counts, takes away), and events of a chunk.
 const ROLLUP_CHUNK = 2000
-const PURGE_CHUNK = 2000
+const PURGE_CHUNK = 1000
 const COUNT = 'INSERT INTO signet_counts (project, kind, name, shard, n) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'
 // Another process holding the write lock is waited for this long before a write fails.
 const BUSY_MS = 5000
@@ -349,7 +349,11 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     db.prepare('DELETE FROM signet_people WHERE last_seen < ?').run(before)
     db.prepare('DELETE FROM signet_attempts WHERE received_at < ?').run(before)
   })
-  const yieldToOthers = () => new Promise((r) => setImmediate(r))
+  // SQLite has one writer: a long task of many chunks (a purge, summing up a backlog) that went from
+  // one chunk to the next took the write lock from ingestion most of the time (a purge of 1,000,000
+  // events measured 0.16x the events/s, p99 20x). After each chunk it now leaves the lock free twice
+  // as long as the chunk held it: ingestion keeps two thirds of the writer, the task takes 3x longer.
+  const breathe = (since: number) => new Promise((r) => setTimeout(r, Math.min(1000, 2 * (performance.now() - since))))
 
   const calls = new Map<number, { resolve: (outcomes: Outcome[]) => void; reject: (err: Error) => void }>()
   let n = 0
@@ -429,7 +433,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     async rollUp() {
       if (!console_) return
       // One chunk a turn of the event loop, so that requests are answered in between.
-      while (rollUp.immediate() == ROLLUP_CHUNK) await yieldToOthers()
+      for (let since = performance.now(); rollUp.immediate() == ROLLUP_CHUNK; since = performance.now()) await breathe(since)
     },
     async overview(project, period) {
       const [first, last] = daysOf(period)
@@ -484,7 +488,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     async purge(before) {
       if (!console_) throw new Error('signet: this store is open for reading only')
       let total = 0
-      for (let n; (n = purgeChunk.immediate(before)); total += n) await yieldToOthers()
+      for (let n, since = performance.now(); (n = purgeChunk.immediate(before)); total += n, since = performance.now()) await breathe(since)
       purgeSummaries.immediate(before)
       return total
     },
