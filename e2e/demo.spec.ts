@@ -107,6 +107,13 @@ test('the demo signs people in through its own server, and the console shows the
     // What the store holds comes back: Bob's two events and the last anonymous one (the first
     // pageview carried Alice's anonymous id); the refused attempt stays counted.
     await expect(again.locator('#rows tr')).toHaveCount(3)
+    // On a phone: every view fits the screen's width (a wide table scrolls within itself).
+    await again.setViewportSize({ width: 390, height: 844 })
+    for (const view of ['overview', 'people', 'pages', 'security', 'live']) {
+      await again.click(`nav a[href="#${view}"]`)
+      await expect(again.locator('main')).not.toBeEmpty()
+      expect(await again.evaluate(() => document.documentElement.scrollWidth), view).toBeLessThanOrEqual(390)
+    }
   } finally {
     await demo.stop()
   }

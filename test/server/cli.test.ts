@@ -169,6 +169,27 @@ describe('signet CLI', () => {
     }
   })
 
+  it('export, then import into another store: the same records, and the file left where it was, as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
+    const db = join(dir, 'a.db')
+    const collector = startCollector(['--project', 'GSN-CLI', '--db', db, '--data', join(dir, 'none.jsonl')], { SIGNET_SECRET: SECRET })
+    try {
+      const url = await collector.url
+      const events = ['e1', 'e2', 'e3'].map((id, i) => ({ id, type: 'event', name: 'n' + i, ts: Date.now(), anonymousId: 'a', personId: 'u', signature: personSignature(SECRET, 'u'), props: { i } }))
+      expect(await (await fetch(url, { method: 'POST', body: JSON.stringify({ v: 1, project: 'GSN-CLI', sentAt: Date.now(), events }) })).json()).toMatchObject({ accepted: 3 })
+    } finally {
+      await collector.stop()
+    }
+    const exported = run(['export', '--db', db], {}).out
+    const file = join(dir, 'events.jsonl')
+    writeFileSync(file, exported + '\n')
+    expect(run(['import', '--file', file, '--db', join(dir, 'b.db')], {})).toEqual({ code: 0, out: 'imported 3 events (0 already stored, 0 lines skipped)', err: '' })
+    expect(run(['import', '--file', file, '--db', join(dir, 'b.db')], {})).toEqual({ code: 0, out: 'imported 0 events (3 already stored, 0 lines skipped)', err: '' })
+    expect(readFileSync(file, 'utf8')).toBe(exported + '\n')
+    expect(run(['export', '--db', join(dir, 'b.db')], {}).out).toBe(exported)
+    expect(run(['import', '--file', join(dir, 'missing.jsonl')], {})).toMatchObject({ code: 2, err: expect.stringMatching(/^signet: --file .*missing.jsonl: no such file/) })
+  })
+
   it('export: says what is wrong with a missing store or a bad date, in one line', () => {
     expect(run(['export', '--db', '/nonexistent/signet.db'], {})).toMatchObject({ code: 2, err: 'signet: no store at /nonexistent/signet.db' })
     expect(run(['export', '--since', 'yesterday'], {})).toMatchObject({ code: 2, err: expect.stringMatching(/^signet: --since must be a date/) })

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -9,6 +9,7 @@ import { run } from './run'
 import { personSignature, userSignature, verifySignature } from '../verify/signature'
 import { renderSnippet } from '../http/snippet'
 import { openStore } from '../store/open'
+import { importJsonl } from '../store/import'
 import { verificationToken, verifyVerificationToken } from '../verify/token'
 
 const USAGE = `Usage: signet <command> [options]
@@ -39,6 +40,9 @@ const USAGE = `Usage: signet <command> [options]
       their events carried; print "forgot N events of ID". A second run prints 0.
   export [--since ISO-DATE] [--project TOKEN] [--db FILE]
       Print the stored events as JSON lines, in the order stored (from SIGNET_DATABASE_URL or --db).
+  import --file FILE [--db FILE]
+      Store the events of a JSON lines file (signet export's) that the store does not hold; the
+      file is left as it is. Prints "imported N events (M already stored, K lines skipped)".
   help, --help, <command> --help
       Print this text, or the part about one command.
   --version
@@ -88,6 +92,7 @@ const options = {
   'retention-days': { type: 'string' },
   ip: { type: 'string' },
   person: { type: 'string' },
+  file: { type: 'string' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -195,6 +200,18 @@ async function main(argv: string[]): Promise<number> {
       const store = await openStore({ ...storeConfig({ ...process.env, ...(values.db && { SIGNET_DB: values.db }) }), readonly: false, mustExist: true })
       try {
         console.log(`forgot ${await store.forget(person, values.project)} events of ${person}`)
+      } finally {
+        await store.close()
+      }
+      return 0
+    }
+    case 'import': {
+      const file = required(values, 'file')
+      if (!existsSync(file)) throw new UsageError(`--file ${file}: no such file`)
+      const store = await openStore({ ...storeConfig({ ...process.env, ...(values.db && { SIGNET_DB: values.db }) }), readonly: false })
+      try {
+        const r = (await importJsonl(file, store, { keep: true }))!
+        console.log(`imported ${r.imported} events (${r.present} already stored, ${r.skipped} lines skipped)`)
       } finally {
         await store.close()
       }

@@ -60,15 +60,16 @@ export interface ImportResult {
   present: number
   /** Lines that were not a stored record: cut short by a crash, or not Signet's. */
   skipped: number
-  /** Where the file was moved to, so that it is not imported again. */
-  renamedTo: string
+  /** Where the file was moved to, so that it is not imported again (absent with `keep`). */
+  renamedTo?: string
 }
 
 /**
- * Imports the JSONL data file of an earlier Signet into the store, streaming it (any size, bounded
- * memory), then renames it. Imported again after a crash halfway, it stores each event once.
+ * Imports a JSONL file of stored records (an earlier Signet's data file, or `signet export`'s) into
+ * the store, streaming it (any size, bounded memory), then renames it, unless `keep` (signet import:
+ * the file is the user's). Imported again after a crash halfway, it stores each event once.
  */
-export async function importJsonl(file: string, store: Store): Promise<ImportResult | undefined> {
+export async function importJsonl(file: string, store: Store, { keep = false } = {}): Promise<ImportResult | undefined> {
   if (!existsSync(file)) return
   const result = { imported: 0, present: 0, skipped: 0 }
   let chunk: StoredEvent[] = []
@@ -84,6 +85,7 @@ export async function importJsonl(file: string, store: Store): Promise<ImportRes
     else if (chunk.push(event) == CHUNK) await flush()
   }
   await flush()
+  if (keep) return result
   let renamedTo = file + '.imported'
   if (existsSync(renamedTo)) renamedTo += '-' + new Date().toISOString().replace(/[:.]/g, '-')
   renameSync(file, renamedTo)
