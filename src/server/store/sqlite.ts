@@ -87,11 +87,11 @@ CREATE TABLE signet_rollup (upto INTEGER NOT NULL);
 INSERT INTO signet_rollup VALUES (0);`,
 ]
 
-// An event forgotten (erased) is not stored again when a tracker sends it once more.
-// (Its project and id are given twice: better-sqlite3 takes ?1 and the like for named parameters.)
-const INSERT = `INSERT INTO signet_events (project, id, received_at, person_id, verdict, event)
-  SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten WHERE project = ? AND id = ?)
-  ON CONFLICT DO NOTHING`
+// An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
+// lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x
+// the writer thread's time of a plain INSERT … VALUES, and the collector 0.86x its events/s.
+const INSERT = 'INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+const FORGOTTEN = 'SELECT 1 FROM signet_forgotten WHERE project = ? AND id = ?'
 const ATTEMPT = 'INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin) VALUES (?, ?, ?, ?, ?, ?)'
 // Rows of a summary a chunk adds (or, with negative counts, takes away), and events of a chunk.
 const ROLLUP_CHUNK = 2000
@@ -121,7 +121,7 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, countSql, attemptSql, busyMs, maxAttempts } = workerData as Record<string, string & number>
+  const { driver, file, insertSql, forgottenSql, countSql, attemptSql, busyMs, maxAttempts } = workerData as Record<string, string & number>
   // store.ts's sameEvent, whose source this thread's is prefixed with.
   const same = (globalThis as unknown as { sameEvent: typeof sameEvent }).sameEvent
   const Driver = require(driver) as typeof BetterSqlite3
@@ -131,6 +131,7 @@ function writerThread() {
   // Checkpoints (copying the log into the database, with an fsync) are the checkpoint thread's.
   db.pragma('wal_autocheckpoint = 0')
   const insert = db.prepare(insertSql)
+  const forgotten = db.prepare(forgottenSql).pluck()
   const count = db.prepare(countSql)
   const existing = db.prepare('SELECT event FROM signet_events WHERE project = ? AND id = ?').pluck()
   const attempt = db.prepare(attemptSql)
@@ -145,7 +146,7 @@ function writerThread() {
     const results = jobs.map(({ rows, rejected }) => {
       const outcomes: Outcome[] = []
       for (let i = 0; i < rows.length; i += 6) {
-        const stored = insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i], rows[i + 1]).changes > 0
+        const stored = !forgotten.get(rows[i], rows[i + 1]) && insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]).changes > 0
         // Not stored, and no row under its id: a forgotten event, absorbed as a repeat.
         const held = stored ? undefined : (existing.get(rows[i], rows[i + 1]) as string | undefined)
         const outcome = stored ? 'stored' : held === undefined || same(held, rows[i + 5] as string) ? 'repeat' : 'conflict'
@@ -366,7 +367,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   const start = () => {
     const started = new Worker(`globalThis.sameEvent = ${sameEvent};\n(${writerThread})()`, {
       eval: true,
-      workerData: { ...shared, insertSql: INSERT, countSql: COUNT, attemptSql: ATTEMPT, maxAttempts: MAX_ATTEMPTS },
+      workerData: { ...shared, insertSql: INSERT, forgottenSql: FORGOTTEN, countSql: COUNT, attemptSql: ATTEMPT, maxAttempts: MAX_ATTEMPTS },
     })
     started.on('message', (result: WriteResult) => {
       const call = calls.get(result.n)
