@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { createCollector, type StoredEvent } from '../src/server/http/collector'
 import { send } from '../src/server/http/http'
 import { personSignature, userSignature } from '../src/server/verify/signature'
@@ -21,6 +22,10 @@ export const TOKEN_PROJECT = 'GSN-E2E-TOKEN'
 /** A project in the middle of a secret rotation: the new secret and the old one both verify. */
 export const ROTATING = 'GSN-E2E-ROTATING'
 export const MAX_AGE = 60
+/** A project that takes an identity provider's ES256 tokens, knowing only its JWKS URL, issuer and audience. */
+export const JWT_PROJECT = 'GSN-E2E-JWT'
+const ISSUER = 'http://provider.localhost/'
+const AUDIENCE = 'e2e-site'
 const DIST = fileURLToPath(new URL('../dist', import.meta.url))
 
 /** One wire event as the tracker sent it, and the collector's answer to its request. */
@@ -38,7 +43,7 @@ export interface Site {
   /** Serves html (with extra response headers) at a fresh path of the site's origin (not the collector's) and returns its URL. */
   page(html: string, headers?: Record<string, string>): string
   /** Serves answer(url) as text at path, the way a site's own server route would. */
-  route(path: string, answer: (url: URL) => string): void
+  route(path: string, answer: (url: URL) => string | Promise<string>): void
   /** A page with the built snippet loading trackerUrl (default: the collector's), followed by the given calls. */
   snippetPage(calls: string, body?: string, trackerUrl?: string): string
   trackerUrl: string
@@ -77,6 +82,8 @@ export interface Fixtures {
   verificationKey: string
   /** A verification token for id, issued `ageSeconds` ago. */
   token: (id: string, ageSeconds?: number) => string
+  /** A local identity provider: its JWKS, and ES256 tokens it hands a signed-in person. */
+  provider: { jwksUrl: string; mint: (id: string, lifetimeSeconds: number) => Promise<string>; fetches: () => number }
   collector: TestCollector
   site: Site
   /** Events in POST /track bodies the page sent, in order, read off the wire. */
@@ -97,13 +104,33 @@ export const test = base.extend<Fixtures>({
     use(Buffer.from(`${randomBytes(16).toString('hex')};${randomBytes(32).toString('hex')}`).toString('base64')),
   token: async ({ verificationKey }, use) => use((id, age = 0) => verificationToken(verificationKey, id, Date.now() - age * 1000)),
 
-  collector: async ({ secret, newSecret, verificationKey }, use) => {
+  provider: async ({}, use) => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'e2e-1', alg: 'ES256', use: 'sig' }] })
+    let fetches = 0
+    const server = createServer((_req, res) => (fetches++, res.writeHead(200, { 'Content-Type': 'application/json' }).end(jwks)))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    await use({
+      jwksUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`,
+      mint: (id, lifetime) =>
+        new SignJWT({ sub: id, iss: ISSUER, aud: AUDIENCE })
+          .setProtectedHeader({ alg: 'ES256', kid: 'e2e-1' })
+          .setIssuedAt()
+          .setExpirationTime(Math.floor(Date.now() / 1000) + lifetime)
+          .sign(privateKey),
+      fetches: () => fetches,
+    })
+    await new Promise((r) => server.close(r))
+  },
+
+  collector: async ({ secret, newSecret, verificationKey, provider }, use) => {
     const store = await openStore({ file: join(mkdtempSync(join(tmpdir(), 'signet-e2e-')), 'signet.db') })
     const collector = createCollector({
       projects: {
         [TOKEN]: { secureMode: 'enforce', secrets: [secret] },
         [TOKEN_PROJECT]: { secureMode: 'enforce', scheme: 'token', maxAgeSeconds: MAX_AGE, secrets: [verificationKey] },
         [ROTATING]: { secureMode: 'enforce', scheme: 'hex', secrets: [newSecret, secret] },
+        [JWT_PROJECT]: { secureMode: 'enforce', scheme: 'jwt', secrets: [], jwt: { jwksUrl: provider.jwksUrl, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0 } },
       },
       store,
       assetDir: DIST,
@@ -146,7 +173,7 @@ export const test = base.extend<Fixtures>({
 
   site: async ({ collector }, use) => {
     const pages = new Map<string, { html: string; headers?: Record<string, string> }>()
-    const routes = new Map<string, (url: URL) => string>()
+    const routes = new Map<string, (url: URL) => string | Promise<string>>()
     const server: Server = createServer((req, res) => {
       const url = new URL(req.url || '/', 'http://site')
       const route = routes.get(url.pathname)
@@ -156,7 +183,8 @@ export const test = base.extend<Fixtures>({
         'Content-Type': `text/${script ? 'javascript' : route ? 'plain' : 'html'}; charset=utf-8`,
         ...page?.headers,
       })
-      res.end(script ? readFileSync(join(DIST, 'tracker.js')) : route ? route(url) : page?.html || 'not found')
+      if (route) void Promise.resolve(route(url)).then((text) => res.end(text))
+      else res.end(script ? readFileSync(join(DIST, 'tracker.js')) : page?.html || 'not found')
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as { port: number }).port

@@ -44,6 +44,10 @@ export type RejectionReason =
   | 'unknown_project'
   | 'stale_event'
   | 'conflict'
+  | 'wrong_audience'
+  | 'wrong_issuer'
+  | 'unknown_key'
+  | 'person_mismatch'
 
 export interface Rejection {
   id: string

@@ -162,7 +162,7 @@ describe('collector signature schemes', () => {
     const { store } = await start()
     expect(() => createCollector({ store, projects: { T: { secureMode: 'enforce', scheme: 'token', secrets: ['nope'] } } })).toThrow(/hmacId;hmacSecret/)
     expect(() => createCollector({ store, projects: { T: { secureMode: 'enforce', scheme: 'rot13' as 'hex', secrets: ['s'] } } })).toThrow(
-      /hex, base64 or token/,
+      /hex, base64, token or jwt/,
     )
   })
 })

@@ -61,9 +61,9 @@ function secrets(secretFile?: string): string[] {
   return values as string[]
 }
 
-function scheme(value: string | undefined): Scheme {
+function scheme(value: string | undefined): Exclude<Scheme, 'jwt'> {
   if (value !== undefined && !SCHEMES.includes(value)) throw new UsageError(`--scheme must be hex, base64 or token, not "${value}"`)
-  return (value || 'hex') as Scheme
+  return (value || 'hex') as Exclude<Scheme, 'jwt'>
 }
 
 function required(values: Record<string, unknown>, name: string): string {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { ProjectConfig, Scheme, SecureMode } from '../http/collector'
 import { EVENT_AGE, LIMITS } from '../../protocol'
 import { checkProjects, MAX_ANONYMOUS_PROPS } from '../verify/batch'
+import type { JwtOptions } from '../verify/jwt'
 import { DEFAULT_BUDGET, trustedProxies, type ClientBudget } from '../http/budget'
 import { DEFAULT_SQLITE_FILE } from '../store/store'
 
@@ -59,12 +60,20 @@ export const readSecrets = (file: string) => {
   return secrets
 }
 
-interface FileProject {
+interface FileProject extends JwtOptions {
   secureMode?: SecureMode
   scheme?: Scheme
   maxAgeSeconds?: number
   secrets?: string[]
   secretFiles?: string[]
+}
+
+// A jwt project's options, as the file gives them beside its scheme (own properties only).
+const JWT_KEYS = ['keys', 'jwksUrl', 'issuer', 'audience', 'personClaim', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds', 'algorithms'] as const
+const jwtOptionsOf = (p: FileProject): JwtOptions | undefined => {
+  const o: Record<string, unknown> = {}
+  for (const key of JWT_KEYS) if (Object.prototype.hasOwnProperty.call(p, key)) o[key] = p[key]
+  return Object.keys(o).length ? (o as JwtOptions) : undefined
 }
 
 /**
@@ -188,6 +197,7 @@ export function loadConfig(env: Env = process.env, { production = false } = {}):
         secrets: [...(p.secrets || []), ...(p.secretFiles || []).flatMap(readSecrets)],
         ...(p.scheme && { scheme: p.scheme }),
         ...(p.maxAgeSeconds !== undefined && { maxAgeSeconds: p.maxAgeSeconds }),
+        ...(jwtOptionsOf(p) && { jwt: jwtOptionsOf(p) }),
       }
     }
     const tokens = Object.keys(projects)

@@ -15,6 +15,7 @@ import {
   wireIdOf,
 } from '../verify/batch'
 import { EVENT_AGE } from '../../protocol'
+import { verifyBatchTokens } from '../verify/jwt'
 import { clientAddress, clientKey, createBudget, DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
 
@@ -139,7 +140,8 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
       const kept = !ip || storeIp == 'none' ? undefined : storeIp == 'full' ? ip : anonymizeIp(ip)
-      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps })
+      const tokens = await verifyBatchTokens(projects, batch, { maxChars: LIMITS.signature, maxEvents })
+      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens })
       const unverified = checked.accepted.filter((e) => e.verdict != 'verified')
       const over = ip && budget && unverified.length && budget.take(clientKey(ip), unverified.length, unverified.reduce((n, e) => n + jsonOf(e).length, 0))
       if (over) return tooMany(over.retryAfter)

@@ -1,11 +1,12 @@
 import { EVENT_AGE, EVENT_TYPES, LIMITS, malformedId, type CollectResult, type EventType, type Rejection, type RejectionReason, type WireEvent } from '../../protocol'
 import { verifySignature, type Secret } from './signature'
 import { parseVerificationKey, verifyVerificationToken } from './token'
+import { checkJwtOptions, type JwtOptions, type JwtResult } from './jwt'
 
 export type SecureMode = 'off' | 'report' | 'enforce'
 
-/** hex / base64: HMAC-SHA256 of the person id in that encoding; token: GetintheLoop verification tokens. */
-export type Scheme = 'hex' | 'base64' | 'token'
+/** hex / base64: HMAC-SHA256 of the person id in that encoding; token: GetintheLoop verification tokens; jwt: JWTs (HMAC secrets, or public keys). */
+export type Scheme = 'hex' | 'base64' | 'token' | 'jwt'
 
 export interface ProjectConfig {
   secureMode: SecureMode
@@ -15,6 +16,8 @@ export interface ProjectConfig {
   scheme?: Scheme
   /** token: the oldest accepted token, in seconds. Default one day. */
   maxAgeSeconds?: number
+  /** jwt: public keys or a JWKS URL, issuer, audience and the rest (verify/jwt.ts). With secrets only, HMAC JWTs. */
+  jwt?: JwtOptions
 }
 
 export { LIMITS, type CollectResult, type EventType, type Rejection, type RejectionReason }
@@ -26,7 +29,17 @@ export type IncomingEvent = WireEvent
  * verified: signed for its personId; anonymous: no personId; unchecked: identified, Secure Mode off;
  * missing_signature / bad_signature / expired_signature: stored only in report mode.
  */
-export type Verdict = 'verified' | 'anonymous' | 'unchecked' | 'missing_signature' | 'bad_signature' | 'expired_signature'
+export type Verdict =
+  | 'verified'
+  | 'anonymous'
+  | 'unchecked'
+  | 'missing_signature'
+  | 'bad_signature'
+  | 'expired_signature'
+  | 'wrong_audience'
+  | 'wrong_issuer'
+  | 'unknown_key'
+  | 'person_mismatch'
 
 /**
  * What the collector stores: the event without its signature, plus where and how it arrived.
@@ -166,10 +179,15 @@ export class HttpError extends Error {
   }
 }
 
-export function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
+export function verdictOf(project: ProjectConfig, e: IncomingEvent, tokens?: ReadonlyMap<string, JwtResult>): Verdict {
   if (e.personId === undefined) return 'anonymous'
   if (project.secureMode == 'off') return 'unchecked'
   if (e.signature === undefined) return 'missing_signature'
+  if (project.scheme == 'jwt') {
+    const proof = tokens?.get(e.signature)
+    if (!proof) return 'bad_signature'
+    return 'reason' in proof ? proof.reason : proof.person === e.personId ? 'verified' : 'person_mismatch'
+  }
   if (project.scheme == 'token') {
     const check = verifyVerificationToken(project.secrets as string[], e.personId, e.signature, {
       maxAgeSeconds: project.maxAgeSeconds ?? DAY,
@@ -180,7 +198,7 @@ export function verdictOf(project: ProjectConfig, e: IncomingEvent): Verdict {
 }
 
 type Refused = Extract<Verdict, RejectionReason>
-const REFUSALS: readonly Refused[] = ['missing_signature', 'bad_signature', 'expired_signature']
+const REFUSALS: readonly Refused[] = ['missing_signature', 'bad_signature', 'expired_signature', 'wrong_audience', 'wrong_issuer', 'unknown_key', 'person_mismatch']
 export const REFUSED: ReadonlySet<Verdict> = new Set(REFUSALS)
 
 
@@ -217,7 +235,16 @@ export function checkBatch(
     maxEvents = LIMITS.events,
     maxEventAgeMs = EVENT_AGE.past,
     maxAnonymousProps = MAX_ANONYMOUS_PROPS,
-  }: { receivedAt?: number; ip?: string; maxEvents?: number; maxEventAgeMs?: number; maxAnonymousProps?: number } = {},
+    tokens,
+  }: {
+    receivedAt?: number
+    ip?: string
+    maxEvents?: number
+    maxEventAgeMs?: number
+    maxAnonymousProps?: number
+    /** A jwt project's tokens, verified beforehand (verifyBatchTokens): checkBatch does no I/O. */
+    tokens?: ReadonlyMap<string, JwtResult>
+  } = {},
 ): CheckedBatch {
   if (!isObject(batch) || batch.v !== 1 || typeof batch.project != 'string' || !Array.isArray(batch.events))
     throw new HttpError(400, 'expected {"v": 1, "project": "<token>", "events": [...]}')
@@ -245,7 +272,7 @@ export function checkBatch(
       rejected.push({ id, reason: problem })
       continue
     }
-    const verdict = verdictOf(project!, item as IncomingEvent)
+    const verdict = verdictOf(project!, item as IncomingEvent, tokens)
     if (project!.secureMode == 'enforce' && REFUSED.has(verdict)) rejected.push({ id, reason: verdict as Refused, event: storableEvent(item as IncomingEvent) })
     else if (verdict == 'anonymous' && (item as IncomingEvent).props !== undefined && jsonLength((item as IncomingEvent).props) > maxAnonymousProps)
       rejected.push({ id, reason: 'too_large', event: storableEvent(item as IncomingEvent) })
@@ -272,15 +299,17 @@ export function checkProjects(projects: Record<string, ProjectConfig>): void {
     if (!['off', 'report', 'enforce'].includes(p.secureMode))
       throw new Error(`signet: project ${token}: secureMode must be off, report or enforce`)
     if (!Array.isArray(p.secrets)) throw new Error(`signet: project ${token}: secrets must be an array (empty with Secure Mode off)`)
-    if (p.secureMode != 'off' && !p.secrets.length)
+    if (p.secureMode != 'off' && !p.secrets.length && p.scheme != 'jwt')
       throw new Error(`signet: project ${token}: Secure Mode ${p.secureMode} needs at least one secret`)
     // An unusable secret would answer every signed batch 500, and the tracker would retry for ever.
     p.secrets.forEach((secret, i) => {
       if (!(typeof secret == 'string' ? secret : Buffer.isBuffer(secret) && secret.length))
         throw new Error(`signet: project ${token}: secret ${i + 1} of ${p.secrets.length} is ${typeof secret == 'string' ? 'empty' : 'not a string or Buffer'}`)
     })
-    if (p.scheme !== undefined && !['hex', 'base64', 'token'].includes(p.scheme))
-      throw new Error(`signet: project ${token}: scheme must be hex, base64 or token`)
+    if (p.scheme !== undefined && !['hex', 'base64', 'token', 'jwt'].includes(p.scheme))
+      throw new Error(`signet: project ${token}: scheme must be hex, base64, token or jwt`)
+    if (p.jwt !== undefined && p.scheme != 'jwt') throw new Error(`signet: project ${token}: jwt options are for scheme jwt`)
+    if (p.scheme == 'jwt') checkJwtOptions(token, p.jwt || {}, p.secrets)
     if (p.maxAgeSeconds !== undefined && !(typeof p.maxAgeSeconds == 'number' && p.maxAgeSeconds > 0 && p.maxAgeSeconds < Infinity))
       throw new Error(`signet: project ${token}: maxAgeSeconds must be a positive number of seconds`)
     if (p.scheme == 'token') for (const key of p.secrets) parseVerificationKey(String(key))

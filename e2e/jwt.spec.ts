@@ -1,0 +1,37 @@
+import { expect } from '@playwright/test'
+import { JWT_PROJECT, test } from './fixtures'
+
+// Issue 26: a site whose people sign in with an identity provider. The collector knows only the
+// provider's JWKS URL, issuer and audience; the page passes the provider's own ES256 token, which
+// lives 2 seconds. The collector is unreachable long enough for it to expire while events wait:
+// refused as expired, the tracker asks the page's provider for a fresh one, and every event
+// arrives verified, each once.
+const js = (v: unknown) => JSON.stringify(v)
+
+test("an identity provider's short-lived token expires while events wait: every event arrives verified, each once", async ({ page, site, provider, collector, stored, sent }) => {
+  let minted = 0
+  site.route('/provider-token', (url) => (minted++, provider.mint(url.searchParams.get('id')!, 2)))
+  await page.goto(
+    site.snippetPage(
+      `_gs(${js(JWT_PROJECT)}, false); _gs('auth', function (id) { return fetch('/provider-token?id=' + encodeURIComponent(id)).then(function (r) { return r.text() }) }); _gs('identify', {id: 'alice@example.com'});`,
+    ),
+  )
+  await page.evaluate(() => (window as unknown as { _gs: (...a: unknown[]) => void })._gs('event', 'first'))
+  await stored((e) => e.name == 'first')
+  // The collector answers 503 for a while: the events wait, and the 2-second token expires.
+  collector.inject({ status: 503 }, 3)
+  await page.evaluate(() => {
+    const gs = (window as unknown as { _gs: (...a: unknown[]) => void })._gs
+    for (let i = 0; i < 5; i++) gs('event', 'waiting', { i })
+  })
+  await page.waitForTimeout(2500)
+  const events = await stored((e) => e.name == 'waiting', 5)
+  expect(events.map((e) => [e.personId, e.verdict])).toEqual(Array(5).fill(['alice@example.com', 'verified']))
+  expect(new Set(events.map((e) => e.id)).size).toBe(5)
+  // They were refused once as expired, then sent again with a fresh token from the provider.
+  expect(minted).toBeGreaterThanOrEqual(2)
+  const tokens = new Set(sent.filter((e) => e.name == 'waiting').map((e) => e.signature))
+  expect(tokens.size).toBeGreaterThanOrEqual(2)
+  expect((await collector.events()).filter((e) => e.verdict != 'verified')).toEqual([])
+  expect(provider.fetches()).toBe(1)
+})
