@@ -84,7 +84,7 @@ describe('signet CLI', () => {
     expect(run(['help'])).toMatchObject({ code: 0, out: expect.stringContaining('Usage: signet <command>') })
     expect(run(['sign', '--help'])).toEqual({
       code: 0,
-      out: 'Usage: signet sign --id ID [--scheme hex|base64|token] [--secret-file FILE]\n      Print the signature of a person id. The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
+      out: 'Usage: signet sign --id ID [--scheme hex|base64|token|jwt] [--ttl SECONDS] [--secret-file FILE]\n      Print the signature of a person id (jwt: an HS256 token, sub the id, expiring in --ttl\n      seconds, default 3600). The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
       err: '',
     })
     expect(run(['collector', '-h']).out.split('\n')).toHaveLength(13)
@@ -118,6 +118,27 @@ describe('signet CLI', () => {
       throw new Error(`${e}\n--- collector output ---\n${collector.log()}`)
     } finally {
       expect((await collector.stop()).code).toBe(0)
+    }
+  })
+
+  it('signs and verifies an HS256 JWT (--scheme jwt), which a jwt collector accepts', async () => {
+    const signed = run(['sign', '--id', 'u-9', '--scheme', 'jwt', '--ttl', '600'])
+    expect(signed.code).toBe(0)
+    const [header, payload] = signed.out.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+    expect(header).toEqual({ alg: 'HS256', typ: 'JWT' })
+    expect(payload.sub).toBe('u-9')
+    expect(payload.exp - payload.iat).toBe(600)
+    expect(run(['verify', '--id', 'u-9', '--signature', signed.out, '--scheme', 'jwt'])).toEqual({ code: 0, out: 'valid', err: '' })
+    expect(run(['verify', '--id', 'u-1', '--signature', signed.out, '--scheme', 'jwt'])).toMatchObject({ code: 1, out: 'invalid: person_mismatch' })
+    expect(run(['verify', '--id', 'u-9', '--signature', signed.out, '--scheme', 'jwt'], { SIGNET_SECRET: 'another' })).toMatchObject({ code: 1, out: 'invalid: bad_signature' })
+    expect(run(['sign', '--id', 'u-9', '--scheme', 'jwt', '--ttl', '31536000'])).toMatchObject({ code: 2, err: expect.stringMatching(/--ttl must be/) })
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cli-'))
+    const collector = startCollector(['--project', 'GSN-JWT', '--scheme', 'jwt', '--db', join(dir, 'j.db')], { SIGNET_SECRET: SECRET })
+    try {
+      const events = [{ id: 'j1', type: 'event', name: 'x', ts: Date.now(), anonymousId: 'a', personId: 'u-9', signature: signed.out }]
+      expect(await (await fetch(await collector.url, { method: 'POST', body: JSON.stringify({ v: 1, project: 'GSN-JWT', sentAt: Date.now(), events }) })).json()).toEqual({ accepted: 1, rejected: [] })
+    } finally {
+      await collector.stop()
     }
   })
 

@@ -11,13 +11,16 @@ import { renderSnippet } from '../http/snippet'
 import { openStore } from '../store/open'
 import { importJsonl } from '../store/import'
 import { verificationToken, verifyVerificationToken } from '../verify/token'
+import { createJwtVerifier } from '../verify/jwt'
+import { SignJWT } from 'jose'
 
 const USAGE = `Usage: signet <command> [options]
 
-  sign --id ID [--scheme hex|base64|token] [--secret-file FILE]
-      Print the signature of a person id. The secret (a Verification Key for token) comes from
+  sign --id ID [--scheme hex|base64|token|jwt] [--ttl SECONDS] [--secret-file FILE]
+      Print the signature of a person id (jwt: an HS256 token, sub the id, expiring in --ttl
+      seconds, default 3600). The secret (a Verification Key for token) comes from
       SIGNET_SECRET or --secret-file.
-  verify --id ID --signature SIG [--scheme hex|base64|token] [--max-age SECONDS] [--secret-file FILE]
+  verify --id ID --signature SIG [--scheme hex|base64|token|jwt] [--max-age SECONDS] [--secret-file FILE]
       Print "valid" (exit 0) or "invalid: <reason>" (exit 1). Every secret of the file counts
       (one per line, as while rotating); sign uses its first.
   snippet --src URL --token TOKEN
@@ -52,7 +55,7 @@ class UsageError extends Error {}
 /** A start that failed for a reason of the machine's, not of the input: exit code 1. */
 class StartError extends Error {}
 
-const SCHEMES = ['hex', 'base64', 'token']
+const SCHEMES = ['hex', 'base64', 'token', 'jwt']
 
 // Every secret of a rotation file (one per line): sign uses the first, verify accepts any, as the collector does.
 function secrets(secretFile?: string): string[] {
@@ -61,9 +64,9 @@ function secrets(secretFile?: string): string[] {
   return values as string[]
 }
 
-function scheme(value: string | undefined): Exclude<Scheme, 'jwt'> {
-  if (value !== undefined && !SCHEMES.includes(value)) throw new UsageError(`--scheme must be hex, base64 or token, not "${value}"`)
-  return (value || 'hex') as Exclude<Scheme, 'jwt'>
+function scheme(value: string | undefined): Scheme {
+  if (value !== undefined && !SCHEMES.includes(value)) throw new UsageError(`--scheme must be hex, base64, token or jwt, not "${value}"`)
+  return (value || 'hex') as Scheme
 }
 
 function required(values: Record<string, unknown>, name: string): string {
@@ -93,6 +96,7 @@ const options = {
   ip: { type: 'string' },
   person: { type: 'string' },
   file: { type: 'string' },
+  ttl: { type: 'string' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -121,6 +125,13 @@ async function main(argv: string[]): Promise<number> {
       const id = required(values, 'id')
       const how = scheme(values.scheme)
       const [key] = secrets(values['secret-file'])
+      if (how == 'jwt') {
+        const ttl = Number(values.ttl ?? 3600)
+        if (!(Number.isInteger(ttl) && ttl > 0 && ttl <= 86_400)) throw new UsageError('--ttl must be a whole number of seconds from 1 to 86400')
+        const now = Math.floor(Date.now() / 1000)
+        console.log(await new SignJWT({ sub: id, iat: now, exp: now + ttl }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(key)))
+        return 0
+      }
       console.log(how == 'token' ? verificationToken(key, id) : (how == 'base64' ? userSignature : personSignature)(key, id))
       return 0
     }
@@ -130,7 +141,10 @@ async function main(argv: string[]): Promise<number> {
       const how = scheme(values.scheme)
       const keys = secrets(values['secret-file'])
       let reason: string | undefined
-      if (how == 'token') {
+      if (how == 'jwt') {
+        const proof = await createJwtVerifier({}, keys).verify(signature)
+        reason = 'reason' in proof ? proof.reason : proof.person === id ? undefined : 'person_mismatch'
+      } else if (how == 'token') {
         const maxAge = Number(values['max-age'] ?? 86_400)
         // As the collector's maxAgeSeconds: Infinity would accept a token of any age.
         if (!(maxAge > 0 && maxAge < Infinity)) throw new UsageError('--max-age must be a positive number of seconds')
