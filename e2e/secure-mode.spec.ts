@@ -1,4 +1,5 @@
 import { expect, noPageErrors, test, TOKEN } from './fixtures'
+import { renderSnippet } from '../src/server/http/snippet'
 
 const js = JSON.stringify
 
@@ -146,5 +147,19 @@ test('storage that throws does not stop tracking', async ({ page, site, sign, st
   const errors = noPageErrors(page)
   await page.goto(site.snippetPage(`_gs(${js(TOKEN)}); _gs('identify', {id: 'gina'}); _gs('auth', ${js(sign('gina'))});`))
   expect((await stored((e) => e.type == 'pageview'))[0]).toMatchObject({ personId: 'gina', verdict: 'verified' })
+  expect(errors).toEqual([])
+})
+
+test('renderSnippet writes identify and auth for a server-rendered page: a hostile name stays a string, the events are signed', async ({ page, site, sign, stored }) => {
+  const id = 'ann</script><script>window.pwned=1</script>'
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  const html = renderSnippet({ src: site.trackerUrl, token: TOKEN, identify: { id, name: 'Ann\u2028<!--', email: 'ann@example.com' }, signature: sign(id) })
+  await page.goto(site.page(`<!doctype html><html><head><title>E2E page</title>${html}</head><body></body></html>`))
+  const [pageview] = await stored((e) => e.type == 'pageview')
+  expect(pageview).toMatchObject({ personId: id, verdict: 'verified' })
+  const [identify] = await stored((e) => e.type == 'identify')
+  expect(identify.props).toMatchObject({ name: 'Ann\u2028<!--', email: 'ann@example.com' })
+  expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined()
   expect(errors).toEqual([])
 })

@@ -83,5 +83,16 @@ describe('renderSnippet', () => {
     expect(() => renderSnippet({ src: '/t.js', token: 'event' })).toThrow(/^renderSnippet: token "event" is not a project token/)
     expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', options: [] as never })).toThrow(/options must be an object/)
     expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', nonce: '"><img>' })).toThrow(/nonce/)
+    expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', identify: { name: 'no id' } })).toThrow(/^renderSnippet: identify must be an object with an id/)
+    expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', signature: 'abc' })).toThrow(/^renderSnippet: signature goes with identify/)
+    expect(() => renderSnippet({ src: '/t.js', token: 'GSN-1', identify: { id: 'u' }, signature: 'x'.repeat(2000) })).toThrow(/^renderSnippet: signature must be/)
+  })
+
+  it('queues identify and auth after the start, as the page would write them, escaped', () => {
+    const html = renderSnippet({ src: '/t.js', token: 'GSN-1', identify: { id: 'u</script>', name: 'A\u2028' }, signature: 'eyJ.</script>.sig' })
+    expect(html.match(/<\/script>/g)).toHaveLength(1)
+    // The loader defines window._gs; the calls after it reach it as the page's global.
+    const win = runSnippet(inner(html).replace(/\n_gs\(/g, '\nwindow._gs('))
+    expect(win._gs.q!.map((args) => Array.from(args))).toEqual([['GSN-1'], ['identify', { id: 'u</script>', name: 'A\u2028' }], ['auth', 'eyJ.</script>.sig']])
   })
 })
