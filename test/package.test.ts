@@ -194,6 +194,9 @@ describe('docs/examples, run as written against the installed package', () => {
       try {
         expect(await (await fetch(url, { method: 'POST', body: batch('from-' + file) })).json()).toEqual({ accepted: 1, rejected: [] })
         if (file != 'node-http.mjs') expect(stored(dir)).toEqual(['from-' + file])
+        // Its page for a signed-in person, written by renderSnippet.
+        const html = await (await fetch(url.replace(/\/track$/, '/'))).text()
+        expect(html).toContain(`_gs('identify', {"id":"u-123","name":"Ann"});\n_gs('auth', "${personSignature(SECRET, 'u-123')}");`)
       } finally {
         stop()
       }

@@ -19,6 +19,15 @@ const vectors = JSON.stringify({
 })
 
 describe('docs/signing.md', () => {
+  it('the Node JWT example mints a token the collector verifies for that person', async () => {
+    const check = `${example('node-jwt')}
+personToken(process.argv[1], 'u-42').then((t) => console.log(t))`
+    const token = execFileSync(process.execPath, ['-e', check, 'jwt-docs-secret'], { encoding: 'utf8' }).trim()
+    const { createJwtVerifier } = await import('../src/server/verify/jwt')
+    expect(await createJwtVerifier({}, ['jwt-docs-secret']).verify(token)).toMatchObject({ person: 'u-42' })
+    expect(await createJwtVerifier({}, ['another-secret']).verify(token)).toEqual({ reason: 'bad_signature' })
+  })
+
   it('the Node example reproduces every vector', () => {
     const check = `${example('node')}
 const v = JSON.parse(require('node:fs').readFileSync(0, 'utf8'))

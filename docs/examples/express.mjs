@@ -3,7 +3,7 @@
 // Run: SIGNET_SECRET=… node docs/examples/express.mjs
 import { appendFile } from 'node:fs/promises'
 import express from 'express'
-import { createSignetHandler } from 'signet-tracker/server'
+import { createSignetHandler, personSignature, renderSnippet } from 'signet-tracker/server'
 
 const signet = createSignetHandler({
   projects: { 'GSN-123456-A': { secureMode: 'enforce', secrets: [process.env.SIGNET_SECRET] } },
@@ -11,7 +11,19 @@ const signet = createSignetHandler({
   onEvents: (accepted) => appendFile('events.jsonl', accepted.map((e) => JSON.stringify(e) + '\n').join('')),
 })
 
+
+// A page of your site for the person your session has signed in: renderSnippet writes their
+// identify and auth, escaped for the <script> (their name may hold anything).
+const page = (person) =>
+  `<!doctype html><html><head>${renderSnippet({
+    src: '/tracker.js',
+    token: 'GSN-123456-A',
+    identify: person,
+    signature: personSignature(process.env.SIGNET_SECRET, person.id),
+  })}</head><body>Hello</body></html>`
+
 const app = express()
+app.get('/', (req, res) => res.type('html').send(page({ id: 'u-123', name: 'Ann' })))
 app.post('/track', signet.node)
 app.options('/track', signet.node)
 const server = app.listen(Number(process.env.PORT ?? 8787), '127.0.0.1', () =>

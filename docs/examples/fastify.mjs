@@ -3,7 +3,7 @@
 // Run: SIGNET_SECRET=… node docs/examples/fastify.mjs
 import { appendFile } from 'node:fs/promises'
 import Fastify from 'fastify'
-import { createSignetHandler } from 'signet-tracker/server'
+import { createSignetHandler, personSignature, renderSnippet } from 'signet-tracker/server'
 
 const signet = createSignetHandler({
   projects: { 'GSN-123456-A': { secureMode: 'enforce', secrets: [process.env.SIGNET_SECRET] } },
@@ -19,5 +19,16 @@ fastify.post('/track', async (request, reply) => {
   const answer = await signet.handle(request.body, request.ip)
   return reply.code(answer.status).headers(answer.headers).send(answer.body)
 })
+
+// A page of your site for the person your session has signed in: renderSnippet writes their
+// identify and auth, escaped for the <script> (their name may hold anything).
+const page = (person) =>
+  `<!doctype html><html><head>${renderSnippet({
+    src: '/tracker.js',
+    token: 'GSN-123456-A',
+    identify: person,
+    signature: personSignature(process.env.SIGNET_SECRET, person.id),
+  })}</head><body>Hello</body></html>`
+fastify.get('/', (request, reply) => reply.type('text/html').send(page({ id: 'u-123', name: 'Ann' })))
 const url = await fastify.listen({ port: Number(process.env.PORT ?? 8787), host: '127.0.0.1' })
 console.log(`listening on ${url}/track`)
