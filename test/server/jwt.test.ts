@@ -2,12 +2,16 @@
 // Issue 26: the jwt scheme. Keys are made here with jose; tokens are minted as a site or an
 // identity provider would, and sent through createSignetHandler as a tracker sends them.
 import { createServer } from 'node:http'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK } from 'jose'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createSignetHandler } from '../../src/server/http/handlers'
 import type { ProjectConfig } from '../../src/server/verify/batch'
 import { checkProjects } from '../../src/server/verify/batch'
 import { createJwtVerifier } from '../../src/server/verify/jwt'
+import { startCollector } from './processes'
 
 const SECRET = 'a-site-secret-of-enough-length-000'
 const ISSUER = 'https://provider.test/'
@@ -125,6 +129,30 @@ describe('scheme jwt with an identity provider’s public keys', () => {
     }
     // The provider is down: keys it served still verify new tokens.
     expect((await send(projects, [{ person: 'carol', token: await mint(k1.privateKey, 'k1', 'carol') }])).answer.accepted).toBe(1)
+  })
+})
+
+describe('signet collector with only a JWKS URL, an issuer and an audience in SIGNET_CONFIG', () => {
+  it('stores the events a provider token proves, and refuses the others', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'p1', alg: 'ES256' }] })
+    const provider = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(jwks))
+    await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r))
+    const dir = mkdtempSync(join(tmpdir(), 'signet-jwt-'))
+    const config = { projects: { 'GSN-IDP': { secureMode: 'enforce', scheme: 'jwt', jwksUrl: `http://127.0.0.1:${(provider.address() as { port: number }).port}/jwks`, issuer: ISSUER, audience: AUDIENCE } } }
+    writeFileSync(join(dir, 'signet.json'), JSON.stringify(config))
+    const collector = startCollector(['--db', join(dir, 's.db')], { SIGNET_CONFIG: join(dir, 'signet.json') })
+    try {
+      const url = await collector.url
+      const token = await new SignJWT({ sub: 'alice', iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 300 }).setProtectedHeader({ alg: 'ES256', kid: 'p1' }).sign(privateKey)
+      const event = (id: string, personId: string) => ({ id, type: 'event', name: 'x', ts: Date.now(), anonymousId: 'a', personId, signature: token })
+      const answer = await (await fetch(url, { method: 'POST', body: JSON.stringify({ v: 1, project: 'GSN-IDP', sentAt: Date.now(), events: [event('ok', 'alice'), event('other', 'bob')] }) })).json()
+      expect(answer).toEqual({ accepted: 1, rejected: [{ id: 'other', reason: 'person_mismatch' }] })
+      expect(collector.log()).toContain(`Project GSN-IDP: Secure Mode enforce, scheme jwt, keys from ${config.projects['GSN-IDP'].jwksUrl} (issuer ${ISSUER}, audience ${AUDIENCE})`)
+    } finally {
+      await collector.stop()
+      await new Promise((r) => provider.close(r))
+    }
   })
 })
 

@@ -11,7 +11,8 @@ import { verificationToken } from '../verify/token'
 
 // The demo site's server signs the way the project verifies.
 function signerFor({ scheme, secrets: [secret] }: ProjectConfig): ((id: string) => string) | undefined {
-  if (!secret) return
+  // The demo signs synchronously; a jwt project is signed by the site (or its provider), not here.
+  if (!secret || scheme == 'jwt') return
   if (scheme == 'token') return (id) => verificationToken(String(secret), id)
   return (id) => (scheme == 'base64' ? userSignature : personSignature)(secret, id)
 }
@@ -75,8 +76,14 @@ export async function serve(config: ServerConfig, { demo, dist, store, relay, lo
 
 /** What a collector prints on start: its projects and where it stores. */
 export function describe(config: ServerConfig, store: Store): string[] {
+  const proof = (p: ProjectConfig) =>
+    p.jwt?.jwksUrl
+      ? `keys from ${p.jwt.jwksUrl} (issuer ${p.jwt.issuer}, audience ${p.jwt.audience})`
+      : p.jwt?.keys
+        ? `${p.jwt.keys.length} public key(s) (issuer ${p.jwt.issuer}, audience ${p.jwt.audience})`
+        : `${p.secrets.length} secret(s)`
   const lines = Object.entries(config.projects).map(
-    ([token, p]) => `Project ${token}: Secure Mode ${p.secureMode}${p.scheme ? `, scheme ${p.scheme}` : ''}, ${p.secrets.length} secret(s)`,
+    ([token, p]) => `Project ${token}: Secure Mode ${p.secureMode}${p.scheme ? `, scheme ${p.scheme}` : ''}, ${proof(p)}`,
   )
   lines.push(`Storing events in ${store.description}`)
   lines.push(
