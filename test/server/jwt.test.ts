@@ -69,6 +69,16 @@ describe('scheme jwt with HMAC secrets (Intercom-style HS256)', () => {
     expect(verifier.size()).toBe(1)
   })
 
+  it('with kids, a token naming a kid is checked with that secret only', async () => {
+    const kidded = { P: { secureMode: 'enforce', scheme: 'jwt', secrets: ['secret-of-2026-11-xxxxxxxxxxxxxxx', SECRET], jwt: { kids: ['2026-11', '2026-12'] } } as ProjectConfig }
+    const claims = () => ({ sub: 'erin', iat: now(), exp: now() + 600 })
+    expect((await send(kidded, [{ person: 'erin', token: await hs256(claims(), SECRET, { kid: '2026-12' }) }])).answer.accepted).toBe(1)
+    expect((await send(kidded, [{ person: 'erin', token: await hs256(claims(), SECRET) }])).answer.accepted).toBe(1)
+    expect((await send(kidded, [{ person: 'erin', token: await hs256(claims(), SECRET, { kid: '2026-11' }) }])).reasons).toEqual(['bad_signature'])
+    expect((await send(kidded, [{ person: 'erin', token: await hs256(claims(), SECRET, { kid: '../../etc/passwd' }) }])).reasons).toEqual(['unknown_key'])
+    expect(() => checkProjects({ P: { ...kidded.P, jwt: { kids: ['only-one'] } } })).toThrow(/kids must name each secret/)
+  })
+
   it('keeps its cache bounded under a flood of distinct forged tokens', async () => {
     const verifier = createJwtVerifier({}, [SECRET])
     for (let i = 0; i < 12_000; i++) await verifier.verify(`${b64({ alg: 'HS256' })}.${b64({ sub: `u${i}`, exp: now() + 600 })}.${'A'.repeat(43)}`)

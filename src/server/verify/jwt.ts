@@ -21,6 +21,8 @@ export interface JwtOptions {
   maxTokenLifetimeSeconds?: number
   /** Default: those of the keys (HS256/384/512 with secrets; with public keys every asymmetric one jose knows). Never `none`. */
   algorithms?: string[]
+  /** With secrets: the `kid` of each, in their order. A token naming a kid is checked with that secret only (unknown: unknown_key). */
+  kids?: string[]
 }
 
 /** What a token proves, or why it proves nothing. */
@@ -47,6 +49,15 @@ const algOf = (token: string) => {
   }
 }
 
+const kidOf = (token: string) => {
+  try {
+    const kid = decodeProtectedHeader(token).kid
+    return typeof kid == 'string' ? kid : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const loopback = (host: string) => host == 'localhost' || (isIP(host.replace(/^\[|\]$/g, '')) && /^(127\.|::1$|\[::1\]$)/.test(host))
 
 /** Throws one line naming the project and the option for a configuration that cannot work. */
@@ -67,6 +78,8 @@ export function checkJwtOptions(token: string, o: JwtOptions, secrets: unknown[]
     if (!url || !(url.protocol == 'https:' || (url.protocol == 'http:' && loopback(url.hostname))))
       fail('jwksUrl must be an https:// URL (or http:// to a loopback address)')
   }
+  if (o.kids !== undefined && (publicKeys || !Array.isArray(o.kids) || o.kids.length != secrets.length || !o.kids.every((k) => typeof k == 'string' && k) || new Set(o.kids).size != o.kids.length))
+    fail('kids must name each secret, in their order, once (with secrets only)')
   if (publicKeys && (typeof o.issuer != 'string' || !o.issuer || typeof o.audience != 'string' || !o.audience))
     fail('with public keys, issuer and audience are required (a token of the same provider for another site must not pass)')
   for (const name of ['issuer', 'audience', 'personClaim'] as const)
@@ -191,7 +204,10 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
     }
     let payload: Record<string, unknown> | undefined
     let last: unknown
-    const keys = publicKeys ? await candidates(token) : await hmacKeys(algOf(token))
+    let keys: (JWTVerifyGetKey | CryptoKey | Uint8Array)[] = publicKeys ? await candidates(token) : await hmacKeys(algOf(token))
+    // A kid picks its secret; one that names none of them proves nothing.
+    const kid = o.kids && kidOf(token)
+    if (kid !== undefined && o.kids) keys = o.kids.includes(kid) ? [keys[o.kids.indexOf(kid)]].filter(Boolean) : []
     // No key: for an algorithm never accepted here (alg confusion, none), a bad signature; otherwise an unknown key.
     if (!keys.length) last = algorithms.includes(algOf(token)) ? new errors.JWKSNoMatchingKey() : new errors.JOSEAlgNotAllowed('not accepted')
     for (const key of keys) {
