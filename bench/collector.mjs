@@ -102,6 +102,8 @@ const CONFIGS = [
     ? [
         { name: 'collector, PostgreSQL, 1 worker', workers: 1, pg: true },
         { name: 'collector, PostgreSQL, 2 workers', workers: 2, pg: true },
+        // Two processes on different ports, as on two machines, and every batch sent to both of them.
+        { name: 'two collectors, one PostgreSQL, each batch sent to both', workers: 1, pg: true, two: true },
       ]
     : []),
 ]
@@ -109,13 +111,15 @@ const CONFIGS = [
 async function measure(config) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-collector-'))
   const db = config.pg ? await pgSchema() : undefined
-  const server = config.bare
-    ? start(['bench/bare-server.mjs'], { BARE_FILE: join(dir, 'events.jsonl'), BARE_SECRET: SECRET })
-    : start(['dist/cli.mjs', 'collector', '--port', '0', '--workers', String(config.workers), '--db', join(dir, 'signet.db')], db ? { SIGNET_DATABASE_URL: db.url } : {})
+  const collector = () =>
+    start(['dist/cli.mjs', 'collector', '--port', '0', '--workers', String(config.workers), '--db', join(dir, 'signet.db')], db ? { SIGNET_DATABASE_URL: db.url } : {})
+  const servers = config.bare ? [start(['bench/bare-server.mjs'], { BARE_FILE: join(dir, 'events.jsonl'), BARE_SECRET: SECRET })] : config.two ? [collector(), collector()] : [collector()]
+  // The figures of several processes are their sums.
+  const server = { pids: () => servers.flatMap((s) => s.pids()), stop: async () => (await Promise.all(servers.map((s) => s.stop())))[0] }
   try {
-    const { url } = await server.url
+    const urls = (await Promise.all(servers.map((s) => s.url))).map((u) => u.url)
     const before = cpu(server)
-    const r = load(url, ['--seconds', String(SECONDS)])
+    const r = load(urls.join(','), ['--seconds', String(SECONDS), ...(config.two ? ['--twice'] : [])])
     const used = cpu(server) - before
     const memory = rss(server)
     await server.stop()

@@ -18,9 +18,12 @@ const { values: o } = parseArgs({
     persons: { type: 'string', default: '5000' },
     ids: { type: 'string', default: 'time' },
     start: { type: 'string', default: '0' },
+    // Each batch sent to two of the URLs at once (a tracker re-sending to another collector).
+    twice: { type: 'boolean', default: false },
   },
 })
-const url = new URL(o.url)
+// Several collect URLs, comma-separated: taken in turn, request by request (round robin).
+const urls = o.url.split(',').map((u) => new URL(u))
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(o.concurrency) })
 const persons = Array.from({ length: Number(o.persons) }, (_, i) => {
   const id = `person-${i}@example.com`
@@ -45,7 +48,7 @@ const body = (person) => {
     })
   return JSON.stringify({ v: 1, project: o.project, sentAt: Date.now(), events })
 }
-const post = (text) =>
+const post = (text, url) =>
   new Promise((resolve) => {
     const req = http.request(
       { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } },
@@ -73,7 +76,8 @@ await Promise.all(
       sent += Number(o.batch)
       const text = body(persons[k % persons.length])
       const t = performance.now()
-      const accepted = await post(text)
+      const to = urls[k % urls.length]
+      const [accepted] = await Promise.all([post(text, to), ...(o.twice ? [post(text, urls[(k + 1) % urls.length])] : [])])
       latencies.push(performance.now() - t)
       requests++
       if (accepted < 0) failures++
