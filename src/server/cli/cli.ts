@@ -26,7 +26,7 @@ const USAGE = `Usage: signet <command> [options]
   snippet --src URL --token TOKEN
       Print the <script> to paste into every page.
   collector --project TOKEN --secret-file FILE [--port N] [--host H] [--mode off|report|enforce]
-            [--scheme hex|base64|token] [--workers N] [--db FILE] [--data FILE]
+            [--scheme hex|base64|token|jwt] [--workers N] [--db FILE] [--data FILE]
             [--trust-proxy ADDRESS[,ADDRESS…]] [--retention-days N] [--ip truncated|full|none]
       Run the reference collector for a project (or SIGNET_CONFIG's projects; the secret may come
       from SIGNET_SECRET, and none is needed with --mode off; exit 2 on bad input, 1 when the

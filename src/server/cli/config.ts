@@ -192,12 +192,13 @@ export function loadConfig(env: Env = process.env, { production = false } = {}):
     for (const [token, p] of Object.entries(file.projects || {})) {
       if (!p || typeof p != 'object' || !strings(p.secrets) || !strings(p.secretFiles))
         throw new Error(`signet: ${env.SIGNET_CONFIG}: project ${token} must be an object whose secrets and secretFiles are arrays of strings`)
+      const jwt = jwtOptionsOf(p)
       projects[token] = {
         secureMode: p.secureMode || 'enforce',
         secrets: [...(p.secrets || []), ...(p.secretFiles || []).flatMap(readSecrets)],
         ...(p.scheme && { scheme: p.scheme }),
         ...(p.maxAgeSeconds !== undefined && { maxAgeSeconds: p.maxAgeSeconds }),
-        ...(jwtOptionsOf(p) && { jwt: jwtOptionsOf(p) }),
+        ...(jwt && { jwt }),
       }
     }
     const tokens = Object.keys(projects)

@@ -61,26 +61,21 @@ export async function run(config: ServerConfig | (() => ServerConfig), options: 
   return cluster.isPrimary ? primary(typeof config == 'function' ? config() : config, options) : worker(options)
 }
 
-/** A port free now on `host`: port 0 is chosen once, so that a worker started again listens where the others do. */
-function freePort(host: string) {
+/**
+ * Listens on `port` of `host` for a moment and resolves to the port, refusing one another process
+ * listens on now, before anything is created. Port 0 is chosen here once, so that a worker started
+ * again listens where the others do.
+ */
+function probePort(port: number, host: string) {
   return new Promise<number>((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
-/** Refuses a port another process listens on now, before anything is created. */
-function ensureFree(port: number, host: string) {
-  return new Promise<void>((resolve, reject) => {
     const probe = createServer()
     probe.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code == 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use: set PORT (or --port) to another one`) : err),
     )
-    probe.listen(port, host, () => probe.close(() => resolve()))
+    probe.listen(port, host, () => {
+      const { port: chosen } = probe.address() as AddressInfo
+      probe.close(() => resolve(chosen))
+    })
   })
 }
 
@@ -105,8 +100,7 @@ function undoStart({ url, file }: ServerConfig['store']) {
 
 async function primary(config: ServerConfig, { banner }: RunOptions) {
   const log = (line: string) => console.log(line)
-  if (config.port == 0) config = { ...config, port: await freePort(config.host) }
-  else await ensureFree(config.port, config.host)
+  config = { ...config, port: await probePort(config.port, config.host) }
   const undo = undoStart(config.store)
   let store: Store
   try {
@@ -198,13 +192,11 @@ async function primary(config: ServerConfig, { banner }: RunOptions) {
       const now = Date.now()
       restarts.push(now)
       while (restarts[0] < now - RESTARTS.withinMs) restarts.shift()
+      const ended = `signet: worker ${w.process.pid} ended (${signal || `exit code ${code}`})`
       if (restarts.length > RESTARTS.most) {
-        console.error(`signet: worker ${w.process.pid} ended (${signal || `exit code ${code}`}); workers ended ${restarts.length} times within a minute: stopping`)
+        console.error(`${ended}; workers ended ${restarts.length} times within a minute: stopping`)
         void stop(1)
-      } else {
-        const next = fork()
-        console.error(`signet: worker ${w.process.pid} ended (${signal || `exit code ${code}`}); started worker ${next.process.pid} in its place`)
-      }
+      } else console.error(`${ended}; started worker ${fork().process.pid} in its place`)
     })
     return w
   }

@@ -433,7 +433,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     },
     async rollUp() {
       if (!console_) return
-      // One chunk a turn of the event loop, so that requests are answered in between.
+      // One chunk at a time, with a pause after each (breathe), so that requests are answered in between.
       for (let since = performance.now(); rollUp.immediate() == ROLLUP_CHUNK; since = performance.now()) await breathe(since)
     },
     async overview(project, period) {

@@ -41,20 +41,13 @@ const JWKS_COOLDOWN_MS = 60_000
 const CACHE_ENTRIES = 10_000
 const CACHE_CHARS = 4_000_000
 
-const algOf = (token: string) => {
+/** A token's header, as far as choosing its key needs it; a token with no readable header has neither. */
+const headerOf = (token: string): { alg: string; kid?: string } => {
   try {
-    return String(decodeProtectedHeader(token).alg)
+    const { alg, kid } = decodeProtectedHeader(token)
+    return { alg: String(alg), kid: typeof kid == 'string' ? kid : undefined }
   } catch {
-    return ''
-  }
-}
-
-const kidOf = (token: string) => {
-  try {
-    const kid = decodeProtectedHeader(token).kid
-    return typeof kid == 'string' ? kid : undefined
-  } catch {
-    return undefined
+    return { alg: '' }
   }
 }
 
@@ -141,15 +134,11 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
     if (!keys) imported.set(alg, (keys = Promise.all(pems.map((pem) => importSPKI(pem, alg).catch(() => undefined))).then((ks) => ks.filter((k): k is CryptoKey => !!k))))
     return keys
   }
-  const candidates = async (token: string): Promise<(JWTVerifyGetKey | CryptoKey | Uint8Array)[]> => {
+  const candidates = async ({ alg, kid }: { alg: string; kid?: string }): Promise<(JWTVerifyGetKey | CryptoKey | Uint8Array)[]> => {
     if (remote) return [remote]
-    let header: { alg?: string; kid?: string } = {}
-    try {
-      header = decodeProtectedHeader(token)
-    } catch {}
-    if (!algorithms.includes(String(header.alg))) return []
-    const byKid = local && (header.kid === undefined || jwks.some((k) => k.kid === header.kid)) ? [local] : []
-    return [...byKid, ...(typeof header.alg == 'string' ? await pemKeys(header.alg) : [])]
+    if (!algorithms.includes(alg)) return []
+    const byKid = local && (kid === undefined || jwks.some((k) => k.kid === kid)) ? [local] : []
+    return [...byKid, ...(await pemKeys(alg))]
   }
   // HMAC secrets imported once per algorithm: given as bytes, jose imports them again for every
   // token (HS256 measured 3,154 verifications/s that way).
@@ -204,12 +193,12 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
     }
     let payload: Record<string, unknown> | undefined
     let last: unknown
-    let keys: (JWTVerifyGetKey | CryptoKey | Uint8Array)[] = publicKeys ? await candidates(token) : await hmacKeys(algOf(token))
+    const header = headerOf(token)
+    let keys: (JWTVerifyGetKey | CryptoKey | Uint8Array)[] = publicKeys ? await candidates(header) : await hmacKeys(header.alg)
     // A kid picks its secret; one that names none of them proves nothing.
-    const kid = o.kids && kidOf(token)
-    if (kid !== undefined && o.kids) keys = o.kids.includes(kid) ? [keys[o.kids.indexOf(kid)]].filter(Boolean) : []
+    if (o.kids && header.kid !== undefined) keys = o.kids.includes(header.kid) ? [keys[o.kids.indexOf(header.kid)]].filter(Boolean) : []
     // No key: for an algorithm never accepted here (alg confusion, none), a bad signature; otherwise an unknown key.
-    if (!keys.length) last = algorithms.includes(algOf(token)) ? new errors.JWKSNoMatchingKey() : new errors.JOSEAlgNotAllowed('not accepted')
+    if (!keys.length) last = algorithms.includes(header.alg) ? new errors.JWKSNoMatchingKey() : new errors.JOSEAlgNotAllowed('not accepted')
     for (const key of keys) {
       try {
         payload = (await jwtVerify(token, key as Uint8Array, options)).payload
