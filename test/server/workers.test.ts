@@ -140,7 +140,7 @@ describe('size', () => {
     const ids = await storedIds({ file: db })
     expect(ids.length).toBe(LINES)
 
-    // Now grow the store itself past 512 MB: events of 30,000 characters (props at their limit, a long url and title).
+    // Now grow the store itself past 512 MB: events of 30,000 characters (props at their limit, a long url and title, each its own).
     const store = await openStore({ file: db })
     const big = { blob: 'p'.repeat(8000) }
     for (let i = 0; i < 24_000; i += 500)
@@ -148,12 +148,12 @@ describe('size', () => {
         Array.from({ length: 500 }, (_, j) => ({
           id: `big-${i + j}`,
           type: 'event',
-          name: 'n'.repeat(256),
+          name: 'n'.repeat(250) + (i + j),
           ts: Date.now() + 1,
           time: Date.now() + 1,
           anonymousId: 'a',
           props: { ...big, n: i + j },
-          page: { url: 'u'.repeat(2048), title: 't'.repeat(512), referrer: '\u0000'.repeat(2048) },
+          page: { url: 'u'.repeat(2040) + (i + j), title: 't'.repeat(500) + (i + j), referrer: '\u0000'.repeat(2040) + (i + j) },
           project: PROJECT,
           receivedAt: 1_800_000_000_000 + i + j,
           verdict: 'anonymous' as const,

@@ -1,12 +1,11 @@
 // The console's summaries of stored events, computed here for both engines alike: each engine reads
 // rows, this sums them, and the engine adds (or, for events it deletes, subtracts) the sums.
 
+import type { StoredEvent } from '../verify/batch'
+
 export const DAY = 86_400_000
 
-/**
- * A stored event as the summaries read it: its columns, and the few fields of its record they use
- * (each engine takes them out of the JSON itself, so that a chunk of large events is not read whole).
- */
+/** A stored event as the summaries read it: the few fields of its record they use. */
 export interface EventRow {
   project: string
   receivedAt: number
@@ -20,18 +19,14 @@ export interface EventRow {
   props: string | null
 }
 
-/** An EventRow from a whole stored record (forget reads those: a person's events are few). */
-export function rowOf(r: { project: string; receivedAt: number; personId: string | null; verdict: string; event: string }): EventRow {
-  let e: { type?: string; name?: string; props?: unknown; page?: { url?: string; referrer?: string } } = {}
-  try {
-    e = JSON.parse(r.event)
-  } catch {}
-  const personal = r.verdict == 'verified' && (e.type == 'identify' || e.type == 'properties') && e.props && typeof e.props == 'object'
+/** A stored record as the summaries read it. */
+export function rowOf(e: StoredEvent): EventRow {
+  const personal = e.verdict == 'verified' && (e.type == 'identify' || e.type == 'properties') && e.props && typeof e.props == 'object'
   return {
-    project: r.project,
-    receivedAt: r.receivedAt,
-    personId: r.personId,
-    verdict: r.verdict,
+    project: e.project,
+    receivedAt: e.receivedAt,
+    personId: e.personId ?? null,
+    verdict: e.verdict,
     type: e.type ?? null,
     name: typeof e.name == 'string' ? e.name : null,
     url: e.page?.url ?? null,
@@ -149,9 +144,6 @@ export function groupAttempts(rows: Iterable<AttemptRow>, limit: number) {
     .slice(0, limit)
     .map((g) => ({ personId: g.personId, reason: g.reason, n: g.n, first: g.first, last: g.last, ips: top(g.ips), origins: top(g.origins) }))
 }
-
-/** The stored JSON of an anonymous id, as a LIKE pattern that finds the events carrying it. */
-export const anonymousPattern = (anonymousId: string) => `%${JSON.stringify({ anonymousId }).slice(1, -1).replace(/[\\%_]/g, '\\$&')}%`
 
 /** The most attempts kept: older ones go first. A stored attempt is at most ~1 KB (a person id of 512, an origin of 256). */
 export const MAX_ATTEMPTS = 50_000

@@ -4,9 +4,9 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { jsonOf, type StoredEvent } from '../verify/batch'
-import { anonymousPattern, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type EventRow, type Summaries } from './rollup'
-import { attemptColumns, loadDriver, sameEvent, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
+import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type EncodedEvent, type RecordRow } from './record'
+import { countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
+import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
 
@@ -87,28 +87,114 @@ CREATE TABLE signet_rollup (upto INTEGER NOT NULL);
 INSERT INTO signet_rollup VALUES (0);`,
 ]
 
+/**
+ * Schema 3: events as rows of small columns (record.ts), their repeated strings in a dictionary.
+ * Made in three parts: the new tables; the events copied over a chunk at a time (copyEvents), which
+ * a start after a crash carries on from where it was; then the old table replaced by the new one.
+ */
+export const SQLITE_V3 = {
+  begin: `CREATE TABLE IF NOT EXISTS signet_strings (
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  value TEXT NOT NULL,
+  first_day INTEGER NOT NULL,
+  last_day INTEGER NOT NULL,
+  UNIQUE (kind, hash)
+);
+CREATE TABLE IF NOT EXISTS signet_doomed (id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS signet_events_3 (
+  seq INTEGER PRIMARY KEY,
+  project INTEGER NOT NULL,
+  id BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  person INTEGER,
+  anonymous INTEGER,
+  type INTEGER,
+  verdict INTEGER,
+  name INTEGER,
+  url INTEGER,
+  title INTEGER,
+  referrer INTEGER,
+  ip INTEGER,
+  ts_delta INTEGER,
+  time_delta INTEGER,
+  props TEXT,
+  rest TEXT,
+  UNIQUE (project, id)
+);`,
+  end: `DROP TABLE signet_events;
+ALTER TABLE signet_events_3 RENAME TO signet_events;
+CREATE INDEX signet_events_time ON signet_events (project, received_at);
+CREATE INDEX signet_events_person ON signet_events (project, person, received_at) WHERE person IS NOT NULL;`,
+}
+const VERSION = SQLITE_MIGRATIONS.length + 1
+
 // An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
 // lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x
 // the writer thread's time of a plain INSERT … VALUES, and the collector 0.86x its events/s.
-const INSERT = 'INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+const INSERT = `INSERT INTO signet_events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`
 const FORGOTTEN = 'SELECT 1 FROM signet_forgotten WHERE project = ? AND id = ?'
+const EXISTING = `SELECT ${ROW_COLUMNS.join(', ')} FROM signet_events WHERE project = ? AND id = ?`
 const ATTEMPT = 'INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin) VALUES (?, ?, ?, ?, ?, ?)'
 // Rows of a summary a chunk adds (or, with negative counts, takes away), and events of a chunk.
 const ROLLUP_CHUNK = 2000
 const PURGE_CHUNK = 1000
+const COPY_CHUNK = 5000
 const COUNT = 'INSERT INTO signet_counts (project, kind, name, shard, n) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'
 // Another process holding the write lock is waited for this long before a write fails.
 const BUSY_MS = 5000
 const CHECKPOINT = { everyMs: 100, restartFrames: 4096 }
 const INSTALL = 'npm install better-sqlite3@12'
+// The dictionary's number of a project, of a person, given its entry (entryOf).
+const PROJECT = `(SELECT id FROM signet_strings WHERE kind = ${kindOf('project')} AND hash = ?)`
+const PERSON = `(SELECT id FROM signet_strings WHERE kind = ${kindOf('person')} AND hash = ?)`
+const keyOf = (value: string) => entryKey(entryOf(value))
 
 /**
- * A batch for the writer thread: six columns per event, flat, and the rejections, six columns each:
+ * The dictionary, as one connection writes it: the number of a kind's entry (store.ts's entryOf),
+ * added when new, its first and last day (of the events that use it) widened to `day`. What it has
+ * seen in a transaction that then failed must be dropped (reset): the numbers may not exist. Its
+ * cache is bounded in characters. Self-contained: the writer thread runs its source.
+ */
+function makeInterner(db: Database, hash: (entry: string) => Uint8Array) {
+  const upsert = db
+    .prepare(
+      `INSERT INTO signet_strings (kind, hash, value, first_day, last_day) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, hash)
+       DO UPDATE SET first_day = min(first_day, excluded.first_day), last_day = max(last_day, excluded.last_day) RETURNING id`,
+    )
+    .pluck()
+  // kind and entry, to the number and the days the database is known to have for it.
+  let cache = new Map<string, [number, number, number]>()
+  let chars = 0
+  const intern = (kind: number, entry: string, day: number): number => {
+    const key = kind + entry
+    const hit = cache.get(key)
+    if (hit && hit[1] <= day && day <= hit[2]) return hit[0]
+    const id = upsert.get(kind, hash(entry), entry, day, day) as number
+    if (hit && hit[0] == id) (hit[1] = Math.min(hit[1], day)), (hit[2] = Math.max(hit[2], day))
+    else {
+      if ((chars += key.length) > 4_000_000) (cache = new Map()), (chars = key.length)
+      cache.set(key, [id, day, day])
+    }
+    return id
+  }
+  intern.reset = () => {
+    cache = new Map()
+    chars = 0
+  }
+  return intern
+}
+
+/**
+ * A batch for the writer thread: WRITE_FIELDS per event, flat (the project, id and verdict as text;
+ * the dictionary's entries, in STRING_COLUMNS order; the rest of the row), and the rejections, six columns each:
  * project and reason to count, and the person it claimed (or null), when, address, origin, to keep.
  */
+const WRITE_FIELDS = 19
 interface WriteJob {
   n: number
-  rows: (string | number | null)[]
+  rows: (string | number | Uint8Array | null)[]
   rejected: (string | number | null)[]
 }
 type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: string }
@@ -121,9 +207,9 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, forgottenSql, countSql, attemptSql, busyMs, maxAttempts } = workerData as Record<string, string & number>
-  // store.ts's sameEvent, whose source this thread's is prefixed with.
-  const same = (globalThis as unknown as { sameEvent: typeof sameEvent }).sameEvent
+  const { driver, file, insertSql, existingSql, forgottenSql, countSql, attemptSql, busyMs, maxAttempts, day: DAY_MS, fields } = workerData as Record<string, string & number>
+  // record.ts's sameRow and this file's makeInterner, whose sources this thread's is prefixed with.
+  const { sameRow: same, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; makeInterner: typeof makeInterner }
   const Driver = require(driver) as typeof BetterSqlite3
   const db = new Driver(file, { timeout: busyMs })
   // NORMAL: a commit survives the process being killed (not a power cut), without an fsync per commit.
@@ -133,9 +219,10 @@ function writerThread() {
   const insert = db.prepare(insertSql)
   const forgotten = db.prepare(forgottenSql).pluck()
   const count = db.prepare(countSql)
-  const existing = db.prepare('SELECT event FROM signet_events WHERE project = ? AND id = ?').pluck()
+  const existing = db.prepare(existingSql).raw()
   const attempt = db.prepare(attemptSql)
   const bound = db.prepare('DELETE FROM signet_attempts WHERE seq <= (SELECT max(seq) FROM signet_attempts) - ?')
+  const intern = interner(db, (entry) => (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(entry).digest().subarray(0, 16))
   const write = db.transaction((jobs: WriteJob[]) => {
     // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
     const added = new Map<string, number>()
@@ -145,14 +232,22 @@ function writerThread() {
     }
     const results = jobs.map(({ rows, rejected }) => {
       const outcomes: Outcome[] = []
-      for (let i = 0; i < rows.length; i += 6) {
-        const stored = !forgotten.get(rows[i], rows[i + 1]) && insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]).changes > 0
-        // Not stored, and no row under its id: a forgotten event, absorbed as a repeat.
-        const held = stored ? undefined : (existing.get(rows[i], rows[i + 1]) as string | undefined)
-        const outcome = stored ? 'stored' : held === undefined || same(held, rows[i + 5] as string) ? 'repeat' : 'conflict'
+      for (let i = 0; i < rows.length; i += fields) {
+        const [project, id, verdict] = rows.slice(i, i + 3) as string[]
+        let outcome: Outcome = 'repeat'
+        // A forgotten event is absorbed as a repeat.
+        if (!forgotten.get(project, id)) {
+          const receivedAt = rows[i + 12] as number
+          const day = Math.floor(receivedAt / DAY_MS)
+          const ids = rows.slice(i + 3, i + 11).map((entry, k) => (entry === null ? null : intern(k + 1, entry as string, day)))
+          const key = rows[i + 11] as Uint8Array
+          const row = [ids[0], Buffer.from(key.buffer, key.byteOffset, key.byteLength), receivedAt, ids[1], ids[2], ...rows.slice(i + 13, i + 15), ...ids.slice(3), ...rows.slice(i + 15, i + fields)]
+          if (insert.run(...row).changes > 0) outcome = 'stored'
+          else if (!same(row, existing.get(row[0], row[1]) as unknown[])) outcome = 'conflict'
+        }
         outcomes.push(outcome)
-        if (outcome == 'stored') up('stored', rows[i + 4], rows[i])
-        else if (outcome == 'conflict') up('rejected', 'conflict', rows[i])
+        if (outcome == 'stored') up('stored', verdict, project)
+        else if (outcome == 'conflict') up('rejected', 'conflict', project)
       }
       for (let i = 0; i < rejected.length; i += 6) {
         up('rejected', rejected[i + 1], rejected[i])
@@ -176,6 +271,7 @@ function writerThread() {
     try {
       write.immediate(jobs).forEach((outcomes, i) => post({ n: jobs[i].n, outcomes }))
     } catch (err) {
+      intern.reset()
       // The database is locked, full or failing: every batch fails alike, at once.
       if (jobs.length == 1 || /BUSY|LOCKED|FULL|IOERR|READONLY/.test((err as { code?: string }).code || ''))
         return jobs.forEach(({ n }) => post({ n, error: error(err) }))
@@ -184,6 +280,7 @@ function writerThread() {
         try {
           post({ n: job.n, outcomes: write.immediate([job])[0] })
         } catch (err) {
+          intern.reset()
           post({ n: job.n, error: error(err) })
         }
     }
@@ -231,17 +328,127 @@ function checkpointThread() {
 
 const driver = () => loadDriver('better-sqlite3', () => import('better-sqlite3').then((m) => m.default), INSTALL)
 
-function migrate(db: Database, file: string) {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number
-    if (version > SQLITE_MIGRATIONS.length)
-      throw new Error(`signet: ${file} has schema version ${version}, newer than this Signet knows (${SQLITE_MIGRATIONS.length}): upgrade Signet`)
-    for (const step of SQLITE_MIGRATIONS.slice(version)) db.exec(step)
-    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`)
-  }).immediate()
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+/**
+ * Copies schema 2's events into schema 3's table a chunk at a time, each chunk in a transaction of
+ * its own: memory stays that of a chunk, and a start after a crash (or a second process starting at
+ * once) goes on from the last seq copied. Keeps each event's seq, which the summaries count up to.
+ */
+function copier(db: Database) {
+  const after = '(SELECT coalesce(max(seq), 0) FROM signet_events_3)'
+  const intern = makeInterner(db, entryKey)
+  const read = db.prepare(`SELECT seq, project, received_at, verdict, event FROM signet_events WHERE seq > ${after} ORDER BY seq LIMIT ?`)
+  const insert = db.prepare(`INSERT INTO signet_events_3 (seq, ${ROW_COLUMNS.join(', ')}) VALUES (?, ${ROW_COLUMNS.map(() => '?').join(', ')})`)
+  const chunk = () => {
+    const rows = read.all(COPY_CHUNK) as { seq: number; project: string; received_at: number; verdict: string; event: string }[]
+    for (const r of rows) {
+      // The columns are what the record says where it says it (every record since schema 1 does).
+      const e = encodeEvent({ project: r.project, receivedAt: r.received_at, verdict: r.verdict, ...JSON.parse(r.event) })
+      const day = Math.floor(e.receivedAt / DAY)
+      insert.run(r.seq, ...rowWith(e, (k, entry) => intern(k, entry, day)))
+    }
+    return rows.length
+  }
+  return {
+    left: () => db.prepare(`SELECT count(*) FROM signet_events WHERE seq > ${after}`).pluck().get() as number,
+    chunk: db.transaction(() => {
+      try {
+        return chunk()
+      } catch (err) {
+        intern.reset()
+        throw err
+      }
+    }),
+  }
 }
 
-export async function openSqliteStore(file: string, { readonly = false, mustExist = false }: StoreOptions = {}): Promise<Store> {
+async function copyEvents(copy: ReturnType<typeof copier>, log: (line: string) => void) {
+  const total = copy.left()
+  if (!total) return
+  log(`signet: storing ${fmt(total)} events in schema ${VERSION} (columns and a dictionary instead of JSON): this runs once`)
+  const started = performance.now()
+  let done = 0
+  let told = 0
+  for (let n; (n = copy.chunk.immediate()); done += n) {
+    if (performance.now() - started > told + 5000) {
+      told = performance.now() - started
+      log(`signet: ${fmt(done)} of ${fmt(total)} events stored in schema ${VERSION} (${Math.floor((100 * done) / total)}%)`)
+    }
+    // Other connections (a second process) get their turn between chunks.
+    await new Promise((r) => setImmediate(r))
+  }
+  log(`signet: ${fmt(done)} events stored in schema ${VERSION} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+}
+
+/** The row of an event, its strings given their dictionary numbers by `id` (kind, entry). */
+function rowWith(e: EncodedEvent, id: (kind: number, entry: string) => number) {
+  const ids = e.strings.map((v, k) => (v === null ? null : id(k + 1, entryOf(v))))
+  return [ids[0], Buffer.from(e.id), e.receivedAt, ids[1], ids[2], e.type, e.verdict, ...ids.slice(3), e.tsDelta, e.timeDelta, e.props, e.rest]
+}
+
+async function migrate(db: Database, file: string, log: (line: string) => void) {
+  const version = () => db.pragma('user_version', { simple: true }) as number
+  if (version() > VERSION) throw new Error(`signet: ${file} has schema version ${version()}, newer than this Signet knows (${VERSION}): upgrade Signet`)
+  if (version() == VERSION) return
+  db.transaction(() => {
+    for (const step of SQLITE_MIGRATIONS.slice(version())) db.exec(step)
+    db.pragma(`user_version = ${Math.max(version(), SQLITE_MIGRATIONS.length)}`)
+    db.exec(SQLITE_V3.begin)
+  }).immediate()
+  const copy = copier(db)
+  await copyEvents(copy, log)
+  db.transaction(() => {
+    if (version() == VERSION) return
+    // What another process stored meanwhile (an older Signet still running) is copied too.
+    while (copy.chunk()) {}
+    db.exec(SQLITE_V3.end)
+    db.pragma(`user_version = ${VERSION}`)
+  }).immediate()
+  const free = freeMb(db)
+  if (free > 64) log(`signet: the old events' ${fmt(Math.round(free))} MB are free pages inside ${file} now, used again as events come; to give them back to the disk, stop the collector and run: sqlite3 ${file} VACUUM`)
+}
+
+/** The pages an old table left free inside the file, in MB: VACUUM gives them back to the disk. */
+const freeMb = (db: Database) => ((db.pragma('freelist_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number)) / 2 ** 20
+
+/**
+ * A store of an older schema opened for reading only (signet export before any collector started on
+ * it): its events read as they were kept, JSON; nothing else of it.
+ */
+function legacyStore(file: string, db: Database, version: number): Store {
+  const refuse = async (): Promise<never> => {
+    throw new Error(`signet: ${file} has schema version ${version}: start the collector on it once to bring it to ${VERSION}`)
+  }
+  return {
+    description: `sqlite ${file}`,
+    async *lines({ project, since } = {}) {
+      const where = [project !== undefined && 'project = ?', since !== undefined && 'received_at >= ?'].filter(Boolean)
+      const rows = db
+        .prepare(`SELECT event FROM signet_events${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY seq`)
+        .pluck()
+        .iterate(...[project, since].filter((v) => v !== undefined))
+      for (const row of rows) yield row as string
+    },
+    add: refuse,
+    counts: refuse,
+    recent: refuse,
+    rollUp: refuse,
+    overview: refuse,
+    people: refuse,
+    person: refuse,
+    timeline: refuse,
+    names: refuse,
+    attempts: refuse,
+    forget: refuse,
+    purge: refuse,
+    async close() {
+      db.close()
+    },
+  }
+}
+
+export async function openSqliteStore(file: string, { readonly = false, mustExist = false, log = console.error }: StoreOptions = {}): Promise<Store> {
   if ((readonly || mustExist) && !existsSync(file)) throw new Error(`signet: no store at ${file}`)
   if (!readonly) mkdirSync(dirname(file), { recursive: true })
   const Driver = await driver()
@@ -253,13 +460,20 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     db.pragma('page_size = 16384')
     // WAL: readers never block the writer, and writers in other processes take turns.
     db.pragma('journal_mode = WAL')
-    migrate(db, file)
+    try {
+      await migrate(db, file, log)
+    } catch (err) {
+      db.close()
+      throw err
+    }
+  } else {
+    const version = db.pragma('user_version', { simple: true }) as number
+    if (version < VERSION) return legacyStore(file, db, version)
   }
   const selectCounts = db.prepare('SELECT kind, name, n FROM signet_counts WHERE project = ?')
-  const selectRecent = db.prepare('SELECT event FROM signet_events WHERE project = ? ORDER BY received_at DESC, seq DESC LIMIT ?').pluck()
-  const selectPerson = db
-    .prepare('SELECT event FROM signet_events WHERE project = ? AND person_id = ? ORDER BY received_at DESC, seq DESC LIMIT ?')
-    .pluck()
+  const records = (sql: string) => db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} ${sql}`)
+  const selectRecent = records(`WHERE e.project = ${PROJECT} ORDER BY e.received_at DESC, e.seq DESC LIMIT ?`)
+  const selectPerson = records(`WHERE e.project = ${PROJECT} AND e.person = ${PERSON} ORDER BY e.received_at DESC, e.seq DESC LIMIT ? OFFSET ?`)
 
   // The console's summaries, read and kept up on this connection (WAL: one writer at a time, the
   // writer thread and this one waiting their turns).
@@ -274,10 +488,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     ? undefined
     : {
         upto: db.prepare('SELECT upto FROM signet_rollup').pluck(),
-        chunk: db.prepare(`SELECT seq, project, received_at AS receivedAt, person_id AS personId, verdict, json_extract(event, '$.type') AS type,
-          json_extract(event, '$.name') AS name, json_extract(event, '$.page.url') AS url, json_extract(event, '$.page.referrer') AS referrer,
-          CASE WHEN verdict = 'verified' AND json_extract(event, '$.type') IN ('identify', 'properties') THEN json_extract(event, '$.props') END AS props
-          FROM signet_events WHERE seq > ? ORDER BY seq LIMIT ?`),
+        chunk: records('WHERE e.seq > ? ORDER BY e.seq LIMIT ?'),
         setUpto: db.prepare('UPDATE signet_rollup SET upto = ?'),
         day: db.prepare('INSERT INTO signet_days VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n'),
         dayPerson: db.prepare('INSERT INTO signet_day_people VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -303,45 +514,69 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   }
   // A chunk read and summed in one transaction: a forget in another process waits, and sees it whole.
   const rollUp = db.transaction(() => {
-    const rows = console_!.chunk.all(console_!.upto.get(), ROLLUP_CHUNK) as (EventRow & { seq: number })[]
+    const rows = console_!.chunk.all(console_!.upto.get(), ROLLUP_CHUNK) as RecordRow[]
     if (!rows.length) return 0
-    apply(summarise(rows), 1)
+    apply(summarise(rows.map((r) => rowOf(recordOf(r)))), 1)
     console_!.setUpto.run(rows[rows.length - 1].seq)
     return rows.length
   })
-  // Events of one person, and the anonymous events of the anonymous ids theirs carried.
-  const own = db.prepare('SELECT seq, project, id, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE person_id = ? AND (? IS NULL OR project = ?)')
-  const carried = db.prepare(
-    "SELECT seq, project, id, received_at AS receivedAt, person_id AS personId, verdict, event FROM signet_events WHERE project = ? AND person_id IS NULL AND event LIKE ? ESCAPE '\\'",
-  )
-  const forget = db.transaction((personId: string, project: string | null) => {
-    type Row = { seq: number; project: string; id: string; receivedAt: number; personId: string | null; verdict: string; event: string }
-    const rows = new Map<number, Row>()
-    for (const r of own.all(personId, project, project) as Row[]) rows.set(r.seq, r)
-    const anonymous = new Set([...rows.values()].map((r) => JSON.stringify([r.project, (JSON.parse(r.event) as { anonymousId: string }).anonymousId])))
-    for (const key of anonymous) {
-      const [p, a] = JSON.parse(key) as [string, string]
-      for (const r of carried.all(p, anonymousPattern(a)) as Row[]) rows.set(r.seq, r)
+  // The dictionary's entries that a forget left behind, once no event uses them: looked for among
+  // the events of the days the entry was used on. Not before the day after it was last used, when
+  // no process still has it cached as in use (makeInterner: a cached entry is trusted for its days).
+  const doomed = db.transaction((today: number) => {
+    const rows = db.prepare('SELECT d.id, s.kind, s.first_day, s.last_day FROM signet_doomed d LEFT JOIN signet_strings s ON s.id = d.id').all() as {
+      id: number
+      kind: number | null
+      first_day: number
+      last_day: number
+    }[]
+    for (const r of rows) {
+      if (r.kind !== null) {
+        if (r.last_day >= today - 1) continue
+        const column = STRING_COLUMNS[r.kind - 1]
+        const used = db
+          .prepare(`SELECT 1 FROM signet_events WHERE project IN (SELECT id FROM signet_strings WHERE kind = ${kindOf('project')}) AND received_at >= ? AND received_at < ? AND ${column} = ? LIMIT 1`)
+          .get(r.first_day * DAY, (r.last_day + 1) * DAY, r.id)
+        if (!used) db.prepare('DELETE FROM signet_strings WHERE id = ?').run(r.id)
+      }
+      db.prepare('DELETE FROM signet_doomed WHERE id = ?').run(r.id)
     }
+  })
+  // Events of one person, and the anonymous events of the anonymous ids theirs carried; with the
+  // dictionary's numbers of their strings, which may have no other use.
+  const numbers = STRING_COLUMNS.map((c) => `e.${c} AS n_${c}`)
+  const own = db.prepare(`SELECT ${RECORD_COLUMNS}, ${numbers} FROM ${RECORD_FROM} WHERE e.person = ${PERSON} AND (? IS NULL OR e.project = ${PROJECT})`)
+  const carried = db.prepare(`SELECT ${RECORD_COLUMNS}, ${numbers} FROM ${RECORD_FROM} WHERE e.project = ? AND e.person IS NULL AND e.anonymous = ?`)
+  const forget = db.transaction((personId: string, project: string | null) => {
+    type Row = RecordRow & { [n: `n_${string}`]: number | null }
+    const rows = new Map<number, Row>()
+    for (const r of own.all(keyOf(personId), project, project === null ? null : keyOf(project)) as Row[]) rows.set(Number(r.seq), r)
+    const anonymous = new Set([...rows.values()].filter((r) => r.n_anonymous !== null).map((r) => `${r.n_project} ${r.n_anonymous}`))
+    for (const key of anonymous) for (const r of carried.all(...key.split(' ').map(Number)) as Row[]) rows.set(Number(r.seq), r)
     const upto = console_!.upto.get() as number
-    apply(summarise([...rows.values()].filter((r) => r.seq <= upto).map(rowOf)), -1)
-    for (const [p, verdict, n] of countBy(rows.values())) console_!.count.run(p, 'stored', verdict, -n)
+    const records = [...rows.values()].map((r) => ({ seq: Number(r.seq), record: recordOf(r) }))
+    apply(summarise(records.filter((r) => r.seq <= upto).map((r) => rowOf(r.record))), -1)
+    for (const [p, verdict, n] of countBy(records.map((r) => r.record))) console_!.count.run(p, 'stored', verdict, -n)
     const gone = db.prepare('DELETE FROM signet_events WHERE seq = ?')
     const remember = db.prepare('INSERT INTO signet_forgotten VALUES (?, ?) ON CONFLICT DO NOTHING')
-    for (const r of rows.values()) {
-      gone.run(r.seq)
-      remember.run(r.project, r.id)
+    for (const { seq, record } of records) {
+      gone.run(seq)
+      remember.run(record.project, record.id)
     }
+    const doom = db.prepare('INSERT INTO signet_doomed VALUES (?) ON CONFLICT DO NOTHING')
+    for (const r of rows.values()) for (const c of STRING_COLUMNS.slice(1)) if (r[`n_${c}`] != null) doom.run(r[`n_${c}`])
     for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
       db.prepare(`DELETE FROM ${table} WHERE person_id = ? AND (? IS NULL OR project = ?)`).run(personId, project, project)
     return rows.size
   })
   const purgeChunk = db.transaction((before: number) => {
-    const gone = db.prepare('DELETE FROM signet_events WHERE seq IN (SELECT seq FROM signet_events WHERE received_at < ? ORDER BY seq LIMIT ?) RETURNING project, verdict').all(before, PURGE_CHUNK) as {
-      project: string
-      verdict: string
-    }[]
-    for (const [project, verdict, n] of countBy(gone)) console_!.count.run(project, 'stored', verdict, -n)
+    const gone = db
+      .prepare(
+        'DELETE FROM signet_events WHERE seq IN (SELECT seq FROM signet_events WHERE received_at < ? ORDER BY seq LIMIT ?) RETURNING (SELECT value FROM signet_strings WHERE id = project) AS project, verdict',
+      )
+      .all(before, PURGE_CHUNK) as { project: string; verdict: number | null }[]
+    for (const [project, verdict, n] of countBy(gone.map((g) => ({ project: JSON.parse(g.project), verdict: verdictOfCode(g.verdict)! }))))
+      console_!.count.run(project, 'stored', verdict, -n)
     return gone.length
   })
   const purgeSummaries = db.transaction((before: number) => {
@@ -349,6 +584,9 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     for (const table of ['signet_days', 'signet_day_people', 'signet_day_names']) db.prepare(`DELETE FROM ${table} WHERE day < ?`).run(day)
     db.prepare('DELETE FROM signet_people WHERE last_seen < ?').run(before)
     db.prepare('DELETE FROM signet_attempts WHERE received_at < ?').run(before)
+    // Every event of the days before is gone, so are the dictionary's entries only they used (not
+    // those used yesterday or today, which a process may have cached as in use: makeInterner).
+    db.prepare('DELETE FROM signet_strings WHERE last_day < ?').run(Math.min(day, Math.floor(Date.now() / DAY) - 1))
   })
   // SQLite has one writer: a long task of many chunks (a purge, summing up a backlog) that went from
   // one chunk to the next took the write lock from ingestion most of the time (a purge of 1,000,000
@@ -365,9 +603,13 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   }
   const shared = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, busyMs: BUSY_MS }
   const start = () => {
-    const started = new Worker(`globalThis.sameEvent = ${sameEvent};\n(${writerThread})()`, {
+    const started = new Worker(`globalThis.sameRow = ${sameRow};\nglobalThis.makeInterner = ${makeInterner};\n(${writerThread})()`, {
       eval: true,
-      workerData: { ...shared, insertSql: INSERT, forgottenSql: FORGOTTEN, countSql: COUNT, attemptSql: ATTEMPT, maxAttempts: MAX_ATTEMPTS },
+      workerData: {
+        ...shared,
+        ...{ insertSql: INSERT, existingSql: EXISTING, forgottenSql: FORGOTTEN, countSql: COUNT, attemptSql: ATTEMPT },
+        ...{ maxAttempts: MAX_ATTEMPTS, day: DAY, fields: WRITE_FIELDS },
+      },
     })
     started.on('message', (result: WriteResult) => {
       const call = calls.get(result.n)
@@ -402,7 +644,10 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     add(events, rejected = []) {
       if (readonly) return Promise.reject(new Error('signet: this store is open for reading only'))
       const rows: WriteJob['rows'] = []
-      for (const e of events) rows.push(e.project, e.id, e.receivedAt, e.personId ?? null, e.verdict, jsonOf(e))
+      for (const e of events) {
+        const c = encodeEvent(e as unknown as Record<string, unknown>)
+        rows.push(e.project, e.id, e.verdict, ...c.strings.map((v) => (v === null ? null : entryOf(v))), c.id, c.receivedAt, c.type, c.verdict, c.tsDelta, c.timeDelta, c.props, c.rest)
+      }
       return new Promise((resolve, reject) => {
         calls.set(++n, { resolve, reject })
         // The batches of the requests read in one turn of the event loop go to the writer as one message.
@@ -414,19 +659,18 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       return tally(selectCounts.all(project) as { kind: string; name: string; n: number }[])
     },
     async recent(project, { limit, person }) {
-      const rows = (person === undefined ? selectRecent.all(project, limit) : selectPerson.all(project, person, limit)) as string[]
-      return rows.map((row) => JSON.parse(row) as StoredEvent)
+      const rows = (person === undefined ? selectRecent.all(keyOf(project), limit) : selectPerson.all(keyOf(project), keyOf(person), limit, 0)) as RecordRow[]
+      return rows.map(recordOf)
     },
     async *lines({ project, since } = {}) {
       // Its own connection: an open iteration keeps a connection busy, and it may last long.
       const reader = new Driver(file, { readonly: true, timeout: BUSY_MS })
       try {
-        const where = [project !== undefined && 'project = ?', since !== undefined && 'received_at >= ?'].filter(Boolean)
+        const where = [project !== undefined && `e.project = ${PROJECT}`, since !== undefined && 'e.received_at >= ?'].filter(Boolean)
         const rows = reader
-          .prepare(`SELECT event FROM signet_events${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY seq`)
-          .pluck()
-          .iterate(...[project, since].filter((v) => v !== undefined))
-        for (const row of rows) yield row as string
+          .prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY e.seq`)
+          .iterate(...[project === undefined ? undefined : keyOf(project), since].filter((v) => v !== undefined))
+        for (const row of rows) yield JSON.stringify(recordOf(row as RecordRow))
       } finally {
         reader.close()
       }
@@ -435,6 +679,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       if (!console_) return
       // One chunk at a time, with a pause after each (breathe), so that requests are answered in between.
       for (let since = performance.now(); rollUp.immediate() == ROLLUP_CHUNK; since = performance.now()) await breathe(since)
+      doomed.immediate(Math.floor(Date.now() / DAY))
     },
     async overview(project, period) {
       const [first, last] = daysOf(period)
@@ -462,11 +707,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       return row ? person(row as Parameters<typeof person>[0]) : undefined
     },
     async timeline(project, personId, { limit, offset = 0 }) {
-      const rows = db
-        .prepare('SELECT event FROM signet_events WHERE project = ? AND person_id = ? ORDER BY received_at DESC, seq DESC LIMIT ? OFFSET ?')
-        .pluck()
-        .all(project, personId, limit, offset) as string[]
-      return rows.map((row) => JSON.parse(row) as StoredEvent)
+      return (selectPerson.all(keyOf(project), keyOf(personId), limit, offset) as RecordRow[]).map(recordOf)
     },
     async names(project, period, limit) {
       const [first, last] = daysOf(period)

@@ -145,8 +145,10 @@ export interface StoreOptions {
   readonly?: boolean
   /** Opens an existing store only: a SQLite file that is not there is an error, not a new store (forget). */
   mustExist?: boolean
-  /** Where a store reports trouble it survives (a PostgreSQL connection lost while idle). */
+  /** Where a store reports trouble it survives (a PostgreSQL connection lost while idle), and a migration's progress. */
   log?: (line: string) => void
+  /** The clock PostgreSQL's monthly partitions are made ahead of (tests set it). Default Date.now. */
+  now?: () => number
 }
 
 export const DEFAULT_SQLITE_FILE = 'data/signet.db'

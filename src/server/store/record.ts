@@ -1,0 +1,273 @@
+// How both engines keep an event (schema 3): one row of small columns instead of the record's JSON.
+// The strings that repeat from event to event (the project, ids of people and browsers, event names,
+// pages, titles, referrers, addresses) are kept once, in a dictionary, and referred to by number;
+// the event's id as bytes; its times as differences from when it was received. A record that does
+// not fit these columns (an old row, a number that is not an integer) keeps what does not fit as
+// JSON in `rest`, so that every record reads back as it was stored. Pure: the engines do the I/O.
+
+import { createHash } from 'node:crypto'
+import type { EventType } from '../../protocol'
+import type { StoredEvent, Verdict } from '../verify/batch'
+
+/** The dictionary's kinds, in the order of the row's string columns: the kind's number is its index + 1. Never reordered. */
+export const STRING_COLUMNS = ['project', 'person', 'anonymous', 'name', 'url', 'title', 'referrer', 'ip'] as const
+export type StringColumn = (typeof STRING_COLUMNS)[number]
+export const kindOf = (column: StringColumn) => STRING_COLUMNS.indexOf(column) + 1
+
+// Codes as stored: a new type or verdict takes the next number, and a number is never reused.
+const TYPE_CODES: Record<EventType, number> = { pageview: 0, event: 1, identify: 2, properties: 3, transaction: 4 }
+const VERDICT_CODES: Record<Verdict, number> = {
+  verified: 0,
+  anonymous: 1,
+  unchecked: 2,
+  missing_signature: 3,
+  bad_signature: 4,
+  expired_signature: 5,
+  wrong_audience: 6,
+  wrong_issuer: 7,
+  unknown_key: 8,
+  person_mismatch: 9,
+}
+const TYPES = Object.keys(TYPE_CODES)
+const VERDICTS = Object.keys(VERDICT_CODES)
+export const verdictCode = (verdict: string): number | undefined => (VERDICT_CODES as Record<string, number>)[verdict]
+export const verdictOfCode = (code: number | null): string | undefined => (code === null ? undefined : VERDICTS[code])
+export const typeCode = (type: string): number | undefined => (TYPE_CODES as Record<string, number>)[type]
+
+/**
+ * An event as a row: the dictionary's strings as they are (`strings`, in STRING_COLUMNS order, null
+ * where the record has none), which an engine turns into the dictionary's numbers, and the rest.
+ */
+export interface EncodedEvent {
+  /** The event's id as the key bytes (idKey). */
+  id: Uint8Array
+  receivedAt: number
+  strings: (string | null)[]
+  type: number | null
+  verdict: number | null
+  /** ts − receivedAt and time − receivedAt, when they are integers of 32 bits. */
+  tsDelta: number | null
+  timeDelta: number | null
+  /** The properties as JSON. */
+  props: string | null
+  /** What the columns do not hold, as JSON with its keys sorted, or null. */
+  rest: string | null
+}
+
+const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key)
+const isInt32 = (n: unknown): n is number => Number.isInteger(n) && Math.abs(n as number) < 2 ** 31
+const HEX_ID = /^[0-9a-f]{32}$/
+/** The first byte of a compacted id: no id of text starts with it (malformedId refuses control characters). */
+const HEX_MARK = 1
+
+/** An event id as key bytes: 32 lowercase hex digits (the tracker's) as a mark and 16 bytes, any other id as its UTF-8. */
+export function idKey(id: string): Buffer {
+  if (!HEX_ID.test(id)) return Buffer.from(id, 'utf8')
+  const key = Buffer.alloc(17)
+  key[0] = HEX_MARK
+  key.write(id, 1, 'hex')
+  return key
+}
+
+export const idOfKey = (key: Uint8Array): string => {
+  const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+  return bytes.length == 17 && bytes[0] == HEX_MARK ? bytes.toString('hex', 1) : bytes.toString('utf8')
+}
+
+/**
+ * A dictionary entry's text: the string as JSON, so that what no database text holds (a NUL, half
+ * of a surrogate pair, which a title cut inside an emoji has) is kept as it was.
+ */
+export const entryOf = (value: string) => JSON.stringify(value)
+export const valueOf = (entry: string) => JSON.parse(entry) as string
+
+/**
+ * What the dictionary is keyed by: 16 bytes of an entry's SHA-256. The entry itself is kept once, not
+ * again in an index (a url of 2,048 characters would be), and PostgreSQL's B-tree refuses keys of
+ * more than 2,704 bytes. 128 bits: no two entries of any store share one.
+ */
+export const entryKey = (entry: string) => createHash('sha256').update(entry).digest().subarray(0, 16)
+
+/** A stored record (as the collector makes it, or an older row's JSON) as a row. */
+export function encodeEvent(record: Readonly<Record<string, unknown>>): EncodedEvent {
+  const rest: Record<string, unknown> = {}
+  for (const key of Object.keys(record)) rest[key] = record[key]
+  const take = <T>(key: string, fits: (v: unknown) => v is T): T | undefined => {
+    if (!own(rest, key) || !fits(rest[key])) return undefined
+    const v = rest[key] as T
+    delete rest[key]
+    return v
+  }
+  const isString = (v: unknown): v is string => typeof v == 'string'
+  const receivedAt = take('receivedAt', Number.isSafeInteger as (v: unknown) => v is number)
+  const project = take('project', isString)
+  if (receivedAt === undefined || project === undefined) throw new Error('signet: a stored record without its project or receivedAt')
+  const id = take('id', isString)
+  if (id === undefined) throw new Error('signet: a stored record without its id')
+  const type = take('type', (v): v is string => isString(v) && typeCode(v) !== undefined)
+  const verdict = take('verdict', (v): v is string => isString(v) && verdictCode(v) !== undefined)
+  const delta = (key: string) => take(key, (v): v is number => Number.isSafeInteger(v) && isInt32((v as number) - receivedAt))
+  const ts = delta('ts')
+  const time = delta('time')
+  let props: string | null = null
+  if (rest.props !== undefined) {
+    props = JSON.stringify(rest.props)
+    delete rest.props
+  }
+  const strings: (string | null)[] = STRING_COLUMNS.map(() => null)
+  const set = (column: StringColumn, value: string | undefined) => value !== undefined && (strings[kindOf(column) - 1] = value)
+  set('project', project)
+  set('person', take('personId', isString))
+  set('anonymous', take('anonymousId', isString))
+  set('name', take('name', isString))
+  set('ip', take('ip', isString))
+  const page = rest.page
+  // A page of strings only, and not empty (an empty one stays in rest: no column says it was there).
+  if (page && typeof page == 'object' && !Array.isArray(page)) {
+    const keys = Object.keys(page)
+    const fields = page as Record<string, unknown>
+    if (keys.length && keys.every((k) => (k == 'url' || k == 'title' || k == 'referrer') && typeof fields[k] == 'string')) {
+      for (const k of keys) set(k as StringColumn, fields[k] as string)
+      delete rest.page
+    }
+  }
+  const left = Object.keys(rest).sort()
+  return {
+    id: idKey(id),
+    receivedAt,
+    strings,
+    type: type === undefined ? null : typeCode(type)!,
+    verdict: verdict === undefined ? null : verdictCode(verdict)!,
+    tsDelta: ts === undefined ? null : ts - receivedAt,
+    timeDelta: time === undefined ? null : time - receivedAt,
+    props,
+    rest: left.length ? JSON.stringify(Object.fromEntries(left.map((k) => [k, rest[k]]))) : null,
+  }
+}
+
+/** A row as the stored record, its keys in the order the collector writes them. */
+export function decodeEvent(row: Omit<EncodedEvent, 'strings'> & { strings: readonly (string | null)[] }): StoredEvent {
+  const s = (column: StringColumn) => row.strings[kindOf(column) - 1]
+  const e: Record<string, unknown> = { id: idOfKey(row.id) }
+  if (row.type !== null) e.type = TYPES[row.type]
+  if (row.tsDelta !== null) e.ts = row.receivedAt + row.tsDelta
+  if (row.timeDelta !== null) e.time = row.receivedAt + row.timeDelta
+  if (s('anonymous') !== null) e.anonymousId = s('anonymous')
+  if (s('person') !== null) e.personId = s('person')
+  if (s('name') !== null) e.name = s('name')
+  if (row.props !== null) e.props = JSON.parse(row.props)
+  if (s('url') !== null || s('title') !== null || s('referrer') !== null) {
+    const page: Record<string, string> = {}
+    for (const k of ['url', 'title', 'referrer'] as const) if (s(k) !== null) page[k] = s(k)!
+    e.page = page
+  }
+  e.project = s('project')
+  e.receivedAt = row.receivedAt
+  if (row.verdict !== null) e.verdict = VERDICTS[row.verdict]
+  if (s('ip') !== null) e.ip = s('ip')
+  // Key by key: Object.assign would take a key "__proto__" for the prototype.
+  if (row.rest !== null)
+    for (const [k, v] of Object.entries(JSON.parse(row.rest) as object)) Object.defineProperty(e, k, { value: v, enumerable: true, writable: true, configurable: true })
+  return e as unknown as StoredEvent
+}
+
+/** A row in the events table's column order, its strings as the dictionary's numbers. */
+export type Row = [
+  project: number,
+  id: Uint8Array,
+  receivedAt: number,
+  person: number | null,
+  anonymous: number | null,
+  type: number | null,
+  verdict: number | null,
+  name: number | null,
+  url: number | null,
+  title: number | null,
+  referrer: number | null,
+  ip: number | null,
+  tsDelta: number | null,
+  timeDelta: number | null,
+  props: string | null,
+  rest: string | null,
+]
+
+/** The events table's columns, in Row's order. */
+export const ROW_COLUMNS = ['project', 'id', 'received_at', 'person', 'anonymous', 'type', 'verdict', 'name', 'url', 'title', 'referrer', 'ip', 'ts_delta', 'time_delta', 'props', 'rest'] as const
+
+/** The row of an encoded event, given the dictionary's number of each of its strings (in STRING_COLUMNS order). */
+export const toRow = (e: EncodedEvent, ids: readonly (number | null)[]): Row => [
+  ids[0]!,
+  e.id,
+  e.receivedAt,
+  ids[1],
+  ids[2],
+  e.type,
+  e.verdict,
+  ids[3],
+  ids[4],
+  ids[5],
+  ids[6],
+  ids[7],
+  e.tsDelta,
+  e.timeDelta,
+  e.props,
+  e.rest,
+]
+
+/**
+ * Whether two rows under one id are one event sent twice, as store.ts's sameEvent judges records:
+ * the same sender, verdict and content, whenever it arrived and from whichever address; a
+ * transaction whatever its ts and page. Self-contained (no imports, no closure): the SQLite writer
+ * thread runs its source.
+ */
+export function sameRow(a: readonly unknown[], b: readonly unknown[]): boolean {
+  const content = (r: readonly unknown[]) => {
+    const pairs: [string, unknown][] = r[15] === null ? [] : Object.entries(JSON.parse(r[15] as string))
+    const transaction = r[5] === 4
+    const fields: Record<string, unknown> = { person: r[3], anonymous: r[4], type: r[5], verdict: r[6], name: r[7], props: r[14] }
+    if (!transaction) {
+      fields.url = r[8]
+      fields.title = r[9]
+      fields.referrer = r[10]
+      if (r[12] !== null) fields.ts = (r[2] as number) + (r[12] as number)
+    }
+    const ignored = transaction ? ['receivedAt', 'time', 'ip', 'ts', 'page'] : ['receivedAt', 'time', 'ip']
+    // A ts too far from receivedAt for its column is in rest: compared with the other's all the same.
+    for (const [k, v] of pairs) if (!ignored.includes(k)) fields[k == 'ts' ? 'ts' : 'rest.' + k] = JSON.stringify(v)
+    if (typeof fields.ts == 'number') fields.ts = String(fields.ts)
+    return JSON.stringify(Object.keys(fields).sort().map((k) => [k, fields[k]]))
+  }
+  return content(a) == content(b)
+}
+
+/** A row read back (RECORD_SELECT), its strings as the dictionary's entries. */
+export interface RecordRow {
+  seq: number | string
+  id: Uint8Array
+  received_at: number | string
+  type: number | null
+  verdict: number | null
+  ts_delta: number | null
+  time_delta: number | null
+  props: string | null
+  rest: string | null
+  [string: `s_${string}`]: string | null
+}
+
+/** The columns and joins that read events back as records, for both engines (RECORD_FROM names the table `e`). */
+export const RECORD_COLUMNS = `e.seq, e.id, e.received_at, e.type, e.verdict, e.ts_delta, e.time_delta, e.props, e.rest, ${STRING_COLUMNS.map((c, i) => `s${i}.value AS s_${c}`).join(', ')}`
+export const RECORD_FROM = `signet_events e ${STRING_COLUMNS.map((c, i) => `LEFT JOIN signet_strings s${i} ON s${i}.id = e.${c}`).join(' ')}`
+
+/** A row read back as its record. */
+export const recordOf = (r: RecordRow): StoredEvent =>
+  decodeEvent({
+    id: r.id,
+    receivedAt: Number(r.received_at),
+    type: r.type,
+    verdict: r.verdict,
+    tsDelta: r.ts_delta,
+    timeDelta: r.time_delta,
+    props: r.props,
+    rest: r.rest,
+    strings: STRING_COLUMNS.map((c) => (r[`s_${c}`] == null ? null : valueOf(r[`s_${c}`]!))),
+  })
