@@ -171,7 +171,7 @@ const ADD = `WITH input AS (
   SELECT DISTINCT ON (project, id) * FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
     AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early)
   WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten f WHERE f.project = t.project_name AND f.id = t.event_id)
-    AND NOT (t.early AND EXISTS (SELECT 1 FROM signet_events x WHERE x.project = t.project AND x.id = t.id AND x.month = t.month - 1))
+    AND NOT EXISTS (SELECT 1 FROM signet_events x WHERE x.month = $29 AND x.project = t.project AND x.id = t.id AND t.early)
   ORDER BY project, id
 ), attempted AS (
   INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin)
@@ -547,17 +547,21 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   }
   const run = async (client: Pool | PoolClient, events: readonly StoredEvent[], rows: Row[], rejected: readonly Rejected[]) => {
     const months = events.map((e) => monthOf(e.receivedAt))
+    const early = events.map((e, i) => e.receivedAt - monthStart(months[i]) < EARLY_MS)
     const params = [
       events.map((e) => e.project),
       events.map((e) => e.id),
       events.map((e) => e.verdict),
       ...ROW_COLUMNS.map((_, c) => rows.map((r) => r[c])),
       months,
-      events.map((e, i) => e.receivedAt - monthStart(months[i]) < EARLY_MS),
+      early,
       rejected.map((r) => r.project),
       rejected.map((r) => r.reason),
       Math.floor(Math.random() * SHARDS),
       ...[2, 3, 4, 5].map((i) => rejected.map((r) => attemptColumns(r)[i])),
+      // The month before that of the events received early in theirs (all in one month: the start
+      // of a month is the only one a batch of events received together can be early in), or none.
+      early.some(Boolean) ? months[early.indexOf(true)] - 1 : null,
     ]
     for (let attempt = 0; ; attempt++)
       try {
