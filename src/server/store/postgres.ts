@@ -864,7 +864,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
         type Found = RecordRow & { month: number; [n: `n_${string}`]: number | null }
         const select = `SELECT ${RECORD_COLUMNS}, e.month, ${STRING_COLUMNS.map((c) => `e.${c} AS n_${c}`)} FROM ${RECORD_FROM}`
         const rows = new Map<string, Found>()
-        const own = await client.query<Found>(`${select} WHERE e.person = ${PERSON('$1')} AND ($2::text IS NULL OR e.project = ${PROJECT('$2')}) FOR UPDATE OF e`, [
+        const own = await client.query<Found>(`${select} WHERE e.person = ${PERSON('$1')} AND ($2::bytea IS NULL OR e.project = ${PROJECT('$2')}) FOR UPDATE OF e`, [
           keyOf(personId),
           project === undefined ? null : keyOf(project),
         ])

@@ -448,7 +448,7 @@ function legacyStore(file: string, db: Database, version: number): Store {
   }
 }
 
-export async function openSqliteStore(file: string, { readonly = false, mustExist = false, log = console.error }: StoreOptions = {}): Promise<Store> {
+export async function openSqliteStore(file: string, { readonly = false, mustExist = false, log = console.error, now = Date.now }: StoreOptions = {}): Promise<Store> {
   if ((readonly || mustExist) && !existsSync(file)) throw new Error(`signet: no store at ${file}`)
   if (!readonly) mkdirSync(dirname(file), { recursive: true })
   const Driver = await driver()
@@ -586,7 +586,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     db.prepare('DELETE FROM signet_attempts WHERE received_at < ?').run(before)
     // Every event of the days before is gone, so are the dictionary's entries only they used (not
     // those used yesterday or today, which a process may have cached as in use: makeInterner).
-    db.prepare('DELETE FROM signet_strings WHERE last_day < ?').run(Math.min(day, Math.floor(Date.now() / DAY) - 1))
+    db.prepare('DELETE FROM signet_strings WHERE last_day < ?').run(Math.min(day, Math.floor(now() / DAY) - 1))
   })
   // SQLite has one writer: a long task of many chunks (a purge, summing up a backlog) that went from
   // one chunk to the next took the write lock from ingestion most of the time (a purge of 1,000,000
@@ -679,7 +679,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       if (!console_) return
       // One chunk at a time, with a pause after each (breathe), so that requests are answered in between.
       for (let since = performance.now(); rollUp.immediate() == ROLLUP_CHUNK; since = performance.now()) await breathe(since)
-      doomed.immediate(Math.floor(Date.now() / DAY))
+      doomed.immediate(Math.floor(now() / DAY))
     },
     async overview(project, period) {
       const [first, last] = daysOf(period)

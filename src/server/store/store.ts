@@ -147,7 +147,7 @@ export interface StoreOptions {
   mustExist?: boolean
   /** Where a store reports trouble it survives (a PostgreSQL connection lost while idle), and a migration's progress. */
   log?: (line: string) => void
-  /** The clock PostgreSQL's monthly partitions are made ahead of (tests set it). Default Date.now. */
+  /** The clock PostgreSQL's monthly partitions are made ahead of, and the dictionary's entries are kept by (tests set it). Default Date.now. */
   now?: () => number
 }
 

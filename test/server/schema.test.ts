@@ -1,0 +1,236 @@
+// @vitest-environment node
+// Schema 3 on each engine: a store of schema 2 (JSON per event) migrates on start and exports the
+// same records; PostgreSQL's monthly partitions are made ahead of the clock, keep one copy of an
+// event across a month's start and go whole with retention; the dictionary keeps no string that
+// only erased or expired events used.
+import { afterEach, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/server/verify/batch'
+import { partitionOf, monthOf, POSTGRES_MIGRATIONS } from '../../src/server/store/postgres'
+import { SQLITE_MIGRATIONS } from '../../src/server/store/sqlite'
+import type { Store } from '../../src/server/store/store'
+import { DATABASES, open, PG_URL, postgresDatabase, type Database } from './databases'
+
+const DAY = 86_400_000
+const collect = async (lines: AsyncIterable<string>) => {
+  const out: unknown[] = []
+  for await (const line of lines) out.push(JSON.parse(line))
+  return out
+}
+
+/** Records as schema 2's collectors wrote them, with what is hard to keep: every field, and the odd ones. */
+function oldRecords(): StoredEvent[] {
+  const at = Date.UTC(2026, 10, 20, 12)
+  const odd = [
+    // A title cut inside an emoji, a NUL in a referrer, text that is not ASCII.
+    { id: '0192f3a4b5c6d7e8f9a0b1c2d3e4f5a6', type: 'pageview', ts: at - 50, time: at - 10, anonymousId: 'b0e2c9f4a1d84e6f8c3b7a5d2e1f0c9b', page: { url: 'https://shop.test/ü?q=1', title: 'Socks \ud83d', referrer: '\u0000x' }, project: 'P', receivedAt: at, verdict: 'anonymous', ip: '10.1.2.0' },
+    // A device a month slow (ts too far for its column), props with a "__proto__" key and nesting.
+    { id: 'not-hex-id', type: 'event', ts: at - 40 * DAY, time: at, anonymousId: 'anon-2', personId: 'alice@example.com', name: 'buy', props: JSON.parse('{"__proto__":{"x":1},"deep":{"a":[1,{"b":null}]},"price":19.99}'), project: 'P', receivedAt: at + 1, verdict: 'verified' },
+    // A transaction, stored under its maker's key; an empty page; no ip; a non-integer ts.
+    { id: 'tx:v:17:alice@example.com:order-1', type: 'transaction', ts: at + 0.5, time: at + 2, anonymousId: 'anon-2', personId: 'alice@example.com', name: 'order-1', props: { revenue: 10, items: [{ sku: 'a', quantity: 2 }] }, page: {}, project: 'P', receivedAt: at + 2, verdict: 'verified' },
+    // Another project, a refused verdict kept in report mode, an upper-case hex id.
+    { id: '0192F3A4B5C6D7E8F9A0B1C2D3E4F5A6', type: 'identify', ts: at, time: at, anonymousId: 'anon-3', personId: 'bob', props: { plan: 'pro' }, project: 'Q', receivedAt: at + 3, verdict: 'bad_signature', ip: '::1' },
+  ]
+  // Then enough ordinary ones for several chunks of the copy.
+  const plain = Array.from({ length: 12_000 }, (_, i) => ({
+    id: (at + i).toString(16).padStart(12, '0') + i.toString(16).padStart(20, '0'),
+    type: i % 20 ? 'event' : 'pageview',
+    ts: at + i * 1000 - 30,
+    time: at + i * 1000,
+    anonymousId: `anon-${i % 50}`,
+    personId: `person-${i % 40}@example.com`,
+    ...(i % 20 && { name: 'add_to_cart', props: { sku: 'SKU-' + (i % 7), price: 19.99, quantity: 1 } }),
+    page: { url: `https://shop.test/products/${i % 30}`, title: 'Socks — Shop', referrer: 'https://shop.test/' },
+    project: 'P',
+    receivedAt: at + i * 1000,
+    verdict: 'verified',
+    ip: '127.0.0.0',
+  }))
+  return [...odd, ...plain] as StoredEvent[]
+}
+
+/** A database of schema 2 holding the records, as the collector before schema 3 left it, and its counts. */
+async function schema2(db: Database, records: StoredEvent[]) {
+  const quote = (s: string) => `'${s.replace(/'/g, "''")}'`
+  const rows = records.map((r) => `(${quote(r.project)}, ${quote(r.id)}, ${r.receivedAt}, ${r.personId ? quote(r.personId) : 'NULL'}, ${quote(r.verdict)}, ${quote(JSON.stringify(r))})`)
+  const counts = new Map<string, number>()
+  for (const r of records) counts.set(`${r.project}\n${r.verdict}`, (counts.get(`${r.project}\n${r.verdict}`) || 0) + 1)
+  const countRows = [...counts].map(([key, n]) => `(${key.split('\n').map(quote).join(", 'stored', ")}, 0, ${n})`)
+  const inserts = []
+  for (let i = 0; i < rows.length; i += 2000)
+    inserts.push(`INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES ${rows.slice(i, i + 2000).join(', ')};`)
+  if (db.name == 'sqlite') await db.sql([...SQLITE_MIGRATIONS, 'PRAGMA user_version = 2'].join(';\n'))
+  else await db.sql([...POSTGRES_MIGRATIONS, 'CREATE TABLE signet_schema (version integer NOT NULL); INSERT INTO signet_schema VALUES (2)'].join(';\n'))
+  for (const insert of inserts) await db.sql(insert)
+  await db.sql(`INSERT INTO signet_counts (project, kind, name, shard, n) VALUES ${countRows.join(', ')}`)
+}
+
+describe.each(DATABASES)('schema 3 on $name', ({ name, skip, make }) => {
+  let db: Database | undefined
+  const stores: Store[] = []
+  const start = async (options = {}) => {
+    const store = await open(db!, options)
+    stores.push(store)
+    return store
+  }
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()))
+    await db?.drop()
+    db = undefined
+  })
+
+  it.skipIf(skip)('migrates a populated schema 2 store on start, printing its progress: the same records exported, the same counts, and dedupe goes on', async () => {
+    db = await make()
+    const records = oldRecords()
+    await schema2(db, records)
+    // What export printed before: the stored JSON, read by a store opened for reading only.
+    const reader = await start({ readonly: true })
+    const before = await collect(reader.lines())
+    expect(before).toEqual(JSON.parse(JSON.stringify(records)))
+    expect(await collect(reader.lines({ project: 'Q' }))).toHaveLength(1)
+
+    const log: string[] = []
+    const store = await start({ log: (line: string) => log.push(line) })
+    expect(log[0]).toMatch(/^signet: storing 12,004 events in schema 3 \(columns and a dictionary instead of JSON/)
+    expect(log.at(-1)).toMatch(/^signet: 12,004 events stored in schema 3 in [\d.]+ s$/)
+    const after = await collect(store.lines())
+    // Every record, in the order stored, with every key and value (the order of a record's keys aside).
+    expect(after).toEqual(before)
+    expect(JSON.stringify(after[1])).toContain('"__proto__":{"x":1}')
+    expect(await collect(store.lines({ project: 'Q', since: 0 }))).toEqual(before.filter((r) => (r as StoredEvent).project == 'Q'))
+    expect((await store.counts('P')).stored).toEqual({ anonymous: 1, verified: 12_002 })
+    expect((await store.counts('Q')).stored).toEqual({ bad_signature: 1 })
+    // A tracker sending an old event again: absorbed; the same id with other content: a conflict.
+    const old = records[1]
+    expect(await store.add([{ ...old, receivedAt: old.receivedAt + 60_000, time: old.receivedAt + 60_000, ip: '10.0.0.0' }])).toEqual(['repeat'])
+    expect(await store.add([{ ...old, name: 'other' }])).toEqual(['conflict'])
+    // The summaries count the migrated events; a person's timeline reads them.
+    await store.rollUp()
+    expect(await store.person('P', 'alice@example.com')).toMatchObject({ events: 2 })
+    expect((await store.timeline('P', 'person-3@example.com', { limit: 500 })).length).toBe(300)
+    // Started again: nothing to migrate, nothing printed.
+    await store.close()
+    stores.length = 0
+    log.length = 0
+    const again = await start({ log: (line: string) => log.push(line) })
+    expect(log).toEqual([])
+    expect(await collect(again.lines())).toHaveLength(12_004)
+  }, 60_000)
+
+  it.skipIf(skip)('keeps no dictionary string that only an erased person\'s events used, once a day has passed; keeps those others use', async () => {
+    db = await make()
+    let clock = Date.UTC(2026, 11, 10, 12)
+    const store = await start({ now: () => clock })
+    const at = clock
+    const event = (i: number, extra: Partial<StoredEvent>): StoredEvent => ({
+      id: `e${i}`,
+      type: 'pageview',
+      ts: at,
+      time: at,
+      anonymousId: `anon-${i}`,
+      page: { url: 'https://shop.test/', title: 'Shop', referrer: '' },
+      project: 'P',
+      receivedAt: at + i,
+      verdict: 'verified',
+      ...extra,
+    })
+    await store.add([
+      event(1, { personId: 'carol@example.com', page: { url: 'https://shop.test/users/carol-private', title: 'Carol’s settings' } }),
+      event(2, { personId: 'dave@example.com' }),
+    ])
+    const strings = async () => JSON.stringify(await db!.sql('SELECT value FROM signet_strings'))
+    expect(await strings()).toContain('carol-private')
+    expect(await store.forget('carol@example.com', 'P')).toBe(1)
+    await store.rollUp()
+    // A collector may hold her strings' numbers as in use today: they stay until the day after next.
+    expect(await strings()).toContain('carol@example.com')
+    clock += 2 * DAY
+    await store.rollUp()
+    const left = await strings()
+    for (const gone of ['carol@example.com', 'carol-private', 'Carol’s settings', 'anon-1']) expect(left).not.toContain(gone)
+    for (const kept of ['dave@example.com', 'https://shop.test/', 'Shop']) expect(left).toContain(kept)
+    // Dave's events read back whole.
+    expect(await store.timeline('P', 'dave@example.com', { limit: 5 })).toMatchObject([{ personId: 'dave@example.com', page: { url: 'https://shop.test/', title: 'Shop' } }])
+    // Retention: his events and the strings only they used go too.
+    clock += 30 * DAY
+    expect(await store.purge(clock - 10 * DAY)).toBe(1)
+    expect(await strings()).not.toContain('dave@example.com')
+    expect(await store.add([event(3, { personId: 'erin', receivedAt: clock })])).toEqual(['stored'])
+    expect(await store.timeline('P', 'erin', { limit: 5 })).toMatchObject([{ personId: 'erin', page: { url: 'https://shop.test/' } }])
+  })
+})
+
+describe.skipIf(!PG_URL)('PostgreSQL monthly partitions', () => {
+  let db: Database | undefined
+  const stores: Store[] = []
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()))
+    await db?.drop()
+    db = undefined
+  })
+  const partitions = async () =>
+    ((await db!.sql("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'signet_events'::regclass ORDER BY 1")) as { name: string }[]).map(
+      (r) => r.name,
+    )
+  const event = (id: string, receivedAt: number, extra: Partial<StoredEvent> = {}): StoredEvent => ({
+    id,
+    type: 'pageview',
+    ts: Date.UTC(2026, 11, 31, 23, 59, 59),
+    time: receivedAt,
+    anonymousId: 'anon',
+    page: { url: 'https://shop.test/' },
+    project: 'P',
+    receivedAt,
+    verdict: 'anonymous',
+    ...extra,
+  })
+
+  it('are made ahead of the clock, and an event sent again across a month\'s start is stored once', async () => {
+    db = await postgresDatabase()
+    let clock = Date.UTC(2026, 11, 31, 23, 59, 59, 990)
+    const store = await open(db, { now: () => clock })
+    stores.push(store)
+    expect(await partitions()).toEqual(['signet_events_y2026m12', 'signet_events_y2027m01', 'signet_events_y2027m02'])
+    expect(partitionOf(monthOf(clock))).toBe('signet_events_y2026m12')
+    // Received at 23:59:59.990 on the 31st, then again (its outbox had no answer) after midnight.
+    expect(await store.add([event('a', clock)])).toEqual(['stored'])
+    clock = Date.UTC(2027, 0, 1, 0, 0, 0, 10)
+    expect(await store.add([event('a', clock), event('b', clock)])).toEqual(['repeat', 'stored'])
+    expect(await store.add([event('a', clock, { page: { url: 'https://elsewhere.test/' } })])).toEqual(['conflict'])
+    // A week into the month, still.
+    expect(await store.add([event('a', clock + 7 * DAY)])).toEqual(['repeat'])
+    const months = (await db.sql('SELECT month, count(*)::int AS n FROM signet_events GROUP BY month ORDER BY month')) as { month: number; n: number }[]
+    expect(months).toEqual([
+      { month: monthOf(Date.UTC(2026, 11, 31)), n: 1 },
+      { month: monthOf(Date.UTC(2027, 0, 1)), n: 1 },
+    ])
+    expect((await store.counts('P')).stored).toEqual({ anonymous: 2 })
+    // Two months on, the collector's upkeep has made the months ahead.
+    clock = Date.UTC(2027, 2, 1, 0, 5)
+    await store.rollUp()
+    expect(await partitions()).toEqual(expect.arrayContaining(['signet_events_y2027m03', 'signet_events_y2027m04', 'signet_events_y2027m05']))
+    // An event of a month with no partition (an import of old events) has its partition made.
+    expect(await store.add([event('old', Date.UTC(2025, 5, 1))])).toEqual(['stored'])
+    expect(await partitions()).toContain('signet_events_y2025m06')
+  })
+
+  it('retention drops the partitions of whole months, deletes the rest of the month it falls in, and counts what went', async () => {
+    db = await postgresDatabase()
+    const clock = Date.UTC(2026, 11, 20)
+    const store = await open(db, { now: () => clock })
+    stores.push(store)
+    const oct = Array.from({ length: 300 }, (_, i) => event(`oct-${i}`, Date.UTC(2026, 9, 5) + i))
+    const nov = Array.from({ length: 10 }, (_, i) => event(`nov-${i}`, Date.UTC(2026, 10, 1 + 2 * i)))
+    const dec = [event('dec', Date.UTC(2026, 11, 1))]
+    await store.add([...oct, ...nov, ...dec])
+    await store.rollUp()
+    expect(await partitions()).toEqual(expect.arrayContaining(['signet_events_y2026m10', 'signet_events_y2026m11', 'signet_events_y2026m12']))
+    // Before 10 November: October whole, and 5 of November's events (the 1st, 3rd, 5th, 7th, 9th).
+    expect(await store.purge(Date.UTC(2026, 10, 10))).toBe(305)
+    expect(await partitions()).not.toContain('signet_events_y2026m10')
+    // (One batch is stored in the order of its ids.)
+    expect((await collect(store.lines())).map((e) => (e as StoredEvent).id)).toEqual(['dec', 'nov-5', 'nov-6', 'nov-7', 'nov-8', 'nov-9'])
+    expect((await store.counts('P')).stored).toEqual({ anonymous: 6 })
+    // An October event sent again after its month went is stored into a partition made again.
+    expect(await store.add([oct[0]])).toEqual(['stored'])
+  })
+})
