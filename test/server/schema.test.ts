@@ -64,7 +64,7 @@ async function schema2(db: Database, records: StoredEvent[]) {
   await db.sql(`INSERT INTO signet_counts (project, kind, name, shard, n) VALUES ${countRows.join(', ')}`)
 }
 
-describe.each(DATABASES)('schema 3 on $name', ({ name, skip, make }) => {
+describe.each(DATABASES)('schema 3 on $name', ({ skip, make }) => {
   let db: Database | undefined
   const stores: Store[] = []
   const start = async (options = {}) => {

@@ -160,16 +160,30 @@ const SHARDS = 16
 // Serializes schema changes between collectors starting at once; any fixed number will do.
 const MIGRATION_LOCK = 0x516e6574
 
-// One statement, so one round trip: events in (project, id) order, which is also the order every
+// The strings an interner did not know: added to the dictionary when new (their days widened when
+// not), and numbered by their place in the list (made.ord).
+const MISSING_TYPES = ['smallint', 'bytea', 'text', 'integer', 'integer']
+const upsertStrings = (first: number) => `missing AS (
+  SELECT * FROM unnest(${MISSING_TYPES.map((t, i) => `$${first + i}::${t}[]`).join(', ')}) WITH ORDINALITY AS m(kind, hash, value, first_day, last_day, ord)
+), strings AS (
+  INSERT INTO signet_strings (kind, hash, value, first_day, last_day) SELECT kind, hash, value, first_day, last_day FROM missing ORDER BY kind, hash
+  ON CONFLICT (kind, hash) DO UPDATE SET first_day = least(signet_strings.first_day, excluded.first_day), last_day = greatest(signet_strings.last_day, excluded.last_day)
+  RETURNING id, kind, hash
+), made AS (SELECT m.ord, s.id FROM missing m JOIN strings s USING (kind, hash))`
+// One statement, so one round trip and one commit: events in (project, id) order, which is also the order every
 // other transaction locks them in (no deadlock between two batches holding the same events), then
 // the counts of what was new and of what was rejected.
 // An event forgotten (erased) is not stored again when a tracker sends it once more; one received
 // early in a month is not stored when the month before has it; a rejection that claimed a person is
-// kept as an attempt. The strings are the dictionary's numbers already (intern).
+// kept as an attempt. A string column holds the dictionary's number, or -n for the n-th missing string.
 const ADD_TYPES = ['text', 'text', 'text', 'integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text', 'smallint', 'boolean']
-const ADD = `WITH input AS (
-  SELECT DISTINCT ON (project, id) * FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
-    AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early)
+const STRING_SET = new Set<string>(STRING_COLUMNS)
+const ADD = `WITH ${upsertStrings(30)}, given AS (
+  SELECT project_name, event_id, verdict_name, ${ROW_COLUMNS.map((c) => (STRING_SET.has(c) ? `coalesce(m_${c}.id, t.${c}) AS ${c}` : `t.${c}`))}, month, early
+  FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early)
+  ${STRING_COLUMNS.map((c) => `LEFT JOIN made m_${c} ON m_${c}.ord = -t.${c}`).join(' ')}
+), input AS (
+  SELECT DISTINCT ON (project, id) * FROM given t
   WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten f WHERE f.project = t.project_name AND f.id = t.event_id)
     AND NOT EXISTS (SELECT 1 FROM signet_events x WHERE x.month = $29 AND x.project = t.project AND x.id = t.id AND t.early)
   ORDER BY project, id
@@ -192,18 +206,14 @@ const ADD = `WITH input AS (
   SELECT project, kind, name, $24, n FROM tallied ORDER BY project, kind, name
   ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n
 )
-SELECT project, id FROM inserted`
+SELECT project, id, NULL::bigint AS ord FROM inserted UNION ALL SELECT id, NULL, ord FROM made`
 
 // The rows under the ids of events not stored, in their month or the one before.
 const EXISTING = `SELECT ${ROW_COLUMNS.join(', ')} FROM signet_events WHERE (project, id) IN (SELECT * FROM unnest($1::integer[], $2::bytea[])) AND month BETWEEN $3 AND $4`
 const COUNT_CONFLICTS = `INSERT INTO signet_counts (project, kind, name, shard, n)
   SELECT project, 'rejected', 'conflict', $2, count(*) FROM unnest($1::text[]) AS c(project) GROUP BY project ORDER BY project
   ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n`
-// The dictionary's number of each (kind, entry), added when new, its days widened (makeInterner in sqlite.ts).
-const INTERN = `INSERT INTO signet_strings (kind, hash, value, first_day, last_day)
-  SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::text[], $4::integer[], $5::integer[]) ORDER BY 1, 2
-  ON CONFLICT (kind, hash) DO UPDATE SET first_day = least(signet_strings.first_day, excluded.first_day), last_day = greatest(signet_strings.last_day, excluded.last_day)
-  RETURNING id, kind, value`
+const INTERN = `WITH ${upsertStrings(1)} SELECT ord, id FROM made`
 // The dictionary's number of a project, of a person, given its entry (entryOf).
 const PROJECT = (param: string) => `(SELECT id FROM signet_strings WHERE kind = ${kindOf('project')} AND hash = ${param})`
 const PERSON = (param: string) => `(SELECT id FROM signet_strings WHERE kind = ${kindOf('person')} AND hash = ${param})`
@@ -244,57 +254,55 @@ export function describeUrl(url: string): string {
 
 const fmt = (n: number) => n.toLocaleString('en-US')
 
+/** Strings the dictionary is to get (or widen the days of): kind, key (entryKey), entry, first and last day. */
+type Missing = [number, Buffer, string, number, number][]
+
 /**
- * The dictionary as one process writes it: the numbers of (kind, entry) pairs, each added when new
- * and its first and last day widened to the day of the events that use it. Each upsert commits at
- * once (a number is never one a rolled back transaction made); known numbers and days are cached,
- * bounded in characters.
+ * The dictionary as one process knows it: the numbers of (kind, entry) pairs and the days the
+ * database is known to have for each, bounded in characters. `plan` gives each event's strings
+ * their numbers, and those it does not know (or not for that day) a negative number, -n for the
+ * n-th of `missing`, which the statement that stores the events adds first (ADD). `learn` takes the
+ * numbers the database gave them once that statement committed: a number a rolled back transaction
+ * made is never cached.
  */
-function makeInterner(query: (text: string, values: unknown[]) => Promise<{ rows: { id: number; kind: number; value: string }[] }>) {
+function makeInterner() {
   let cache = new Map<string, [number, number, number]>()
   let chars = 0
-  /** The numbers of each event's strings, in STRING_COLUMNS order. */
-  return async (events: readonly EncodedEvent[]): Promise<(number | null)[][]> => {
-    const wanted = new Map<string, [number, string, number, number]>()
-    for (const e of events) {
+  const plan = (events: readonly EncodedEvent[]) => {
+    const missing: Missing = []
+    const at = new Map<string, number>()
+    const ids = events.map((e) => {
       const day = Math.floor(e.receivedAt / DAY)
-      e.strings.forEach((v, k) => {
-        if (v === null) return
+      return e.strings.map((v, k) => {
+        if (v === null) return null
         const entry = entryOf(v)
         const key = k + 1 + entry
         const hit = cache.get(key)
-        if (hit && hit[1] <= day && day <= hit[2]) return
-        const w = wanted.get(key)
-        if (w) (w[2] = Math.min(w[2], day)), (w[3] = Math.max(w[3], day))
-        else wanted.set(key, [k + 1, entry, day, day])
+        if (hit && hit[1] <= day && day <= hit[2]) return hit[0]
+        let n = at.get(key)
+        if (n === undefined) at.set(key, (n = missing.push([k + 1, entryKey(entry), entry, day, day])))
+        else (missing[n - 1][3] = Math.min(missing[n - 1][3], day)), (missing[n - 1][4] = Math.max(missing[n - 1][4], day))
+        return -n
       })
-    }
-    if (wanted.size) {
-      const list = [...wanted.values()]
-      const { rows } = await query(INTERN, [list.map((w) => w[0]), list.map((w) => entryKey(w[1])), ...[1, 2, 3].map((i) => list.map((w) => w[i]))])
-      for (const r of rows) {
-        const key = r.kind + r.value
-        const [, , first, last] = wanted.get(key)!
-        const hit = cache.get(key)
-        if (hit && hit[0] == r.id) (hit[1] = Math.min(hit[1], first)), (hit[2] = Math.max(hit[2], last))
-        else {
-          if ((chars += key.length) > 4_000_000) (cache = new Map()), (chars = key.length)
-          cache.set(key, [r.id, first, last])
-        }
-      }
-      // A number just made is used now even if the bound above emptied the cache meanwhile.
-      for (const r of rows) wanted.get(r.kind + r.value)![0] = -r.id
-    }
-    return events.map((e) =>
-      e.strings.map((v, k) => {
-        if (v === null) return null
-        const key = k + 1 + entryOf(v)
-        const w = wanted.get(key)
-        return w && w[0] < 0 ? -w[0] : cache.get(key)![0]
-      }),
-    )
+    })
+    return { ids, missing }
   }
+  const learn = (missing: Missing, made: Map<number, number>) =>
+    missing.forEach(([kind, , entry, first, last], i) => {
+      const id = made.get(i + 1)!
+      const key = kind + entry
+      const hit = cache.get(key)
+      if (hit && hit[0] == id) (hit[1] = Math.min(hit[1], first)), (hit[2] = Math.max(hit[2], last))
+      else {
+        if ((chars += key.length) > 4_000_000) (cache = new Map()), (chars = key.length)
+        cache.set(key, [id, first, last])
+      }
+    })
+  return { plan, learn }
 }
+
+/** Numbers in place of plan's negative ones, given what the database made. */
+const resolved = (ids: (number | null)[][], made: Map<number, number>) => ids.map((row) => row.map((n) => (n === null || n > 0 ? n : made.get(-n)!)))
 
 /**
  * Makes the partitions of the months not made yet (of those given), as each collector finds it needs
@@ -346,7 +354,7 @@ async function copyEvents(pool: Pool, log: (line: string) => void, makePartition
   const left = Number((await query('SELECT count(*) AS n FROM signet_events WHERE seq > $1', [await upto()])).rows[0].n)
   if (!left) return
   if (!final) log(`signet: storing ${fmt(left)} events in schema ${VERSION} (columns and a dictionary instead of JSON, monthly partitions): this runs once`)
-  const intern = makeInterner((text, values) => query(text, values) as never)
+  const dictionary = makeInterner()
   const started = performance.now()
   let done = 0
   let told = 0
@@ -357,7 +365,11 @@ async function copyEvents(pool: Pool, log: (line: string) => void, makePartition
     // The columns are what the record says where it says it (every record since schema 1 does).
     const encoded = rows.map((r) => encodeEvent({ project: r.project, receivedAt: Number(r.received_at), verdict: r.verdict, ...JSON.parse(r.event) }))
     await makePartitions(encoded.map((e) => monthOf(e.receivedAt)), final)
-    const ids = await intern(encoded)
+    const { ids: planned, missing } = dictionary.plan(encoded)
+    const { rows: made } = await query(INTERN, [0, 1, 2, 3, 4].map((i) => missing.map((m) => m[i])))
+    const numbers = new Map<number, number>(made.map((r) => [Number(r.ord), r.id]))
+    dictionary.learn(missing, numbers)
+    const ids = resolved(planned, numbers)
     const columns = [...ROW_COLUMNS, 'month', 'seq']
     const values = encoded.map((e, i) => [...toRow(e, ids[i]), monthOf(e.receivedAt), rows[i].seq])
     const types = ['integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text', 'smallint', 'bigint']
@@ -504,7 +516,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       [stored.map((r) => r[0]), stored.map((r) => r[1]), stored.map((r) => r[2])],
     )
 
-  const intern = makeInterner((text, values) => pool.query(text, values))
+  const dictionary = makeInterner()
   const timeline: Store['timeline'] = async (project, personId, { limit, offset = 0 }) => {
     const { rows } = await pool.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.project = ${PROJECT('$1')} AND e.person = ${PERSON('$2')} ORDER BY e.received_at DESC, e.seq DESC LIMIT $3 OFFSET $4`,
@@ -545,7 +557,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       .map((m) => (Number(m[1]) - 1970) * 12 + Number(m[2]) - 1)
       .sort((a, b) => a - b)
   }
-  const run = async (client: Pool | PoolClient, events: readonly StoredEvent[], rows: Row[], rejected: readonly Rejected[]) => {
+  const run = async (client: Pool | PoolClient, events: readonly StoredEvent[], rows: Row[], missing: Missing, rejected: readonly Rejected[]) => {
     const months = events.map((e) => monthOf(e.receivedAt))
     const early = events.map((e, i) => e.receivedAt - monthStart(months[i]) < EARLY_MS)
     const params = [
@@ -562,24 +574,25 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       // The month before that of the events received early in theirs (all in one month: the start
       // of a month is the only one a batch of events received together can be early in), or none.
       early.some(Boolean) ? months[early.indexOf(true)] - 1 : null,
+      ...[0, 1, 2, 3, 4].map((i) => missing.map((m) => m[i])),
     ]
     for (let attempt = 0; ; attempt++)
       try {
-        return await client.query<{ project: number; id: Buffer }>(ADD, params)
+        return await client.query<{ project: number; id: Buffer; ord: string | null }>(ADD, params)
       } catch (err) {
         if (attempt >= 2 || !RETRYABLE.has((err as { code?: string }).code!)) throw err
       }
   }
   /** Stores a batch; near a month's start, taking turns with other collectors (BOUNDARY_LOCK). */
-  const store = async (events: readonly StoredEvent[], rows: Row[], rejected: readonly Rejected[]) => {
+  const store = async (events: readonly StoredEvent[], rows: Row[], missing: Missing, rejected: readonly Rejected[]) => {
     const near = events.some((e) => {
       const m = monthOf(e.receivedAt)
       return e.receivedAt - monthStart(m) < BOUNDARY_MS || monthStart(m + 1) - e.receivedAt < BOUNDARY_MS
     })
-    if (!near) return run(pool, events, rows, rejected)
+    if (!near) return run(pool, events, rows, missing, rejected)
     return transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [BOUNDARY_LOCK])
-      return run(client, events, rows, rejected)
+      return run(client, events, rows, missing, rejected)
     })
   }
 
@@ -624,11 +637,14 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       const events = jobs.flatMap((job) => job.events)
       const encoded = events.map((e) => encodeEvent(e as unknown as Record<string, unknown>))
       await makePartitions(events.map((e) => monthOf(e.receivedAt)))
-      const ids = await intern(encoded)
-      const rows = encoded.map((e, i) => toRow(e, ids[i]))
-      const { rows: inserted } = await store(events, rows, jobs.flatMap((job) => job.rejected))
+      const { ids, missing } = dictionary.plan(encoded)
+      const { rows: answer } = await store(events, encoded.map((e, i) => toRow(e, ids[i])), missing, jobs.flatMap((job) => job.rejected))
+      // Committed: what the dictionary made is known from now on.
+      const made = new Map(answer.filter((r) => r.ord !== null).map((r) => [Number(r.ord), r.project]))
+      dictionary.learn(missing, made)
+      const rows = encoded.map((e, i) => toRow(e, resolved([ids[i]], made)[0]))
       // Which events were new: the first of each id the insert names (a repeat within the batch is not).
-      const fresh = new Set(inserted.map((r) => `${r.project} ${r.id.toString('hex')}`))
+      const fresh = new Set(answer.filter((r) => r.ord === null).map((r) => `${r.project} ${r.id.toString('hex')}`))
       const outcomes = await outcomesOf(events, rows, rows.map((r) => fresh.delete(`${r[0]} ${Buffer.from(r[1]).toString('hex')}`)))
       let at = 0
       for (const job of jobs) job.resolve(outcomes.slice(at, (at += job.events.length)))

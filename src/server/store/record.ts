@@ -90,59 +90,67 @@ export const entryKey = (entry: string) => createHash('sha256').update(entry).di
 
 /** A stored record (as the collector makes it, or an older row's JSON) as a row. */
 export function encodeEvent(record: Readonly<Record<string, unknown>>): EncodedEvent {
-  const rest: Record<string, unknown> = {}
-  for (const key of Object.keys(record)) rest[key] = record[key]
-  const take = <T>(key: string, fits: (v: unknown) => v is T): T | undefined => {
-    if (!own(rest, key) || !fits(rest[key])) return undefined
-    const v = rest[key] as T
-    delete rest[key]
-    return v
-  }
-  const isString = (v: unknown): v is string => typeof v == 'string'
-  const receivedAt = take('receivedAt', Number.isSafeInteger as (v: unknown) => v is number)
-  const project = take('project', isString)
-  if (receivedAt === undefined || project === undefined) throw new Error('signet: a stored record without its project or receivedAt')
-  const id = take('id', isString)
-  if (id === undefined) throw new Error('signet: a stored record without its id')
-  const type = take('type', (v): v is string => isString(v) && typeCode(v) !== undefined)
-  const verdict = take('verdict', (v): v is string => isString(v) && verdictCode(v) !== undefined)
-  const delta = (key: string) => take(key, (v): v is number => Number.isSafeInteger(v) && isInt32((v as number) - receivedAt))
-  const ts = delta('ts')
-  const time = delta('time')
-  let props: string | null = null
-  if (rest.props !== undefined) {
-    props = JSON.stringify(rest.props)
-    delete rest.props
-  }
-  const strings: (string | null)[] = STRING_COLUMNS.map(() => null)
-  const set = (column: StringColumn, value: string | undefined) => value !== undefined && (strings[kindOf(column) - 1] = value)
-  set('project', project)
-  set('person', take('personId', isString))
-  set('anonymous', take('anonymousId', isString))
-  set('name', take('name', isString))
-  set('ip', take('ip', isString))
-  const page = rest.page
-  // A page of strings only, and not empty (an empty one stays in rest: no column says it was there).
-  if (page && typeof page == 'object' && !Array.isArray(page)) {
-    const keys = Object.keys(page)
-    const fields = page as Record<string, unknown>
-    if (keys.length && keys.every((k) => (k == 'url' || k == 'title' || k == 'referrer') && typeof fields[k] == 'string')) {
-      for (const k of keys) set(k as StringColumn, fields[k] as string)
-      delete rest.page
+  const receivedAt = record.receivedAt
+  if (!own(record, 'receivedAt') || !Number.isSafeInteger(receivedAt) || !own(record, 'project') || typeof record.project != 'string' || !own(record, 'id') || typeof record.id != 'string')
+    throw new Error('signet: a stored record without its id, project or receivedAt')
+  const at = receivedAt as number
+  const e: EncodedEvent = { id: idKey(record.id), receivedAt: at, strings: [record.project, null, null, null, null, null, null, null], type: null, verdict: null, tsDelta: null, timeDelta: null, props: null, rest: null }
+  const set = (column: StringColumn, value: string) => (e.strings[kindOf(column) - 1] = value)
+  let rest: Record<string, unknown> | undefined
+  // One pass over the keys (this runs for every event stored): each kept in its column when it fits one, else in rest.
+  for (const key of Object.keys(record)) {
+    const v = record[key]
+    switch (key) {
+      case 'id':
+      case 'project':
+      case 'receivedAt':
+        continue
+      case 'type':
+        if (typeof v == 'string' && typeCode(v) !== undefined) {
+          e.type = typeCode(v)!
+          continue
+        }
+        break
+      case 'verdict':
+        if (typeof v == 'string' && verdictCode(v) !== undefined) {
+          e.verdict = verdictCode(v)!
+          continue
+        }
+        break
+      case 'ts':
+      case 'time':
+        if (Number.isSafeInteger(v) && isInt32((v as number) - at)) {
+          e[key == 'ts' ? 'tsDelta' : 'timeDelta'] = (v as number) - at
+          continue
+        }
+        break
+      case 'props':
+        if (v !== undefined) e.props = JSON.stringify(v)
+        continue
+      case 'personId':
+      case 'anonymousId':
+      case 'name':
+      case 'ip':
+        if (typeof v == 'string') {
+          set(key == 'personId' ? 'person' : key == 'anonymousId' ? 'anonymous' : key, v)
+          continue
+        }
+        break
+      case 'page': {
+        // A page of strings only, and not empty (an empty one stays in rest: no column says it was there).
+        const page = v as Record<string, unknown>
+        const keys = page && typeof page == 'object' && !Array.isArray(page) ? Object.keys(page) : []
+        if (keys.length && keys.every((k) => (k == 'url' || k == 'title' || k == 'referrer') && typeof page[k] == 'string')) {
+          for (const k of keys) set(k as StringColumn, page[k] as string)
+          continue
+        }
+      }
     }
+    // Key by key as an own property: a key "__proto__" would otherwise be taken for the prototype.
+    Object.defineProperty((rest ??= {}), key, { value: v, enumerable: true, writable: true, configurable: true })
   }
-  const left = Object.keys(rest).sort()
-  return {
-    id: idKey(id),
-    receivedAt,
-    strings,
-    type: type === undefined ? null : typeCode(type)!,
-    verdict: verdict === undefined ? null : verdictCode(verdict)!,
-    tsDelta: ts === undefined ? null : ts - receivedAt,
-    timeDelta: time === undefined ? null : time - receivedAt,
-    props,
-    rest: left.length ? JSON.stringify(Object.fromEntries(left.map((k) => [k, rest[k]]))) : null,
-  }
+  if (rest) e.rest = JSON.stringify(Object.fromEntries(Object.keys(rest).sort().map((k) => [k, rest![k]])))
+  return e
 }
 
 /** A row as the stored record, its keys in the order the collector writes them. */
