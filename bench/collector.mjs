@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openStore } from '../dist/server.mjs'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3)
@@ -230,9 +231,9 @@ const restarted = await server.url
 url = restarted.url
 const rssRestart = rss(server)
 // What was stored before the restart, sent again: accepted, and not stored twice.
-const db = new Sqlite(file, { readonly: true })
-const again = db.prepare('SELECT event FROM signet_events ORDER BY seq DESC LIMIT 20').pluck().all().map((e) => JSON.parse(e))
-db.close()
+const reader = await openStore({ file, readonly: true })
+const again = (await reader.recent(PROJECT, { limit: 20 })).reverse()
+await reader.close()
 const body = JSON.stringify({
   v: 1,
   project: PROJECT,

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/server/verify/batch'
-import { describeUrl, POSTGRES_MIGRATIONS } from '../../src/server/store/postgres'
-import { SQLITE_MIGRATIONS } from '../../src/server/store/sqlite'
+import { describeUrl, POSTGRES_MIGRATIONS, POSTGRES_V3 } from '../../src/server/store/postgres'
+import { SQLITE_MIGRATIONS, SQLITE_V3 } from '../../src/server/store/sqlite'
 import type { Store } from '../../src/server/store/store'
 import { breakWrites, DATABASES, healWrites, open, type Database } from './databases'
 
@@ -185,6 +185,6 @@ describe('PostgreSQL connection strings', () => {
 describe('schema documentation', () => {
   it('docs/storage.md shows the SQL each engine runs', () => {
     const doc = readFileSync('docs/storage.md', 'utf8')
-    for (const step of [...SQLITE_MIGRATIONS, ...POSTGRES_MIGRATIONS]) expect(doc).toContain(step)
+    for (const step of [...SQLITE_MIGRATIONS, ...POSTGRES_MIGRATIONS, ...Object.values(SQLITE_V3), ...Object.values(POSTGRES_V3)]) expect(doc).toContain(step)
   })
 })

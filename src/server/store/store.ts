@@ -167,19 +167,11 @@ export async function loadDriver<T>(name: string, load: () => Promise<T>, instal
   }
 }
 
-/** Which events of a batch were new, given the keys the database says it inserted (a repeat within the batch is not). */
-export function freshFlags(events: readonly StoredEvent[], inserted: Set<string>): boolean[] {
-  return events.map((e) => {
-    const key = eventKey(e)
-    return inserted.delete(key)
-  })
-}
-
 /**
  * Whether two stored records are one event sent twice: the same sender (person, anonymous id) and
  * verdict, and the same content, whenever it arrived and from whichever address. A transaction is
  * the same order when its id, items and totals are: a thank-you page shown again tracks it again,
- * at another time. Self-contained (no imports, no closure): the SQLite writer thread runs its source.
+ * at another time. For a store of one's own; the engines here compare rows the same way (record.ts's sameRow).
  */
 export function sameEvent(stored: string, incoming: string): boolean {
   const content = (json: string) => {
@@ -193,8 +185,6 @@ export function sameEvent(stored: string, incoming: string): boolean {
   }
   return content(stored) == content(incoming)
 }
-
-export const eventKey = (e: { project: string; id: string }) => e.project + '\n' + e.id
 
 /**
  * A rejection as six columns: project and reason, and for an attempt that claimed a person its
