@@ -744,9 +744,11 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       // a window's pages; no B-tree of time (31 bytes an event) is kept for this alone.
       const latest = now()
       for (const hours of [1, 24, 24 * 31, Infinity]) {
+        // The month as well, so that the partitions before are not read at all.
+        const from = hours == Infinity ? 0 : latest - hours * 3_600_000
         const { rows } = await pool.query<RecordRow>(
-          `SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.project = ${PROJECT('$1')} AND e.received_at >= $2 ORDER BY e.received_at DESC, e.seq DESC LIMIT $3`,
-          [keyOf(project), hours == Infinity ? 0 : latest - hours * 3_600_000, limit],
+          `SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.project = ${PROJECT('$1')} AND e.received_at >= $2 AND e.month >= $4 ORDER BY e.received_at DESC, e.seq DESC LIMIT $3`,
+          [keyOf(project), from, limit, monthOf(from)],
         )
         if (rows.length == limit || hours == Infinity) return rows.map(recordOf)
       }
@@ -760,7 +762,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
         const params = [project === undefined ? undefined : legacy ? project : keyOf(project), since].filter((v) => v !== undefined)
         const [table, projectIs, received, order] = legacy
           ? ['signet_events', 'project = $1', 'received_at', 'seq']
-          : [RECORD_FROM, `e.project = ${PROJECT('$1')}`, 'e.received_at', 'e.seq']
+          : [RECORD_FROM, `e.project = ${PROJECT('$1')}`, `e.month >= ${since === undefined ? 0 : monthOf(since)} AND e.received_at`, 'e.seq']
         const where = [project !== undefined && projectIs, since !== undefined && `${received} >= $${params.length}`].filter(Boolean)
         await client.query('BEGIN READ ONLY')
         await client.query(
