@@ -176,7 +176,9 @@ const upsertStrings = (first: number) => `missing AS (
 // An event forgotten (erased) is not stored again when a tracker sends it once more; one received
 // early in a month is not stored when the month before has it; a rejection that claimed a person is
 // kept as an attempt. A string column holds the dictionary's number, or -n for the n-th missing string.
-const ADD_TYPES = ['text', 'text', 'text', 'integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text', 'smallint', 'boolean']
+// The types of ROW_COLUMNS, in their order.
+const ROW_TYPES = ['integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text']
+const ADD_TYPES = ['text', 'text', 'text', ...ROW_TYPES, 'smallint', 'boolean']
 const STRING_SET = new Set<string>(STRING_COLUMNS)
 const ADD = `WITH ${upsertStrings(30)}, given AS (
   SELECT project_name, event_id, verdict_name, ${ROW_COLUMNS.map((c) => (STRING_SET.has(c) ? `coalesce(m_${c}.id, t.${c}) AS ${c}` : `t.${c}`))}, month, early
@@ -254,48 +256,68 @@ export function describeUrl(url: string): string {
 
 const fmt = (n: number) => n.toLocaleString('en-US')
 
-/** Strings the dictionary is to get (or widen the days of): kind, key (entryKey), entry, first and last day. */
-type Missing = [number, Buffer, string, number, number][]
+/** fn in a transaction of its own connection: committed when it resolves, rolled back when it throws. */
+async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
 
 /**
- * The dictionary as one process knows it: the numbers of (kind, entry) pairs and the days the
- * database is known to have for each, bounded in characters. `plan` gives each event's strings
- * their numbers, and those it does not know (or not for that day) a negative number, -n for the
- * n-th of `missing`, which the statement that stores the events adds first (ADD). `learn` takes the
- * numbers the database gave them once that statement committed: a number a rolled back transaction
- * made is never cached.
+ * Strings the dictionary is to get (or widen the days of): kind, key (entryKey), entry, first and
+ * last day (ADD's and INTERN's parameters, in their order), and the string itself.
+ */
+type Missing = [number, Buffer, string, number, number, string][]
+
+/**
+ * The dictionary as one process knows it: the numbers of each kind's strings and the days the
+ * database is known to have for each, a map per kind keyed by the string itself (as SQLite's writer
+ * keeps it: no key to build, no JSON to make for a string it knows), bounded in characters. `plan`
+ * gives each event's strings their numbers, and those it does not know (or not for that day) a
+ * negative number, -n for the n-th of `missing`, which the statement that stores the events adds
+ * first (ADD). `learn` takes the numbers the database gave them once that statement committed: a
+ * number a rolled back transaction made is never cached.
  */
 function makeInterner() {
-  let cache = new Map<string, [number, number, number]>()
+  let cache: Map<string, [number, number, number]>[] = []
   let chars = 0
   const plan = (events: readonly EncodedEvent[]) => {
     const missing: Missing = []
-    const at = new Map<string, number>()
+    const at: Map<string, number>[] = []
     const ids = events.map((e) => {
       const day = Math.floor(e.receivedAt / DAY)
       return e.strings.map((v, k) => {
         if (v === null) return null
-        const entry = entryOf(v)
-        const key = k + 1 + entry
-        const hit = cache.get(key)
+        const hit = cache[k + 1]?.get(v)
         if (hit && hit[1] <= day && day <= hit[2]) return hit[0]
-        let n = at.get(key)
-        if (n === undefined) at.set(key, (n = missing.push([k + 1, entryKey(entry), entry, day, day])))
-        else (missing[n - 1][3] = Math.min(missing[n - 1][3], day)), (missing[n - 1][4] = Math.max(missing[n - 1][4], day))
+        const seen = (at[k + 1] ??= new Map())
+        let n = seen.get(v)
+        if (n === undefined) {
+          const entry = entryOf(v)
+          seen.set(v, (n = missing.push([k + 1, entryKey(entry), entry, day, day, v])))
+        } else (missing[n - 1][3] = Math.min(missing[n - 1][3], day)), (missing[n - 1][4] = Math.max(missing[n - 1][4], day))
         return -n
       })
     })
     return { ids, missing }
   }
   const learn = (missing: Missing, made: Map<number, number>) =>
-    missing.forEach(([kind, , entry, first, last], i) => {
+    missing.forEach(([kind, , , first, last, value], i) => {
       const id = made.get(i + 1)!
-      const key = kind + entry
-      const hit = cache.get(key)
+      const hit = cache[kind]?.get(value)
       if (hit && hit[0] == id) (hit[1] = Math.min(hit[1], first)), (hit[2] = Math.max(hit[2], last))
       else {
-        if ((chars += key.length) > 4_000_000) (cache = new Map()), (chars = key.length)
-        cache.set(key, [id, first, last])
+        if ((chars += value.length) > 4_000_000) (cache = []), (chars = value.length)
+        ;(cache[kind] ??= new Map()).set(value, [id, first, last])
       }
     })
   return { plan, learn }
@@ -313,22 +335,14 @@ function partitioner(pool: Pool) {
   const make = async (months: Iterable<number>, client?: PoolClient) => {
     const missing = [...new Set(months)].filter((m) => !made.has(m))
     if (!missing.length) return
-    const own = !client
-    const c = client ?? (await pool.connect())
-    try {
-      if (own) await c.query('BEGIN')
+    const create = async (c: PoolClient) => {
       // One collector at a time: two making one partition at once would have one fail.
       await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
       const parent = await parentOf(c)
       for (const m of missing) await c.query(`CREATE TABLE IF NOT EXISTS ${partitionOf(m)} PARTITION OF ${parent} FOR VALUES FROM (${m}) TO (${m + 1})`)
-      if (own) await c.query('COMMIT')
-      missing.forEach((m) => made.add(m))
-    } catch (err) {
-      if (own) await c.query('ROLLBACK').catch(() => {})
-      throw err
-    } finally {
-      if (own) (c as PoolClient).release()
     }
+    await (client ? create(client) : inTransaction(pool, create))
+    missing.forEach((m) => made.add(m))
   }
   /** A month whose partition went (retention), or may have (in another collector): made again when needed. */
   make.dropped = (month?: number) => (month === undefined ? made.clear() : made.delete(month))
@@ -341,13 +355,13 @@ async function parentOf(client: PoolClient) {
   return rows[0].t!
 }
 
+type MakePartitions = ReturnType<typeof partitioner>
+
 /**
  * Copies schema 2's events into schema 3's table, a chunk at a time, each chunk in a transaction of
  * its own that also notes how far it went (signet_copied): memory stays that of a chunk, and a start
  * after a crash goes on from there. Keeps each event's seq, which the summaries count up to.
  */
-type MakePartitions = ReturnType<typeof partitioner>
-
 async function copyEvents(pool: Pool, log: (line: string) => void, makePartitions: MakePartitions, final?: PoolClient) {
   const query = (text: string, values: unknown[] = []) => (final ?? pool).query(text, values)
   const upto = async () => Number((await query('SELECT coalesce(max(upto), 0) AS upto FROM signet_copied')).rows[0].upto)
@@ -372,8 +386,8 @@ async function copyEvents(pool: Pool, log: (line: string) => void, makePartition
     const ids = resolved(planned, numbers)
     const columns = [...ROW_COLUMNS, 'month', 'seq']
     const values = encoded.map((e, i) => [...toRow(e, ids[i]), monthOf(e.receivedAt), rows[i].seq])
-    const types = ['integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text', 'smallint', 'bigint']
-    const copy = async (client: PoolClient | Pool) => {
+    const types = [...ROW_TYPES, 'smallint', 'bigint']
+    const copy = async (client: PoolClient) => {
       await client.query(
         `INSERT INTO signet_events_3 (${columns.join(', ')}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
         columns.map((_, c) => values.map((v) => v[c])),
@@ -381,20 +395,7 @@ async function copyEvents(pool: Pool, log: (line: string) => void, makePartition
       await client.query('DELETE FROM signet_copied')
       await client.query('INSERT INTO signet_copied VALUES ($1)', [rows[rows.length - 1].seq])
     }
-    if (final) await copy(final)
-    else {
-      const client = await pool.connect()
-      try {
-        await client.query('BEGIN')
-        await copy(client)
-        await client.query('COMMIT')
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw err
-      } finally {
-        client.release()
-      }
-    }
+    await (final ? copy(final) : inTransaction(pool, copy))
     done += rows.length
     if (!final && performance.now() - started > told + 5000) {
       told = performance.now() - started
@@ -467,20 +468,12 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
 
   /** fn in a transaction of its own connection, tried again when the database says it will succeed then. */
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
-    for (let attempt = 0; ; attempt++) {
-      const client = await pool.connect()
+    for (let attempt = 0; ; attempt++)
       try {
-        await client.query('BEGIN')
-        const result = await fn(client)
-        await client.query('COMMIT')
-        return result
+        return await inTransaction(pool, fn)
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
         if (attempt >= 2 || !RETRYABLE.has((err as { code?: string }).code!)) throw err
-      } finally {
-        client.release()
       }
-    }
   }
   /** Adds summaries (sign 1), or takes them away (-1: events being deleted; people and their days go with forget). */
   const apply = async (client: PoolClient, sums: Summaries, sign: 1 | -1) => {
@@ -557,8 +550,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       .map((m) => (Number(m[1]) - 1970) * 12 + Number(m[2]) - 1)
       .sort((a, b) => a - b)
   }
-  const run = async (client: Pool | PoolClient, events: readonly StoredEvent[], rows: Row[], missing: Missing, rejected: readonly Rejected[]) => {
-    const months = events.map((e) => monthOf(e.receivedAt))
+  const run = async (client: Pool | PoolClient, events: readonly StoredEvent[], months: number[], rows: Row[], missing: Missing, rejected: readonly Rejected[]) => {
     const early = events.map((e, i) => e.receivedAt - monthStart(months[i]) < EARLY_MS)
     const params = [
       events.map((e) => e.project),
@@ -584,15 +576,12 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       }
   }
   /** Stores a batch; near a month's start, taking turns with other collectors (BOUNDARY_LOCK). */
-  const store = async (events: readonly StoredEvent[], rows: Row[], missing: Missing, rejected: readonly Rejected[]) => {
-    const near = events.some((e) => {
-      const m = monthOf(e.receivedAt)
-      return e.receivedAt - monthStart(m) < BOUNDARY_MS || monthStart(m + 1) - e.receivedAt < BOUNDARY_MS
-    })
-    if (!near) return run(pool, events, rows, missing, rejected)
+  const store = async (events: readonly StoredEvent[], months: number[], rows: Row[], missing: Missing, rejected: readonly Rejected[]) => {
+    const near = events.some(({ receivedAt }, i) => receivedAt - monthStart(months[i]) < BOUNDARY_MS || monthStart(months[i] + 1) - receivedAt < BOUNDARY_MS)
+    if (!near) return run(pool, events, months, rows, missing, rejected)
     return transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [BOUNDARY_LOCK])
-      return run(client, events, rows, missing, rejected)
+      return run(client, events, months, rows, missing, rejected)
     })
   }
 
@@ -608,12 +597,11 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
    * after the insert (which waited for any other collector writing it to commit), and a conflict
    * counted as a rejection.
    */
-  const outcomesOf = async (events: readonly StoredEvent[], rows: Row[], fresh: boolean[]): Promise<Outcome[]> => {
+  const outcomesOf = async (events: readonly StoredEvent[], months: number[], rows: Row[], fresh: boolean[]): Promise<Outcome[]> => {
     const key = (project: number, id: Uint8Array) => `${project} ${Buffer.from(id).toString('hex')}`
     const others = rows.filter((_, i) => !fresh[i])
     const held = new Map<string, unknown[]>()
     if (others.length) {
-      const months = events.map((e) => monthOf(e.receivedAt))
       const { rows: found } = await pool.query({
         text: EXISTING,
         values: [others.map((r) => r[0]), others.map((r) => r[1]), Math.min(...months) - 1, Math.max(...months)],
@@ -636,16 +624,18 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     try {
       const events = jobs.flatMap((job) => job.events)
       const encoded = events.map((e) => encodeEvent(e as unknown as Record<string, unknown>))
-      await makePartitions(events.map((e) => monthOf(e.receivedAt)))
+      const months = events.map((e) => monthOf(e.receivedAt))
+      await makePartitions(months)
       const { ids, missing } = dictionary.plan(encoded)
-      const { rows: answer } = await store(events, encoded.map((e, i) => toRow(e, ids[i])), missing, jobs.flatMap((job) => job.rejected))
+      const { rows: answer } = await store(events, months, encoded.map((e, i) => toRow(e, ids[i])), missing, jobs.flatMap((job) => job.rejected))
       // Committed: what the dictionary made is known from now on.
       const made = new Map(answer.filter((r) => r.ord !== null).map((r) => [Number(r.ord), r.project]))
       dictionary.learn(missing, made)
-      const rows = encoded.map((e, i) => toRow(e, resolved([ids[i]], made)[0]))
+      const numbers = resolved(ids, made)
+      const rows = encoded.map((e, i) => toRow(e, numbers[i]))
       // Which events were new: the first of each id the insert names (a repeat within the batch is not).
       const fresh = new Set(answer.filter((r) => r.ord === null).map((r) => `${r.project} ${r.id.toString('hex')}`))
-      const outcomes = await outcomesOf(events, rows, rows.map((r) => fresh.delete(`${r[0]} ${Buffer.from(r[1]).toString('hex')}`)))
+      const outcomes = await outcomesOf(events, months, rows, rows.map((r) => fresh.delete(`${r[0]} ${Buffer.from(r[1]).toString('hex')}`)))
       let at = 0
       for (const job of jobs) job.resolve(outcomes.slice(at, (at += job.events.length)))
     } catch (err) {

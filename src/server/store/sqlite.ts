@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type EncodedEvent, type RecordRow } from './record'
+import { encodeEvent, entryKey, entryOf, kindOf, toRow, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
 
@@ -350,7 +350,7 @@ function copier(db: Database) {
       // The columns are what the record says where it says it (every record since schema 1 does).
       const e = encodeEvent({ project: r.project, receivedAt: r.received_at, verdict: r.verdict, ...JSON.parse(r.event) })
       const day = Math.floor(e.receivedAt / DAY)
-      insert.run(r.seq, ...rowWith(e, (k, value) => intern(k, value, day)))
+      insert.run(r.seq, ...toRow(e, e.strings.map((v, k) => (v === null ? null : intern(k + 1, v, day)))))
     }
     return rows.length
   }
@@ -383,12 +383,6 @@ async function copyEvents(copy: ReturnType<typeof copier>, log: (line: string) =
     await new Promise((r) => setImmediate(r))
   }
   log(`signet: ${fmt(done)} events stored in schema ${VERSION} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-}
-
-/** The row of an event, its strings given their dictionary numbers by `id` (kind, string). */
-function rowWith(e: EncodedEvent, id: (kind: number, value: string) => number) {
-  const ids = e.strings.map((v, k) => (v === null ? null : id(k + 1, v)))
-  return [ids[0], Buffer.from(e.id), e.receivedAt, ids[1], ids[2], e.type, e.verdict, ...ids.slice(3), e.tsDelta, e.timeDelta, e.props, e.rest]
 }
 
 async function migrate(db: Database, file: string, log: (line: string) => void) {
