@@ -50,7 +50,7 @@ beforeAll(() => {
   mkdirSync(WORK, { recursive: true })
   const [pack] = JSON.parse(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', WORK], ROOT))
   write('package.json', JSON.stringify({ name: 'signet-fixture', private: true, type: 'module' }))
-  sh('npm', ['install', join(WORK, pack.filename), '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'])
+  sh('npm', ['install', join(WORK, pack.filename), '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'])
 }, 120_000)
 
 describe('the packed package', () => {
