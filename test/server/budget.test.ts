@@ -6,7 +6,7 @@ import { clientAddress, clientKey, createBudget, trustedProxies } from '../../sr
 describe('a client budget', () => {
   it('counts events and bytes per client over whole minutes, and says how long to wait past them', () => {
     let now = Date.UTC(2026, 11, 3, 10, 0, 15)
-    const budget = createBudget({ eventsPerMinute: 100, bytesPerMinute: 10_000 }, () => now)
+    const budget = createBudget({ eventsPerMinute: 100, bytesPerMinute: 10_000 }, { now: () => now })
     expect(budget.take('a', 60, 1000)).toBeUndefined()
     expect(budget.take('a', 41, 1000)).toEqual({ retryAfter: 45 })
     // What was refused is not counted; another client has its own.

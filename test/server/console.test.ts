@@ -29,7 +29,7 @@ async function collector(db?: Database, access: ConsoleAccess = { token: TOKEN }
   const projects = { P: { secureMode: 'enforce' as const, secrets: [SECRET] }, Q: { secureMode: 'off' as const, secrets: [] } }
   const c = createCollector({ projects, store, onResult: feed.publish, log: (l) => lines.push(l) })
   const board = createConsole({ store, feed, access, projects: Object.keys(projects), dist: 'dist' })
-  const url = await c.listen(0, '127.0.0.1', board)
+  const url = await c.listen(0, '127.0.0.1', [['console', board]])
   cleanup.push(async () => (feed.close(), c.close()), () => store.close())
   const get = (path: string, headers: Record<string, string> = BEARER) => fetch(url + path, { headers, redirect: 'manual' })
   const post = (events: unknown[], project = 'P') =>

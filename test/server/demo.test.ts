@@ -16,7 +16,7 @@ async function demo() {
   const store = await open(await sqliteDatabase())
   const collector = createCollector({ projects: { DEMO: { secureMode: 'enforce', secrets: [SECRET] } }, store })
   const site = createDemo({ project: 'DEMO', sign: (id) => personSignature(SECRET, id), snippet: "x.src='/tracker.js'" })
-  const url = await collector.listen(0, '127.0.0.1', site)
+  const url = await collector.listen(0, '127.0.0.1', [['demo', site]])
   cleanup.push(() => collector.close(), () => store.close())
   const get = (path: string, cookie = '') => fetch(url + path, { headers: { cookie }, redirect: 'manual' })
   return { url, get }

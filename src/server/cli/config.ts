@@ -6,6 +6,7 @@ import { checkProjects, MAX_ANONYMOUS_PROPS } from '../verify/batch'
 import type { JwtOptions } from '../verify/jwt'
 import { DEFAULT_BUDGET, trustedProxies, type ClientBudget } from '../http/budget'
 import { DEFAULT_SQLITE_FILE } from '../store/store'
+import { logFormat, type LogFormat } from '../ops/log'
 
 export interface ServerConfig {
   port: number
@@ -27,6 +28,10 @@ export interface ServerConfig {
   dashboardToken: string
   /** True when dashboardToken was made for this run (npm start prints the dashboard's address with it). */
   generatedDashboardToken: boolean
+  /** SIGNET_METRICS_TOKEN, or the dashboard's token: what /metrics asks for. */
+  metricsToken: string
+  /** SIGNET_LOG_FORMAT: text (a time, a level, the line) or json (one object a line). */
+  logFormat: LogFormat
   /** What one client address may have stored per minute (SIGNET_CLIENT_EVENTS, SIGNET_CLIENT_BYTES; 0: no budget). */
   budget: ClientBudget | false
   /** SIGNET_MAX_ANONYMOUS_PROPS: the most characters of JSON an anonymous event's props may have. */
@@ -167,6 +172,7 @@ export function loadConfig(env: Env = process.env, { production = false } = {}):
   } catch (err) {
     throw new Error((err as Error).message.replace('trust proxy', 'SIGNET_TRUST_PROXY'))
   }
+  const dashboardToken = env.SIGNET_DASHBOARD_TOKEN || randomBytes(16).toString('hex')
   const base = {
     port,
     host: env.HOST || '127.0.0.1',
@@ -174,8 +180,10 @@ export function loadConfig(env: Env = process.env, { production = false } = {}):
     importFile: env.SIGNET_DATA || 'data/events.jsonl',
     workers,
     maxEventAgeMs,
-    dashboardToken: env.SIGNET_DASHBOARD_TOKEN || randomBytes(16).toString('hex'),
+    dashboardToken,
     generatedDashboardToken: !env.SIGNET_DASHBOARD_TOKEN,
+    metricsToken: env.SIGNET_METRICS_TOKEN || dashboardToken,
+    logFormat: logFormat(env.SIGNET_LOG_FORMAT),
     budget: eventsPerMinute && bytesPerMinute ? { eventsPerMinute, bytesPerMinute } : (false as const),
     maxAnonymousProps: numberFrom(env, 'SIGNET_MAX_ANONYMOUS_PROPS', MAX_ANONYMOUS_PROPS, 0, LIMITS.props, 'whole'),
     trustProxy,

@@ -1,4 +1,6 @@
 import type { Store } from '../store/store'
+import { StoreUnavailable } from '../store/guard'
+import type { Log } from '../ops/log'
 
 const DAY = 86_400_000
 // How often the console's summaries catch up, and how often old events are purged.
@@ -11,13 +13,14 @@ const PURGE_EVERY = 3_600_000
  * deleted on start and then hourly (in chunks: ingestion goes on between them). A failure is logged
  * and tried again at the next turn. Returns what stops it.
  */
-export function maintain(store: Store, { retentionDays, log }: { retentionDays: number; log: (line: string) => void }) {
+export function maintain(store: Store, { retentionDays, log }: { retentionDays: number; log: Log }) {
   let stopped = false
   let busy: Promise<unknown> = Promise.resolve()
   const turn = (what: string, fn: () => Promise<unknown>) =>
     (busy = busy
       .then(() => (stopped ? undefined : fn()))
-      .catch((err: unknown) => log(`signet: ${what} failed, tried again later: ${err instanceof Error ? err.message : String(err)}`)))
+      // A store not open yet, or unreachable, has said so once already (the guard's line).
+      .catch((err: unknown) => err instanceof StoreUnavailable || log(`signet: ${what} failed, tried again later: ${err instanceof Error ? err.message : String(err)}`, 'error')))
   const purge = () =>
     turn('purging old events', async () => {
       const before = (Math.floor(Date.now() / DAY) - retentionDays) * DAY

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { BlockList } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -15,7 +15,20 @@ export interface ConsoleAccess {
 export const CONSOLE_COOKIE = 'signet_dashboard'
 const COOKIE_VALUE = new RegExp(`(?:^|;\\s*)${CONSOLE_COOKIE}=([^;]*)`)
 
-const sameText = (a: string, b: string) => a.length == b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+// Compared as SHA-256 digests, always 32 bytes: comparing the texts themselves needs equal lengths
+// (a length is in UTF-16 units, Buffer's in UTF-8 bytes: a non-ASCII guess of the token's length threw),
+// and refusing other lengths early would tell the token's.
+const digest = (text: string) => createHash('sha256').update(text).digest()
+export const sameText = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
+
+/** The cookie's value as sent, decoded; undefined when it is not valid percent-encoding. */
+const decoded = (value: string) => {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * The console shows who did what: it answers only a request that has its token (as `?token=` once,
@@ -26,7 +39,7 @@ const sameText = (a: string, b: string) => a.length == b.length && timingSafeEqu
 export function allowed(req: IncomingMessage, { token }: ConsoleAccess, given?: string | null): boolean {
   const cookie = COOKIE_VALUE.exec(req.headers.cookie || '')?.[1]
   const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization || '')?.[1]
-  return [given, cookie && decodeURIComponent(cookie), bearer].some((t) => !!t && sameText(t, token))
+  return [given, cookie && decoded(cookie), bearer].some((t) => !!t && sameText(t, token))
 }
 
 /** Whether the request came over HTTPS: its own TLS, or a trusted proxy's X-Forwarded-Proto. */

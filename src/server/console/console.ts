@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import type { Handler } from '../http/collector'
+import type { Route } from '../http/door'
 import type { Period, Store } from '../store/store'
 import { allowed, tokenCookie, type ConsoleAccess } from './access'
 import { storedRow, type Feed, type FeedRow } from './feed'
 import { page } from './page'
+import { isUnreachable, StoreUnavailable } from '../store/guard'
 
 export interface ConsoleOptions {
   store: Store
   /** What this collector decided, as it happens (and, through the feed's relay, the others'). */
   feed: Feed
   access: ConsoleAccess
-  /** The configured project tokens: the console answers about these only. */
-  projects: string[]
+  /** The configured project tokens (now: a reload may change them): the console answers about these only. */
+  projects: string[] | (() => string[])
   /** The build folder, where dashboard.js is. */
   dist: string
 }
@@ -75,8 +76,10 @@ const limitOf = (query: URLSearchParams, name: string, fallback: number, most: n
  * The operator's console, on every collector: the dashboard's page at /dashboard, and the JSON it
  * reads under /api/ (docs/server.md lists every endpoint, key by key). All of it behind the token.
  */
-export function createConsole({ store, feed, access, projects, dist }: ConsoleOptions): Handler {
+export function createConsole({ store, feed, access, projects: configured, dist }: ConsoleOptions): Route {
+  const projectList = typeof configured == 'function' ? configured : () => configured
   const projectOf = (query: URLSearchParams) => {
+    const projects = projectList()
     const project = query.get('project') ?? projects[0]
     if (!projects.includes(project)) throw new Refused(404, `no project ${JSON.stringify(project.slice(0, 60))} here`)
     return project
@@ -121,7 +124,7 @@ export function createConsole({ store, feed, access, projects, dist }: ConsoleOp
     const method = req.method || 'GET'
     if (method == 'GET' && /^\/api\/(overview|people|pages|security)/.test(path)) await fresh()
     const person = /^\/api\/people\/([^/]+)(\/events)?$/.exec(path)
-    if (path == '/api/projects' && method == 'GET') return json(res, 200, { projects })
+    if (path == '/api/projects' && method == 'GET') return json(res, 200, { projects: projectList() })
     const project = projectOf(query)
     if (path == '/api/stream' && method == 'GET') return stream(req, res, project)
     if (method == 'GET' && path == '/api/overview') return json(res, 200, { project, period: periodOf(query), ...(await store.overview(project, periodOf(query))) })
@@ -133,7 +136,12 @@ export function createConsole({ store, feed, access, projects, dist }: ConsoleOp
     if (method == 'GET' && path == '/api/pages') return json(res, 200, { project, ...(await store.names(project, periodOf(query), limitOf(query, 'limit', 20, MAX_LIMIT))) })
     if (method == 'GET' && path == '/api/security') return json(res, 200, { project, attempts: await store.attempts(project, periodOf(query), limitOf(query, 'limit', LIMIT, MAX_LIMIT)) })
     if (person) {
-      const id = decodeURIComponent(person[1])
+      let id: string
+      try {
+        id = decodeURIComponent(person[1])
+      } catch {
+        throw new Refused(400, 'the person id in the path is not valid percent-encoding')
+      }
       if (method == 'GET' && person[2]) {
         const events = await store.timeline(project, id, { limit: limitOf(query, 'limit', LIMIT, MAX_LIMIT), offset: limitOf(query, 'offset', 0, 1e9) })
         return json(res, 200, { project, person: id, events })
@@ -147,11 +155,9 @@ export function createConsole({ store, feed, access, projects, dist }: ConsoleOp
     throw new Refused(404, `no ${method} ${path.slice(0, 80)}`)
   }
 
-  return (req, res) => {
-    const url = new URL(req.url || '/', 'http://console')
-    const path = url.pathname
+  return (req, res, { path, query }) => {
     if (path != '/dashboard' && path != '/dashboard.js' && !path.startsWith('/api/')) return false
-    const given = path == '/dashboard' ? url.searchParams.get('token') : null
+    const given = path == '/dashboard' ? query.get('token') : null
     if (!allowed(req, access, given)) {
       if (path.startsWith('/api/'))
         json(res, 401, { error: 'the console needs its token: Authorization: Bearer <token>, or the cookie /dashboard?token=<token> sets' }, { 'WWW-Authenticate': 'Bearer' })
@@ -166,13 +172,16 @@ export function createConsole({ store, feed, access, projects, dist }: ConsoleOp
       res.writeHead(302, { Location: '/dashboard', 'Set-Cookie': tokenCookie(req, access, given) }).end()
       return true
     }
-    if (path == '/dashboard') res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(page(projects))
+    if (path == '/dashboard') res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(page(projectList()))
     else if (path == '/dashboard.js')
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(readFileSync(join(dist, 'dashboard.js'), 'utf8'))
     else
-      api(req, res, path, url.searchParams).catch((err: unknown) =>
-        err instanceof Refused ? json(res, err.status, { error: err.message }) : json(res, 500, { error: 'the store could not answer' }),
-      )
+      // A refusal is answered here; anything else goes to the door's error boundary (500, logged).
+      return api(req, res, path, query).catch((err: unknown) => {
+        if (err instanceof Refused) return json(res, err.status, { error: err.message })
+        if (err instanceof StoreUnavailable || isUnreachable(err)) return json(res, 503, { error: 'the store cannot be reached now; try again in a moment' }, { 'Retry-After': '5' })
+        throw err
+      })
     return true
   }
 }

@@ -1,4 +1,4 @@
-import type { Handler } from '../http/collector'
+import type { Route } from '../http/door'
 import { scriptJson } from '../http/snippet'
 
 export interface DemoOptions {
@@ -24,21 +24,20 @@ button{font:inherit;padding:.3rem .7rem}table{border-collapse:collapse;width:100
  * here) and signs only that person's id, on request of the tracker's signature provider; the secret
  * stays on the server. What the collector decided is in the operator's console, beside it.
  */
-export function createDemo({ project, sign, snippet }: DemoOptions): Handler {
-  return (req, res) => {
-    const url = new URL(req.url || '/', 'http://demo')
+export function createDemo({ project, sign, snippet }: DemoOptions): Route {
+  return (req, res, { path, query }) => {
     const user = /(?:^|;\s*)signet_demo_user=(\w+)/.exec(req.headers.cookie || '')?.[1]
     const person = user && USERS[user] ? user : undefined
     const redirect = (to: string, cookie: string) => res.writeHead(302, { Location: to, 'Set-Cookie': cookie }).end()
     const page = (body: string, type = 'text/html; charset=utf-8', status = 200) =>
       res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body)
 
-    switch (url.pathname) {
+    switch (path) {
       case '/favicon.ico':
         res.writeHead(204).end()
         return true
       case '/demo/login': {
-        const as = url.searchParams.get('as') || ''
+        const as = query.get('as') || ''
         if (!USERS[as]) page('unknown demo user', 'text/plain', 400)
         else redirect('/', `${COOKIE}=${as}; Path=/; HttpOnly; SameSite=Lax`)
         return true
@@ -48,7 +47,7 @@ export function createDemo({ project, sign, snippet }: DemoOptions): Handler {
         return true
       case '/demo/signature':
         // Signs for the signed-in person only: asking for anyone else's id gets nothing.
-        if (!sign || !person || url.searchParams.get('id') != person) page('not signed in as that person', 'text/plain', 403)
+        if (!sign || !person || query.get('id') != person) page('not signed in as that person', 'text/plain', 403)
         else page(sign(person), 'text/plain')
         return true
       case '/':
@@ -58,7 +57,7 @@ export function createDemo({ project, sign, snippet }: DemoOptions): Handler {
     }
     if (req.method != 'GET') return false
     const calls = [`_gs(${scriptJson(project)});`]
-    if (url.searchParams.has('loggedout')) calls.push(`_gs('unidentify');`)
+    if (query.has('loggedout')) calls.push(`_gs('unidentify');`)
     if (person) {
       calls.push(`_gs('identify', ${scriptJson({ id: person, name: USERS[person] })});`)
       // The tracker asks this site's own server for the signature, as a real site's page would.

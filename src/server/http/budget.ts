@@ -15,45 +15,129 @@ export interface ClientBudget {
 // back: of about 500 B each, 0.5 MB. Four times that, and twice the events.
 export const DEFAULT_BUDGET: ClientBudget = { eventsPerMinute: 2000, bytesPerMinute: 2 * 1024 * 1024 }
 
-// Clients counted at once, at most: past it, the new ones of the minute share one count, so that a
-// sender cycling through addresses gains nothing and costs bounded memory.
-const MAX_CLIENTS = 100_000
+// Clients counted at once, at most: past it, the one seen least recently is forgotten (and starts
+// again from nothing if it comes back), so that a sender cycling through addresses costs bounded
+// memory and takes no one else's budget.
+export const MAX_CLIENTS = 100_000
 const MINUTE = 60_000
+
+/**
+ * What one jwt verification that proves nothing costs its sender, in events: a distinct forged ES256
+ * token took 220 µs to refuse (bench/jwt.md: 4,527/s), some 25 times what a refused event of an
+ * HMAC scheme costs from its request to its answer (bench/abuse.md).
+ */
+export const VERIFICATION_COST = 25
+
+interface Count {
+  events: number
+  bytes: number
+}
+
+/** A client's counts as the processes of one collector exchange them: [client, events, bytes]. */
+export type Counts = [client: string, events: number, bytes: number][]
 
 /**
  * Per-client counts over fixed minutes (all counts restart at each whole minute of the clock): a
  * batch either fits what is left of its client's minute, and is counted, or is refused with the
- * seconds until the next minute. No timers: the clock is read at each call.
+ * seconds until the next minute; work a client made the collector do for nothing (refused events,
+ * failed verifications) is charged whatever is left. No timers: the clock is read at each call.
+ *
+ * One budget holds for a whole collector: each worker process counts what it sees, `report`s what it
+ * counted since it last did, and `learn`s the collector's totals, which the primary process sums
+ * (`charge` of each report) and sends every worker. A client spread over several workers gets at
+ * most what it can send in the time between two reports beyond its budget.
  */
-export function createBudget({ eventsPerMinute, bytesPerMinute }: ClientBudget, now = Date.now) {
+export function createBudget({ eventsPerMinute, bytesPerMinute }: ClientBudget, { now = Date.now, maxClients = MAX_CLIENTS } = {}) {
   let minute = -1
-  const used = new Map<string, { events: number; bytes: number }>()
-  // The count of `client` in the current minute (a new minute starts them all again).
-  const countOf = (client: string) => {
+  // Most recently seen last: the first is the one to forget.
+  const used = new Map<string, Count>()
+  const unsent = new Map<string, Count>()
+  const clock = () => {
     const at = now()
     if (Math.floor(at / MINUTE) != minute) {
       minute = Math.floor(at / MINUTE)
       used.clear()
+      unsent.clear()
     }
-    const key = used.has(client) || used.size < MAX_CLIENTS ? client : ''
-    const count = used.get(key) || { events: 0, bytes: 0 }
-    used.set(key, count)
-    return { count, retryAfter: Math.ceil(((minute + 1) * MINUTE - at) / 1000) }
+    return at
+  }
+  // The count of `client` in the current minute, now the most recently seen.
+  const countOf = (client: string) => {
+    let count = used.get(client)
+    if (count) used.delete(client)
+    else {
+      count = { events: 0, bytes: 0 }
+      if (used.size >= maxClients) used.delete(used.keys().next().value!)
+    }
+    used.set(client, count)
+    return count
+  }
+  const retryAfter = (at: number) => Math.ceil(((minute + 1) * MINUTE - at) / 1000)
+  const add = (client: string, count: Count, events: number, bytes: number) => {
+    count.events += events
+    count.bytes += bytes
+    const mine = unsent.get(client) || unsent.set(client, { events: 0, bytes: 0 }).get(client)!
+    mine.events += events
+    mine.bytes += bytes
   }
   return {
     /** Counts `events` and `bytes` for `client` if they fit its minute; otherwise the seconds to wait. */
     take(client: string, events: number, bytes: number): { retryAfter: number } | undefined {
-      const { count, retryAfter } = countOf(client)
-      if (count.events + events > eventsPerMinute || count.bytes + bytes > bytesPerMinute) return { retryAfter }
-      count.events += events
-      count.bytes += bytes
+      const at = clock()
+      const count = countOf(client)
+      if (count.events + events > eventsPerMinute || count.bytes + bytes > bytesPerMinute) return { retryAfter: retryAfter(at) }
+      add(client, count, events, bytes)
       return undefined
     },
+    /** Counts what `client` made the collector do for nothing: charged whether or not it fits. */
+    charge(client: string, events: number, bytes = 0) {
+      clock()
+      add(client, countOf(client), events, bytes)
+    },
+    /** The events `client` may still send this minute. */
+    left(client: string): number {
+      clock()
+      return Math.max(0, eventsPerMinute - countOf(client).events)
+    },
+    /** The seconds until the next minute, when every client starts again. */
+    wait: () => retryAfter(clock()),
     /** The seconds to wait when `client` has used its minute up: its next request is refused before it is read. */
     spent(client: string): { retryAfter: number } | undefined {
-      const { count, retryAfter } = countOf(client)
-      return count.events >= eventsPerMinute || count.bytes >= bytesPerMinute ? { retryAfter } : undefined
+      const at = clock()
+      const count = countOf(client)
+      return count.events >= eventsPerMinute || count.bytes >= bytesPerMinute ? { retryAfter: retryAfter(at) } : undefined
     },
+    /** What this process counted since the last report, and the minute it was counted in; nothing when it counted nothing. */
+    report(): { minute: number; counts: Counts } | undefined {
+      clock()
+      if (!unsent.size) return undefined
+      const counts: Counts = [...unsent].map(([client, c]) => [client, c.events, c.bytes])
+      unsent.clear()
+      return { minute, counts }
+    },
+    /** The collector's totals of `minute` for some clients: each client's count is raised to them (one of an earlier minute is ignored). */
+    learn(of: number, totals: Counts) {
+      clock()
+      if (of != minute) return
+      for (const [client, events, bytes] of totals) {
+        const count = countOf(client)
+        count.events = Math.max(count.events, events)
+        count.bytes = Math.max(count.bytes, bytes)
+      }
+    },
+    /** A report of another process's, added to this one's counts; resolves to the totals of its clients now (the primary's sum). */
+    sum(of: number, counts: Counts): Counts {
+      clock()
+      if (of != minute) return []
+      return counts.map(([client, events, bytes]) => {
+        const count = countOf(client)
+        count.events += events
+        count.bytes += bytes
+        return [client, count.events, count.bytes]
+      })
+    },
+    /** The clients counted now (at most maxClients). */
+    size: () => used.size,
   }
 }
 

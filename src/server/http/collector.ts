@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { checkProjects, wireIdOf, type ProjectConfig, type RejectedEvent, type StoredEvent } from '../verify/batch'
-import { clientKey, trustedProxies, trusts, type ClientBudget } from './budget'
+import { clientKey, trustedProxies, trusts, type Budget, type ClientBudget } from './budget'
+import { createDoor, targetOf, type Route } from './door'
 import { createSignetHandler } from './handlers'
 import { send } from './http'
 import type { Store } from '../store/store'
+import type { Log } from '../ops/log'
+import type { Metrics } from '../ops/metrics'
 
 export * from '../verify/batch'
 
@@ -23,8 +26,8 @@ export interface CollectorOptions {
   maxEventAgeMs?: number
   /** How long a request body may take to arrive, in ms; slower ones get 408. */
   bodyTimeoutMs?: number
-  /** createSignetHandler's: a client's budget per minute, anonymous props, reverse proxies. */
-  budget?: ClientBudget | false
+  /** createSignetHandler's: a client's budget per minute (or a budget shared with other processes), anonymous props, reverse proxies. */
+  budget?: ClientBudget | Budget | false
   maxAnonymousProps?: number
   trustProxy?: readonly string[]
   /** createSignetHandler's storeIp: truncated (default), full or none. */
@@ -35,7 +38,10 @@ export interface CollectorOptions {
   headersTimeoutMs?: number
   /** The build folder (dist/): /tracker.js and /adapters/*.js are served from it. */
   assetDir?: string
-  log?: (line: string) => void
+  /** Where the sums of what was accepted and rejected go (info), and failures (error): a line each. */
+  log?: Log
+  /** What it counts for /metrics: events accepted and refused, requests, budget refusals, store errors. */
+  metrics?: Metrics
   /** Called after each batch is committed, with its newly stored events and its rejected ones, and its project (a live view). */
   onResult?: (stored: StoredEvent[], rejected: RejectedEvent[], project?: string) => void
 }
@@ -46,7 +52,7 @@ const ASSETS = new Set(['/tracker.js', '/adapters/beacon.js', '/adapters/engages
 const SUMMARY_MS = 10_000
 
 /** Sums of accepted and rejected events per project, written as one line each when flushed. */
-function createTally(log: (line: string) => void) {
+function createTally(log: Log) {
   const sums = new Map<string, { name: string; accepted: number; rejected: Map<string, number> }>()
   let timer: NodeJS.Timeout | undefined
   const flush = () => {
@@ -82,7 +88,7 @@ const originOf = (url: unknown) => {
 
 /** The reference collector: POST /track through createSignetHandler into a store, and the tracker's scripts. */
 export function createCollector(options: CollectorOptions) {
-  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, budget, maxAnonymousProps, trustProxy, storeIp, assetDir, log = () => {}, onResult } = options
+  const { projects, store, maxBodyBytes, maxEvents, maxEventAgeMs, bodyTimeoutMs, budget, maxAnonymousProps, trustProxy, storeIp, assetDir, log = () => {}, metrics, onResult } = options
   const { maxConnectionsPerAddress = 128, headersTimeoutMs = 10_000 } = options
   const proxies = trustProxy?.length ? trustedProxies(trustProxy) : undefined
   checkProjects(projects)
@@ -98,15 +104,28 @@ export function createCollector(options: CollectorOptions) {
     maxAnonymousProps,
     trustProxy,
     storeIp,
-    log,
+    log: (line) => log(line, 'error'),
+    onBudgetRefusal: metrics && (() => metrics.budget.inc()),
     async onEvents(accepted, rejected, { project, token, ip }) {
       if (!accepted.length && !rejected.length) return
       const receivedAt = Date.now()
-      const outcomes = await store.add(
-        accepted,
-        rejected.map((r) => ({ project: project ?? '', reason: r.reason, personId: r.event?.personId, receivedAt, ip, origin: originOf(r.event?.page?.url) })),
-      )
+      let outcomes
+      try {
+        outcomes = await store.add(
+          accepted,
+          rejected.map((r) => ({ project: project ?? '', reason: r.reason, personId: r.event?.personId, receivedAt, ip, origin: originOf(r.event?.page?.url) })),
+        )
+      } catch (err) {
+        metrics?.storeErrors.inc({ operation: 'add' })
+        throw err
+      }
       const conflicts = accepted.filter((_, i) => outcomes[i] == 'conflict')
+      if (metrics) {
+        const named = project ?? 'unknown'
+        accepted.forEach((e, i) => outcomes[i] == 'stored' && metrics.events.inc({ project: named, verdict: e.verdict }))
+        for (const r of rejected) metrics.refused.inc({ project: named, reason: r.reason })
+        if (conflicts.length) metrics.refused.inc({ project: named, reason: 'conflict' }, conflicts.length)
+      }
       // An unknown token is whatever a sender wrote, perhaps a signature: only a short, printable prefix
       // is logged, of the period's first (a sender can make up any number of tokens).
       const name = project ?? `unknown projects (the first: ${JSON.stringify(token.slice(0, 6).replace(/[^\x20-\x7e]/g, '?') + '…')})`
@@ -120,37 +139,66 @@ export function createCollector(options: CollectorOptions) {
     },
   })
 
+  /** The tracker's scripts, from the build folder. */
+  const script: Route = (req, res, { path }) => {
+    if (!assetDir || !ASSETS.has(path) || (req.method != 'GET' && req.method != 'HEAD')) return false
+    let text: string | undefined
+    try {
+      text = readFileSync(join(assetDir, path), 'utf8')
+    } catch {
+      // Not built: a 404, not a failure of the collector.
+    }
+    if (text === undefined) send(res, 404, { error: `${path} is not built (npm run build)` })
+    else send(res, 200, text, 'text/javascript; charset=utf-8')
+    return true
+  }
+  const track: Route = (req, res, { path }) => path == '/track' && signet.node(req, res)
+  /** The collector's routes, named (metrics), for a door of its own (listen) or another server's. */
+  const routes: [string, Route][] = [
+    ['track', track],
+    ['script', script],
+  ]
+
   /** Handles /track and the tracker's scripts; returns false for any other path so a host server can route it. */
   const handle: Handler = (req, res) => {
-    const path = (req.url || '/').split('?')[0]
-    if (assetDir && ASSETS.has(path) && (req.method == 'GET' || req.method == 'HEAD')) {
-      let script: string | undefined
-      try {
-        script = readFileSync(join(assetDir, path), 'utf8')
-      } catch {
-        // Not built: a 404, not a crash of the collector.
-      }
-      if (script === undefined) send(res, 404, { error: `${path} is not built (npm run build)` })
-      else send(res, 200, script, 'text/javascript; charset=utf-8')
+    const target = targetOf(req.url)
+    if (!target) return false
+    for (const [, route] of routes) {
+      const taken = route(req, res, target)
+      if (taken === false) continue
+      if (taken !== true) taken.catch((err: unknown) => log(`signet: ${err instanceof Error ? err.message : String(err)}`, 'error'))
       return true
     }
-    if (path != '/track') return false
-    void signet.node(req, res)
-    return true
+    return false
   }
 
   let server: Server | undefined
 
   return {
     handle,
-    /** Starts an HTTP server; `other` may serve the paths the collector does not. Resolves to its base URL. */
-    listen(port = 0, host = '127.0.0.1', other?: Handler): Promise<string> {
+    routes,
+    /** Takes a reloaded configuration's projects for the requests from now on (throws for projects checkProjects refuses, changing nothing). */
+    setProjects(next: Record<string, ProjectConfig>) {
+      signet.setProjects(next)
+    },
+    /**
+     * Starts an HTTP server whose one door (error boundary, metrics) takes the collector's routes,
+     * then `others` for the paths the collector does not serve. Resolves to its base URL.
+     */
+    listen(port = 0, host = '127.0.0.1', others: [string, Route][] = []): Promise<string> {
+      const door = createDoor([...routes, ...others], {
+        log,
+        done: metrics && ((route, method, status, seconds) => {
+          metrics.requests.inc({ route, method, status })
+          metrics.latency.observe({ route }, seconds)
+        }),
+      })
       // A connection is closed that sends no request within headersTimeoutMs (Node's own headers
       // timeout starts with a request's first byte), or that stays open 5 s between requests: 1,100
       // idle connections once held a worker's 1,024 file descriptors for 20 s.
       server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: 15_000, connectionsCheckingInterval: 1000 }, (req, res) => {
         req.socket.setTimeout(0)
-        if (!handle(req, res) && !other?.(req, res)) send(res, 404, { error: 'not found' })
+        door(req, res)
       })
       server.keepAliveTimeout = 5000
       // And one address may hold only so many at once (a proxy in front holds everyone's).

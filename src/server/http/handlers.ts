@@ -16,7 +16,7 @@ import {
 } from '../verify/batch'
 import { EVENT_AGE } from '../../protocol'
 import { verifyBatchTokens } from '../verify/jwt'
-import { clientAddress, clientKey, createBudget, DEFAULT_BUDGET, trustedProxies, type ClientBudget } from './budget'
+import { clientAddress, clientKey, createBudget, DEFAULT_BUDGET, trustedProxies, VERIFICATION_COST, type Budget, type ClientBudget } from './budget'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
 
 export interface SignetHandlerOptions {
@@ -48,10 +48,14 @@ export interface SignetHandlerOptions {
   /**
    * What one client address (an IPv6 /64) may have stored per minute, of events without a verified
    * person: past it the request is answered 429 with Retry-After and nothing of it is stored (the
-   * tracker sends it again then). Default 2,000 events and 2 MiB of stored records; false: none.
-   * Counted in this process, and only where the client's address is known (node, or ip given).
+   * tracker sends it again then). Refused events count against it too, and a jwt verification that
+   * proved nothing as VERIFICATION_COST events. Default 2,000 events and 2 MiB of stored records;
+   * false: none. Counted in this process (or in the budget given, which the reference collector
+   * shares between its workers), and only where the client's address is known (node, or ip given).
    */
-  budget?: ClientBudget | false
+  budget?: ClientBudget | Budget | false
+  /** Called with each request answered 429 for its client's budget (metrics). */
+  onBudgetRefusal?: () => void
   /**
    * Addresses (or CIDR ranges) of the reverse proxies in front: a request from one of them is the
    * client's named in X-Forwarded-For (the last address there that is not a proxy's). Read by the
@@ -98,7 +102,6 @@ export interface SignetAnswer {
  */
 export function createSignetHandler(options: SignetHandlerOptions) {
   const {
-    projects,
     onEvents,
     maxBodyBytes = 128 * 1024,
     maxDecompressedBytes = 512 * 1024,
@@ -110,10 +113,12 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     trustProxy = [],
     storeIp = 'truncated',
     log = (line) => console.error(line),
+    onBudgetRefusal,
   } = options
+  let { projects } = options
   checkProjects(projects)
   if (!(maxEventAgeMs > 0)) throw new Error('signet: maxEventAgeMs must be a positive number of ms')
-  const budget = limits && createBudget(limits)
+  const budget = limits && ('take' in limits ? limits : createBudget(limits))
   const proxies = trustProxy.length ? trustedProxies(trustProxy) : undefined
   const json = { 'Content-Type': 'application/json', ...CORS_HEADERS }
 
@@ -123,27 +128,35 @@ export function createSignetHandler(options: SignetHandlerOptions) {
     return { status: 500, headers: json, body: { error: 'internal error' } }
   }
 
-  const tooMany = (retryAfter: number): SignetAnswer => ({
-    status: 429,
-    headers: { ...json, 'Retry-After': String(retryAfter) },
-    body: { error: `more events from this address in a minute than the collector takes: send them again in ${retryAfter} s` },
-  })
+  const tooMany = (retryAfter: number): SignetAnswer => {
+    onBudgetRefusal?.()
+    return {
+      status: 429,
+      headers: { ...json, 'Retry-After': String(retryAfter) },
+      body: { error: `more events from this address in a minute than the collector takes: send them again in ${retryAfter} s` },
+    }
+  }
 
   /** Answers one request body: bytes (JSON, or gzipped JSON), a string of JSON, or an already parsed object. */
   async function handle(body: unknown, ip?: string): Promise<SignetAnswer> {
     try {
       // A client that has used its minute up costs no unpacking or parsing.
-      const spent = ip && budget && budget.spent(clientKey(ip))
+      const client = ip && budget ? clientKey(ip) : undefined
+      const spent = client && budget && budget.spent(client)
       if (spent) return tooMany(spent.retryAfter)
       const arrived = body instanceof Uint8Array ? body.byteLength : typeof body == 'string' ? Buffer.byteLength(body) : 0
       if (arrived > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
       const text = body instanceof Uint8Array ? bodyText(body, maxDecompressedBytes) : body
       const batch = typeof text == 'string' ? parseJson(text) : text
       const kept = !ip || storeIp == 'none' ? undefined : storeIp == 'full' ? ip : anonymizeIp(ip)
-      const tokens = await verifyBatchTokens(projects, batch, { maxChars: LIMITS.signature, maxEvents })
-      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens })
+      // Verifications the cache cannot answer are made only while the client can pay for them, should they prove nothing.
+      const afford = client && budget ? (fresh: number) => fresh * VERIFICATION_COST <= budget.left(client) : undefined
+      const verified = await verifyBatchTokens(projects, batch, { maxChars: LIMITS.signature, maxEvents, afford })
+      if (!verified) return tooMany((budget as Budget).wait())
+      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
+      if (client && budget && (checked.rejected.length || verified.failed)) budget.charge(client, checked.rejected.length + verified.failed * VERIFICATION_COST)
       const unverified = checked.accepted.filter((e) => e.verdict != 'verified')
-      const over = ip && budget && unverified.length && budget.take(clientKey(ip), unverified.length, unverified.reduce((n, e) => n + jsonOf(e).length, 0))
+      const over = client && budget && unverified.length && budget.take(client, unverified.length, unverified.reduce((n, e) => n + jsonOf(e).length, 0))
       if (over) return tooMany(over.retryAfter)
       let conflicts: Conflicts
       try {
@@ -170,6 +183,12 @@ export function createSignetHandler(options: SignetHandlerOptions) {
 
   return {
     handle,
+
+    /** Takes other projects (a configuration reloaded) for the requests that arrive from now on; throws, changing nothing, for ones checkProjects refuses. */
+    setProjects(next: Record<string, ProjectConfig>) {
+      checkProjects(next)
+      projects = next
+    },
 
     /** Node's http and Express: (req, res). Reads the body itself unless a body parser already did. */
     async node(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> {

@@ -1,4 +1,8 @@
+import { describeUrl } from './postgres'
 import { DEFAULT_SQLITE_FILE, type Store, type StoreOptions } from './store'
+
+/** What the options name, for log lines, without opening it: `postgres host:port/database` (never a password) or `sqlite <file>`. */
+export const describeStore = ({ url, file }: StoreOptions) => (url ? `postgres ${describeUrl(url)}` : `sqlite ${file || DEFAULT_SQLITE_FILE}`)
 
 /**
  * Opens the store the options name, creating or migrating its schema unless readonly. The one

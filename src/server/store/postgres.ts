@@ -3,6 +3,10 @@ import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, loadDriver, tally, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
+import { backoffDelay } from '../ops/backoff'
+
+type Log = NonNullable<StoreOptions['log']>
+type Progress = NonNullable<StoreOptions['onMigration']>
 
 /**
  * The schema, one step per version (signet_schema.version counts the steps applied). A new version
@@ -362,12 +366,13 @@ type MakePartitions = ReturnType<typeof partitioner>
  * its own that also notes how far it went (signet_copied): memory stays that of a chunk, and a start
  * after a crash goes on from there. Keeps each event's seq, which the summaries count up to.
  */
-async function copyEvents(pool: Pool, log: (line: string) => void, makePartitions: MakePartitions, final?: PoolClient) {
+async function copyEvents(pool: Pool, log: Log, makePartitions: MakePartitions, final?: PoolClient, progress?: Progress) {
   const query = (text: string, values: unknown[] = []) => (final ?? pool).query(text, values)
   const upto = async () => Number((await query('SELECT coalesce(max(upto), 0) AS upto FROM signet_copied')).rows[0].upto)
   const left = Number((await query('SELECT count(*) AS n FROM signet_events WHERE seq > $1', [await upto()])).rows[0].n)
   if (!left) return
   if (!final) log(`signet: storing ${fmt(left)} events in schema ${VERSION} (columns and a dictionary instead of JSON, monthly partitions): this runs once`)
+  progress?.(0, left)
   const dictionary = makeInterner()
   const started = performance.now()
   let done = 0
@@ -397,15 +402,17 @@ async function copyEvents(pool: Pool, log: (line: string) => void, makePartition
     }
     await (final ? copy(final) : inTransaction(pool, copy))
     done += rows.length
+    progress?.(done, left)
     if (!final && performance.now() - started > told + 5000) {
       told = performance.now() - started
       log(`signet: ${fmt(done)} of ${fmt(left)} events stored in schema ${VERSION} (${Math.floor((100 * done) / left)}%)`)
     }
   }
   if (!final) log(`signet: ${fmt(done)} events stored in schema ${VERSION} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  progress?.(0, 0)
 }
 
-async function migrate(pool: Pool, log: (line: string) => void, makePartitions: MakePartitions) {
+async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, progress?: Progress) {
   // A session's lock, held through the copy's many transactions: a second collector starting now
   // waits, then finds the schema made.
   const lock = await pool.connect()
@@ -424,7 +431,7 @@ async function migrate(pool: Pool, log: (line: string) => void, makePartitions: 
     await lock.query('DELETE FROM signet_schema')
     await lock.query('INSERT INTO signet_schema (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length])
     await lock.query('COMMIT')
-    await copyEvents(pool, log, makePartitions)
+    await copyEvents(pool, log, makePartitions, undefined, progress)
     await lock.query('BEGIN')
     // What an older collector still running stored meanwhile is copied too, its writes stopped first.
     await lock.query('LOCK TABLE signet_events IN EXCLUSIVE MODE')
@@ -442,12 +449,17 @@ async function migrate(pool: Pool, log: (line: string) => void, makePartitions: 
   }
 }
 
-export async function openPostgresStore(url: string, { readonly = false, log = console.error, now = Date.now }: StoreOptions = {}): Promise<Store> {
+export async function openPostgresStore(url: string, { readonly = false, log = console.error, now = Date.now, onMigration }: StoreOptions = {}): Promise<Store> {
   const pg = await loadDriver('pg', () => import('pg').then((m) => m.default), 'npm install pg')
   const where = describeUrl(url)
-  const pool = new pg.Pool({ connectionString: url, max: 8 })
-  // An idle connection the server dropped is replaced by the pool; unhandled, it would end the process.
-  pool.on('error', (err: Error) => log(`postgres ${where}: ${err.message}`))
+  // A connection that cannot be made in 5 s fails (the batch is answered 503), rather than hold its
+  // request for as long as the network takes to give up; keep-alive finds a peer gone quietly.
+  const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5000, keepAlive: true })
+  // An idle connection the server dropped is replaced by the pool. One checked out (a transaction,
+  // the summing up, the migration) that the server drops between two queries emits 'error' too: its
+  // query fails, and the pool discards it when it is released. Unhandled, either would end the process.
+  pool.on('error', (err: Error) => log(`postgres ${where}: an idle connection was lost: ${err.message}`, 'warn'))
+  pool.on('connect', (client: PoolClient) => client.on('error', () => {}))
   const makePartitions = partitioner(pool)
   // Made ahead of the clock, each time the summaries catch up (cached: no query but once a month).
   const ahead = () => makePartitions(Array.from({ length: AHEAD + 1 }, (_, i) => monthOf(now()) + i))
@@ -458,7 +470,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       const { rows } = await pool.query<{ version: number }>('SELECT version FROM signet_schema')
       legacy = (rows[0]?.version ?? 0) < VERSION
     } else {
-      await migrate(pool, log, makePartitions)
+      await migrate(pool, log, makePartitions, onMigration)
       await ahead()
     }
   } catch (err) {
@@ -669,17 +681,21 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   let listener: InstanceType<typeof pg.Client> | undefined
   let reconnect: ReturnType<typeof setTimeout> | undefined
   let closed = false
+  // Failures in a row: the connection is tried again after 1 s, then less and less often (to 30 s)
+  // while the database stays away, and a line is written for the first failure and every tenth.
+  let lostTimes = 0
   const hear = async () => {
     if (closed || listener) return
-    const client = new pg.Client({ connectionString: url })
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true })
     listener = client
     const lost = (err?: Error) => {
       if (listener != client) return
       listener = undefined
       client.end().catch(() => {})
       if (closed || !hearing.size) return
-      if (err) log(`postgres ${where}: the live feed's connection: ${err.message}; again in 1 s`)
-      reconnect = setTimeout(() => void hear(), 1000)
+      const wait = backoffDelay(++lostTimes, { baseMs: 1000, capMs: 30_000 })
+      if (err && lostTimes % 10 == 1) log(`postgres ${where}: the live feed's connection: ${err.message}; again in ${(wait / 1000).toFixed(1)} s`, 'warn')
+      reconnect = setTimeout(() => void hear(), wait)
       reconnect.unref()
     }
     client.on('error', lost)
@@ -690,6 +706,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     try {
       await client.connect()
       await client.query(`LISTEN "${channelName.replace(/"/g, '""')}"`)
+      lostTimes = 0
       readyFns.forEach((fn) => fn())
     } catch (err) {
       lost(err as Error)
@@ -698,7 +715,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   const channel: Channel = {
     send(message) {
       if (closed || Buffer.byteLength(message) > CHANNEL_BYTES) return
-      pool.query('SELECT pg_notify($1, $2)', [channelName, message]).catch((err: Error) => log(`postgres ${where}: live feed: ${err.message}`))
+      // Best effort: a message the database could not take is dropped (the batch itself was answered by now).
+      pool.query('SELECT pg_notify($1, $2)', [channelName, message]).catch(() => {})
     },
     listen(fn, ready) {
       hearing.add(fn)
@@ -947,6 +965,9 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       return total
     },
     ...(!readonly && { channel }),
+    async ping() {
+      await pool.query('SELECT 1')
+    },
     async close() {
       while (pending.length || writing) await new Promise((r) => setTimeout(r, 10))
       closed = true

@@ -1,6 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { once } from 'node:events'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statfsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -9,6 +8,8 @@ import { countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summa
 import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
+type Log = NonNullable<StoreOptions['log']>
+type Progress = NonNullable<StoreOptions['onMigration']>
 
 /**
  * The schema, one step per version (PRAGMA user_version counts the steps applied). A new version
@@ -201,7 +202,7 @@ interface WriteJob {
   rows: (string | number | Uint8Array | null)[]
   rejected: (string | number | null)[]
 }
-type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: string }
+type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: string; code?: string }
 
 /**
  * The writer thread, which alone writes to the database for this process, so that a commit (and,
@@ -271,21 +272,22 @@ function writerThread() {
   const flush = () => {
     const jobs = pending
     pending = []
-    const error = (err: unknown) => (err instanceof Error ? err.message : String(err))
+    // The message and SQLite's code (SQLITE_FULL…), by which the store tells a full disk from a wrong batch.
+    const error = (err: unknown) => ({ error: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code })
     try {
       write.immediate(jobs).forEach((outcomes, i) => post({ n: jobs[i].n, outcomes }))
     } catch (err) {
       intern.reset()
       // The database is locked, full or failing: every batch fails alike, at once.
       if (jobs.length == 1 || /BUSY|LOCKED|FULL|IOERR|READONLY/.test((err as { code?: string }).code || ''))
-        return jobs.forEach(({ n }) => post({ n, error: error(err) }))
+        return jobs.forEach(({ n }) => post({ n, ...error(err) }))
       // Otherwise one batch may be at fault: alone, each succeeds or fails on its own.
       for (const job of jobs)
         try {
           post({ n: job.n, outcomes: write.immediate([job])[0] })
         } catch (err) {
           intern.reset()
-          post({ n: job.n, error: error(err) })
+          post({ n: job.n, ...error(err) })
         }
     }
   }
@@ -296,7 +298,11 @@ function writerThread() {
       return
     }
     if (pending.length) flush()
-    db.close()
+    // Closing checkpoints the log into the file, which a full disk refuses: the log keeps every
+    // commit, and the next open copies it. Not a reason to die with an error instead of closing.
+    try {
+      db.close()
+    } catch {}
     parentPort!.close()
   })
 }
@@ -324,8 +330,11 @@ function checkpointThread() {
   }, everyMs)
   parentPort!.on('message', () => {
     clearInterval(timer)
-    db.pragma('wal_checkpoint(PASSIVE)')
-    db.close()
+    // As the writer's close: a full disk may refuse the checkpoint; the log keeps what it holds.
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)')
+      db.close()
+    } catch {}
     parentPort!.close()
   })
 }
@@ -367,7 +376,7 @@ function copier(db: Database) {
   }
 }
 
-async function copyEvents(copy: ReturnType<typeof copier>, log: (line: string) => void) {
+async function copyEvents(copy: ReturnType<typeof copier>, log: Log, progress?: Progress) {
   const total = copy.left()
   if (!total) return
   log(`signet: storing ${fmt(total)} events in schema ${VERSION} (columns and a dictionary instead of JSON): this runs once`)
@@ -375,6 +384,7 @@ async function copyEvents(copy: ReturnType<typeof copier>, log: (line: string) =
   let done = 0
   let told = 0
   for (let n; (n = copy.chunk.immediate()); done += n) {
+    progress?.(done + n, total)
     if (performance.now() - started > told + 5000) {
       told = performance.now() - started
       log(`signet: ${fmt(done)} of ${fmt(total)} events stored in schema ${VERSION} (${Math.floor((100 * done) / total)}%)`)
@@ -383,9 +393,10 @@ async function copyEvents(copy: ReturnType<typeof copier>, log: (line: string) =
     await new Promise((r) => setImmediate(r))
   }
   log(`signet: ${fmt(done)} events stored in schema ${VERSION} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  progress?.(0, 0)
 }
 
-async function migrate(db: Database, file: string, log: (line: string) => void) {
+async function migrate(db: Database, file: string, log: Log, progress?: Progress) {
   const version = () => db.pragma('user_version', { simple: true }) as number
   if (version() > VERSION) throw new Error(`signet: ${file} has schema version ${version()}, newer than this Signet knows (${VERSION}): upgrade Signet`)
   if (version() == VERSION) return
@@ -395,7 +406,7 @@ async function migrate(db: Database, file: string, log: (line: string) => void) 
     db.exec(SQLITE_V3.begin)
   }).immediate()
   const copy = copier(db)
-  await copyEvents(copy, log)
+  await copyEvents(copy, log, progress)
   db.transaction(() => {
     if (version() == VERSION) return
     // What another process stored meanwhile (an older Signet still running) is copied too.
@@ -446,7 +457,7 @@ function legacyStore(file: string, db: Database, version: number): Store {
   }
 }
 
-export async function openSqliteStore(file: string, { readonly = false, mustExist = false, log = console.error, now = Date.now }: StoreOptions = {}): Promise<Store> {
+export async function openSqliteStore(file: string, { readonly = false, mustExist = false, log = console.error, now = Date.now, onMigration }: StoreOptions = {}): Promise<Store> {
   if ((readonly || mustExist) && !existsSync(file)) throw new Error(`signet: no store at ${file}`)
   if (!readonly) mkdirSync(dirname(file), { recursive: true })
   const Driver = await driver()
@@ -459,7 +470,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     // WAL: readers never block the writer, and writers in other processes take turns.
     db.pragma('journal_mode = WAL')
     try {
-      await migrate(db, file, log)
+      await migrate(db, file, log, onMigration)
     } catch (err) {
       db.close()
       throw err
@@ -592,6 +603,19 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   // as long as the chunk held it: ingestion keeps two thirds of the writer, the task takes 3x longer.
   const breathe = (since: number) => new Promise((r) => setTimeout(r, Math.min(1000, 2 * (performance.now() - since))))
 
+  // A write's failure as an Error with SQLite's code; a full disk's says how much room is left, and where.
+  const writeError = ({ error, code }: { error: string; code?: string }) => {
+    let text = error
+    if (code == 'SQLITE_FULL') {
+      let free = 'unknown'
+      try {
+        const { bavail, bsize } = statfsSync(dirname(file))
+        free = `${fmt(Math.round((bavail * bsize) / 1024))} KB`
+      } catch {}
+      text = `${file}: ${error} (${free} free on its disk)`
+    }
+    return Object.assign(new Error(text), { code })
+  }
   const calls = new Map<number, { resolve: (outcomes: Outcome[]) => void; reject: (err: Error) => void }>()
   let n = 0
   let thread: Worker | undefined
@@ -612,7 +636,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     started.on('message', (result: WriteResult) => {
       const call = calls.get(result.n)
       calls.delete(result.n)
-      if ('error' in result) call?.reject(new Error(result.error))
+      if ('error' in result) call?.reject(writeError(result))
       else call?.resolve(result.outcomes)
       // Writes under way keep the process alive; an idle store does not.
       if (!calls.size) started.unref()
@@ -739,10 +763,16 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       for (const worker of [writer, checkpoints])
         if (worker && worker.threadId >= 0) {
           worker.ref()
+          const exited = new Promise((resolve) => worker.once('exit', resolve))
           worker.postMessage('close')
-          await once(worker, 'exit')
+          await exited
         }
-      if (db.open) db.close()
+      // A full disk may refuse the checkpoint closing makes: what the log holds stays there, for the next open.
+      try {
+        if (db.open) db.close()
+      } catch (err) {
+        log(`sqlite ${file}: closed without copying the write-ahead log into the file (${(err as Error).message}); the next start copies it`, 'warn')
+      }
     },
   }
 }

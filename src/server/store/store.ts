@@ -122,6 +122,8 @@ export interface Store {
    * whose processes share one machine and are relayed by the primary.
    */
   channel?: Channel
+  /** Asks the database to answer, touching no data: how a store found unreachable is tried again. Absent for SQLite, whose next write is the test. */
+  ping?(): Promise<void>
   close(): Promise<void>
 }
 
@@ -145,8 +147,10 @@ export interface StoreOptions {
   readonly?: boolean
   /** Opens an existing store only: a SQLite file that is not there is an error, not a new store (forget). */
   mustExist?: boolean
-  /** Where a store reports trouble it survives (a PostgreSQL connection lost while idle), and a migration's progress. */
-  log?: (line: string) => void
+  /** Where a store reports trouble it survives (warn: a PostgreSQL connection lost while idle), and a migration's progress (info). */
+  log?: (line: string, level?: 'info' | 'warn' | 'error') => void
+  /** A migration's progress: events copied of those to copy, at its start, every chunk, and at its end. */
+  onMigration?: (copied: number, total: number) => void
   /** The clock PostgreSQL's monthly partitions are made ahead of, and the dictionary's entries are kept by (tests set it). Default Date.now. */
   now?: () => number
 }

@@ -231,6 +231,11 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
       // A token that proved nothing for want of a key may pass once the provider has rotated: not kept.
       return 'reason' in result && result.reason == 'unknown_key' ? result : remember(token, result)
     },
+    /** Whether verify(token) would answer from the cache, costing nothing. */
+    knows: (token: string) => {
+      const known = cache.get(token)
+      return !!known && (known.exp === undefined || known.exp + tolerance > Date.now() / 1000)
+    },
     /** Tokens cached now. */
     size: () => cache.size,
   }
@@ -240,27 +245,38 @@ export type JwtVerifier = ReturnType<typeof createJwtVerifier>
 
 const verifiers = new WeakMap<object, JwtVerifier>()
 
+/** A batch's tokens verified: each one's result, and how many were verified now (not cached) and proved nothing. */
+export interface VerifiedTokens {
+  tokens: Map<string, JwtResult>
+  failed: number
+}
+
 /**
  * The batch's distinct tokens of a `jwt` project, verified (the I/O and the async crypto, before
- * checkBatch, which then only looks results up). Anything else: an empty map.
+ * checkBatch, which then only looks results up). Anything else: an empty map. `afford` is asked
+ * first how many verifications the cache cannot answer: when it says no, none is made (undefined),
+ * and the sender is refused before costing anything.
  */
 export async function verifyBatchTokens(
   projects: Record<string, { scheme?: string; secrets: unknown[]; jwt?: JwtOptions }>,
   batch: unknown,
-  { maxChars, maxEvents }: { maxChars: number; maxEvents: number },
-): Promise<Map<string, JwtResult>> {
+  { maxChars, maxEvents, afford }: { maxChars: number; maxEvents: number; afford?: (fresh: number) => boolean },
+): Promise<VerifiedTokens | undefined> {
   const tokens = new Map<string, JwtResult>()
-  if (!batch || typeof batch != 'object') return tokens
+  const none = { tokens, failed: 0 }
+  if (!batch || typeof batch != 'object') return none
   const { project: token, events } = batch as { project?: unknown; events?: unknown }
-  if (typeof token != 'string' || !Object.prototype.hasOwnProperty.call(projects, token) || !Array.isArray(events) || events.length > maxEvents) return tokens
+  if (typeof token != 'string' || !Object.prototype.hasOwnProperty.call(projects, token) || !Array.isArray(events) || events.length > maxEvents) return none
   const project = projects[token]
-  if (project.scheme != 'jwt') return tokens
+  if (project.scheme != 'jwt') return none
   let verifier = verifiers.get(project)
   if (!verifier) verifiers.set(project, (verifier = createJwtVerifier(project.jwt || {}, project.secrets.map(String))))
   for (const e of events) {
     const signature = e && typeof e == 'object' && Object.prototype.hasOwnProperty.call(e, 'signature') ? (e as { signature: unknown }).signature : undefined
     if (typeof signature == 'string' && signature.length <= maxChars && !tokens.has(signature)) tokens.set(signature, { reason: 'bad_signature' })
   }
+  const fresh = [...tokens.keys()].filter((t) => !verifier!.knows(t))
+  if (fresh.length && afford && !afford(fresh.length)) return undefined
   await Promise.all([...tokens.keys()].map(async (t) => tokens.set(t, await verifier!.verify(t))))
-  return tokens
+  return { tokens, failed: fresh.filter((t) => 'reason' in tokens.get(t)!).length }
 }
