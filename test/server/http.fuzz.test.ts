@@ -104,7 +104,7 @@ const body = fc.oneof(
 const lie = fc.oneof({ arbitrary: fc.constant(0), weight: 40 }, { arbitrary: fc.constant(-5), weight: 4 }, { arbitrary: fc.constant(1), weight: 1 })
 const request = fc.record({ method, path, query, headers, body, lie })
 
-const head = ({ method, path, query, headers, body, lie }: fc.RecordValue<typeof request>) => {
+const head = ({ method, path, query, headers, body, lie }: typeof request extends fc.Arbitrary<infer T> ? T : never) => {
   const lines = [`${method} ${path}${query} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close']
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
   lines.push(`Content-Length: ${Math.max(0, body.length + lie)}`)

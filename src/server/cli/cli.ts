@@ -191,18 +191,22 @@ async function main(argv: string[]): Promise<number> {
       set('SIGNET_RETENTION_DAYS', 'retention-days')
       set('SIGNET_IP', 'ip')
       if (values['secret-file']) delete env.SIGNET_SECRET
-      let config
-      try {
-        config = loadConfig(env, { production: true })
-      } catch (err) {
-        let message = (err as Error).message.replace(/^signet: /, '')
-        for (const [name, flag] of typed) message = message.replace(new RegExp(`\\b${name}\\b`, 'g'), flag)
-        if (!typed.has('SIGNET_PROJECT')) message = message.replace(/^SIGNET_PROJECT is required/, '--project TOKEN is required')
-        if (/^Secure Mode \w+ needs/.test(message)) message = message.replace('set SIGNET_SECRET_FILE', 'pass --secret-file FILE').replace(/ or SIGNET_SECRET$/, ', set SIGNET_SECRET, or start with --mode off')
-        throw new Error(message)
+      // Read at the start, and again at each SIGHUP (the files it names may have changed).
+      const load = () => {
+        try {
+          return loadConfig(env, { production: true })
+        } catch (err) {
+          let message = (err as Error).message.replace(/^signet: /, '')
+          for (const [name, flag] of typed) message = message.replace(new RegExp(`\\b${name}\\b`, 'g'), flag)
+          if (!typed.has('SIGNET_PROJECT')) message = message.replace(/^SIGNET_PROJECT is required/, '--project TOKEN is required')
+          if (/^Secure Mode \w+ needs/.test(message)) message = message.replace('set SIGNET_SECRET_FILE', 'pass --secret-file FILE').replace(/ or SIGNET_SECRET$/, ', set SIGNET_SECRET, or start with --mode off')
+          throw new Error(message)
+        }
       }
+      // Bad input stops here, with exit code 2; the primary loads it again as it starts.
+      load()
       try {
-        await run(config, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
+        await run(load, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
       } catch (err) {
         // The input was good; the machine could not start it (a port in use, a database unreachable).
         throw new StartError((err as Error).message)

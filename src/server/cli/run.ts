@@ -60,9 +60,10 @@ export interface RunOptions {
 // A SIGTERM gets 10 s: workers have 8 to answer what they hold, then close their store.
 const WORKER_GRACE_MS = 8000
 const STOP_MS = 9500
-// A worker that ends is started again at once, then after 1 s, 2 s… up to 30 s while they keep
-// ending; a worker that served for a minute starts the count again.
-const RESTART = { baseMs: 1000, capMs: 30_000 }
+// A worker that ends is started again at once, then after 0.25 s, 0.5 s… up to 30 s while they keep
+// ending (a crash at every start costs a restart every 30 s, not a spinning primary); a minute
+// without an end starts the count again.
+const RESTART = { baseMs: 250, capMs: 30_000 }
 const STEADY_MS = 60_000
 // How often a worker reports its budget counts to the primary, and how long the primary waits for a worker's metrics.
 const BUDGET_EVERY_MS = 100

@@ -6,7 +6,7 @@ import type { Period, Store } from '../store/store'
 import { allowed, tokenCookie, type ConsoleAccess } from './access'
 import { storedRow, type Feed, type FeedRow } from './feed'
 import { page } from './page'
-import { isUnreachable, StoreUnavailable } from '../store/guard'
+import { isLostConnection, isUnreachable, StoreUnavailable } from '../store/guard'
 
 export interface ConsoleOptions {
   store: Store
@@ -179,7 +179,7 @@ export function createConsole({ store, feed, access, projects: configured, dist 
       // A refusal is answered here; anything else goes to the door's error boundary (500, logged).
       return api(req, res, path, query).catch((err: unknown) => {
         if (err instanceof Refused) return json(res, err.status, { error: err.message })
-        if (err instanceof StoreUnavailable || isUnreachable(err)) return json(res, 503, { error: 'the store cannot be reached now; try again in a moment' }, { 'Retry-After': '5' })
+        if (err instanceof StoreUnavailable || isUnreachable(err) || isLostConnection(err)) return json(res, 503, { error: 'the store cannot be reached now; try again in a moment' }, { 'Retry-After': '5' })
         throw err
       })
     return true

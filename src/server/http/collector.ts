@@ -7,7 +7,7 @@ import { createDoor, targetOf, type Route } from './door'
 import { createSignetHandler } from './handlers'
 import { send } from './http'
 import type { Store } from '../store/store'
-import type { Log } from '../ops/log'
+import { throttled, type Log } from '../ops/log'
 import type { Metrics } from '../ops/metrics'
 
 export * from '../verify/batch'
@@ -104,7 +104,8 @@ export function createCollector(options: CollectorOptions) {
     maxAnonymousProps,
     trustProxy,
     storeIp,
-    log: (line) => log(line, 'error'),
+    // A store that fails, fails every batch: a line for the first, and then how many more every 10 s.
+    log: throttled((line: string) => log(line, 'error')),
     onBudgetRefusal: metrics && (() => metrics.budget.inc()),
     async onEvents(accepted, rejected, { project, token, ip }) {
       if (!accepted.length && !rejected.length) return

@@ -81,3 +81,20 @@ export const logTo =
     if (fields) logger[level](fields, text)
     else logger[level](text)
   }
+
+/**
+ * A log for a line that comes in bursts (every batch of an outage, every connection of a pool): the
+ * first is written, the others of the next `ms` only counted, and their number written with the next
+ * line after that.
+ */
+export function throttled<F extends (line: string, ...rest: never[]) => void>(log: F, ms = 10_000, now = Date.now): F {
+  let until = -Infinity
+  let skipped = 0
+  return ((line: string, ...rest: never[]) => {
+    const at = now()
+    if (at < until) return void skipped++
+    until = at + ms
+    log(skipped ? `${line} (and ${skipped} more like it before)` : line, ...rest)
+    skipped = 0
+  }) as F
+}

@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
-import { countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
+import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, loadDriver, tally, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
+import { throttled } from '../ops/log'
 
 type Log = NonNullable<StoreOptions['log']>
 type Progress = NonNullable<StoreOptions['onMigration']>
@@ -458,7 +459,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   // An idle connection the server dropped is replaced by the pool. One checked out (a transaction,
   // the summing up, the migration) that the server drops between two queries emits 'error' too: its
   // query fails, and the pool discards it when it is released. Unhandled, either would end the process.
-  pool.on('error', (err: Error) => log(`postgres ${where}: an idle connection was lost: ${err.message}`, 'warn'))
+  const lostIdle = throttled(log)
+  pool.on('error', (err: Error) => lostIdle(`postgres ${where}: an idle connection was lost: ${err.message}`, 'warn'))
   pool.on('connect', (client: PoolClient) => client.on('error', () => {}))
   const makePartitions = partitioner(pool)
   // Made ahead of the clock, each time the summaries catch up (cached: no query but once a month).
@@ -793,6 +795,14 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       if (readonly) return
       await ahead()
       await sweep()
+      // Attempts past their bound, cut from the biggest senders first (rollup.ts); one collector at a time.
+      if (Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM signet_attempts')).rows[0].n) > MAX_ATTEMPTS)
+        await transaction(async (client) => {
+          const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [ROLLUP_LOCK])
+          if (!locked[0].ok) return
+          const { rows } = await client.query<{ n: string }>(ATTEMPTS_PER_SENDER)
+          await client.query(TRIM_ATTEMPTS('$1'), [attemptCap(rows.map((r) => Number(r.n)), ATTEMPTS_KEPT)])
+        })
       // Transactions of several collectors commit out of the order they drew their seq in. The rows
       // up to the highest seq of a snapshot are all there once every transaction running at that
       // snapshot has ended: wait for that (a batch commits in milliseconds), then sum up to it.
@@ -819,8 +829,6 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
           if (!rows.length) return true
           await apply(client, summarise(rows.map((r) => rowOf(recordOf(r)))), 1)
           await client.query('UPDATE signet_rollup SET upto = $1', [rows[rows.length - 1].seq])
-          // Attempts past the bound go, oldest first.
-          await client.query('DELETE FROM signet_attempts WHERE seq <= (SELECT max(seq) FROM signet_attempts) - $1', [MAX_ATTEMPTS])
           return rows.length < ROLLUP_CHUNK
         })
         if (done) return

@@ -145,8 +145,34 @@ export function groupAttempts(rows: Iterable<AttemptRow>, limit: number) {
     .map((g) => ({ personId: g.personId, reason: g.reason, n: g.n, first: g.first, last: g.last, ips: top(g.ips), origins: top(g.origins) }))
 }
 
-/** The most attempts kept: older ones go first. A stored attempt is at most ~1 KB (a person id of 512, an origin of 256). */
+/**
+ * The most attempts kept (a stored attempt is at most ~1 KB: a person id of 512, an origin of 256).
+ * Past it, checked as the summaries catch up, they are cut to ATTEMPTS_KEPT, taken from the biggest
+ * senders first (attemptCap), oldest first: one address flooding refused events loses its own
+ * evidence, never anyone else's.
+ */
 export const MAX_ATTEMPTS = 50_000
+export const ATTEMPTS_KEPT = 45_000
+
+/**
+ * The most attempts each sender (a stored address, or none) may keep so that all of them fit in
+ * `max`: senders under it keep all theirs, the biggest are cut to it. Infinity when all fit.
+ */
+export function attemptCap(counts: readonly number[], max: number): number {
+  const sorted = [...counts].sort((a, b) => a - b)
+  let left = max
+  for (let i = 0; i < sorted.length; i++) {
+    const share = Math.floor(left / (sorted.length - i))
+    if (sorted[i] > share) return share
+    left -= sorted[i]
+  }
+  return Infinity
+}
+
+/** Each sender's attempts past the cap (a parameter), its oldest: both engines' SQL. */
+export const TRIM_ATTEMPTS = (cap: string) =>
+  `DELETE FROM signet_attempts WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER (PARTITION BY ip ORDER BY seq DESC) AS r FROM signet_attempts) ranked WHERE r > ${cap})`
+export const ATTEMPTS_PER_SENDER = 'SELECT count(*) AS n FROM signet_attempts GROUP BY ip'
 
 /** Deleted rows counted by project and verdict: what the stored counts lose. */
 export function countBy(rows: Iterable<{ project: string; verdict: string }>): [string, string, number][] {

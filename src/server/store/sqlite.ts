@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, kindOf, toRow, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
-import { countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, type AttemptRow, type Summaries } from './rollup'
+import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
 
 type Database = BetterSqlite3.Database
@@ -212,7 +212,7 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, existingSql, forgottenSql, countSql, attemptSql, busyMs, maxAttempts, day: DAY_MS, fields } = workerData as Record<string, string & number>
+  const { driver, file, insertSql, existingSql, forgottenSql, countSql, attemptSql, busyMs, day: DAY_MS, fields } = workerData as Record<string, string & number>
   // record.ts's sameRow and this file's makeInterner, whose sources this thread's is prefixed with.
   const { sameRow: same, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; makeInterner: typeof makeInterner }
   const Driver = require(driver) as typeof BetterSqlite3
@@ -226,7 +226,6 @@ function writerThread() {
   const count = db.prepare(countSql)
   const existing = db.prepare(existingSql).raw()
   const attempt = db.prepare(attemptSql)
-  const bound = db.prepare('DELETE FROM signet_attempts WHERE seq <= (SELECT max(seq) FROM signet_attempts) - ?')
   const intern = interner(db, (entry) => (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(entry).digest().subarray(0, 16))
   const write = db.transaction((jobs: WriteJob[]) => {
     // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
@@ -260,7 +259,6 @@ function writerThread() {
       }
       return outcomes
     })
-    if (jobs.some((job) => job.rejected.length)) bound.run(maxAttempts)
     for (const [key, n] of added) {
       const [kind, name] = key.split('\n', 2)
       count.run(key.slice(kind.length + name.length + 2), kind, name, n)
@@ -521,6 +519,12 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       c.emptiedNames.run()
     }
   }
+  // Attempts past their bound, cut from the biggest senders first (rollup.ts).
+  const trimAttempts = db.transaction(() => {
+    if ((db.prepare('SELECT count(*) FROM signet_attempts').pluck().get() as number) <= MAX_ATTEMPTS) return
+    const cap = attemptCap(db.prepare(ATTEMPTS_PER_SENDER).pluck().all() as number[], ATTEMPTS_KEPT)
+    db.prepare(TRIM_ATTEMPTS('?')).run(cap)
+  })
   // A chunk read and summed in one transaction: a forget in another process waits, and sees it whole.
   const rollUp = db.transaction(() => {
     const rows = console_!.chunk.all(console_!.upto.get(), ROLLUP_CHUNK) as RecordRow[]
@@ -630,7 +634,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       workerData: {
         ...shared,
         ...{ insertSql: INSERT, existingSql: EXISTING, forgottenSql: FORGOTTEN, countSql: COUNT, attemptSql: ATTEMPT },
-        ...{ maxAttempts: MAX_ATTEMPTS, day: DAY, fields: WRITE_FIELDS },
+        ...{ day: DAY, fields: WRITE_FIELDS },
       },
     })
     started.on('message', (result: WriteResult) => {
@@ -702,6 +706,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       // One chunk at a time, with a pause after each (breathe), so that requests are answered in between.
       for (let since = performance.now(); rollUp.immediate() == ROLLUP_CHUNK; since = performance.now()) await breathe(since)
       doomed.immediate(Math.floor(now() / DAY))
+      trimAttempts.immediate()
     },
     async overview(project, period) {
       const [first, last] = daysOf(period)
