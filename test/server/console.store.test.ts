@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredEvent, Verdict } from '../../src/server/verify/batch'
 import type { Store } from '../../src/server/store/store'
 import { DATABASES, open, type Database } from './databases'
+import { ATTEMPTS_KEPT, MAX_ATTEMPTS } from '../../src/server/store/rollup'
 
 // Issue 25: what the operator's console reads from a store, on SQLite and PostgreSQL alike.
 const HOUR = 3_600_000
@@ -112,6 +113,25 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
       { personId: 'alice', reason: 'bad_signature', n: 3, first: T2 + 10, last: T2 + 12, ips: ['203.0.113.0', '198.51.100.0'], origins: ['https://evil.test'] },
     ])
   })
+
+  it.skipIf(skip)(`keeps at most ${MAX_ATTEMPTS} refused attempts, cut from the biggest sender first: one address's flood never evicts another's evidence (issue 31)`, async () => {
+    db = await make()
+    const store = await start()
+    const attempt = (ip: string, personId: string, receivedAt: number) => ({ project: 'P', reason: 'missing_signature', personId, receivedAt, ip })
+    // Evidence first: three addresses, each claiming a person of its own 30 times.
+    for (const ip of ['198.51.100.0', '192.0.2.0', '203.0.113.0']) await store.add([], Array.from({ length: 30 }, (_, i) => attempt(ip, `claimed-by-${ip}`, T1 + i)))
+    // Then one address floods: more than the bound on its own.
+    for (let i = 0; i < MAX_ATTEMPTS + 5000; i += 5000) await store.add([], Array.from({ length: 5000 }, (_, j) => attempt('6.6.6.0', `victim-${(i + j) % 50}`, T2 + i + j)))
+    await store.rollUp()
+    const kept = await store.attempts('P', everything, 500)
+    const byIp = (ip: string) => kept.filter((a) => a.ips.includes(ip)).reduce((n, a) => n + a.n, 0)
+    for (const ip of ['198.51.100.0', '192.0.2.0', '203.0.113.0']) expect(byIp(ip)).toBe(30)
+    // The flood kept its newest, to what the bound leaves it.
+    expect(byIp('6.6.6.0')).toBe(ATTEMPTS_KEPT - 90)
+    const victims = kept.filter((a) => a.personId.startsWith('victim-'))
+    expect(Math.max(...victims.map((a) => a.last))).toBe(T2 + MAX_ATTEMPTS + 4999)
+    expect(Math.min(...victims.map((a) => a.first))).toBe(T2 + MAX_ATTEMPTS + 5000 - (ATTEMPTS_KEPT - 90))
+  }, 60_000)
 
   it.skipIf(skip)('forgets a person: their events, their anonymous id\'s, summaries and attempts, counted; once; and an event sent again stays gone', async () => {
     db = await make()
