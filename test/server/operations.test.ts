@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Agent } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { personSignature } from '../../src/server/verify/signature'
 import { post, startCollector, type Started } from './processes'
@@ -154,4 +155,36 @@ describe('health, readiness and metrics', () => {
     for (const line of c.log().trim().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) \S/)
     expect((await c.stop()).code).toBe(0)
   })
+})
+
+describe('a client budget', () => {
+  it('holds for the whole collector, not for each of its two workers', async () => {
+    const dir = tmp()
+    const c = collector(['--project', PROJECT, '--workers', '2', '--db', join(dir, 'signet.db'), '--data', join(dir, 'none.jsonl')], {
+      SIGNET_SECRET: 's',
+      SIGNET_CLIENT_EVENTS: '100',
+      SIGNET_DASHBOARD_TOKEN: TOKEN,
+    })
+    const url = await c.url
+    // Eight connections opened at once, kept open, taken in turn: both workers hold some.
+    const agents = Array.from({ length: 8 }, () => new Agent({ keepAlive: true, maxSockets: 1 }))
+    await Promise.all(agents.map((agent) => post(url, JSON.stringify({ v: 1, project: PROJECT, sentAt: Date.now(), events: [] }), agent)))
+    let accepted = 0
+    const statuses: number[] = []
+    for (let i = 0; i < 24; i++) {
+      const events = Array.from({ length: 10 }, () => ({ id: `anon-${n++}`, type: 'pageview', ts: Date.now(), anonymousId: 'one-visitor' }))
+      const answer = await post(url, JSON.stringify({ v: 1, project: PROJECT, sentAt: Date.now(), events }), agents[i % agents.length])
+      statuses.push(answer.status)
+      accepted += answer.body?.accepted ?? 0
+      // Workers report what they counted every 100 ms: each request here comes after the last one's report.
+      await sleep(300)
+    }
+    agents.forEach((a) => a.destroy())
+    // 100 events a minute from one address: ten batches, whichever worker took each.
+    expect(accepted).toBe(100)
+    expect(statuses.filter((s) => s == 429)).toHaveLength(14)
+    const metrics = await (await fetch(url.replace(/track$/, 'metrics'), { headers: { Authorization: `Bearer ${TOKEN}` } })).text()
+    expect(metrics).toMatch(/^signet_budget_refusals_total 14$/m)
+    expect((await c.stop()).code).toBe(0)
+  }, 60_000)
 })
