@@ -132,14 +132,17 @@ describe('refused work against the budget, through createSignetHandler', () => {
     const token = (sub: string, secret = key) => new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h').sign(secret)
     const wrong = new TextEncoder().encode('not-the-secret')
     const signet = createSignetHandler({ projects: { J: { secureMode: 'enforce', scheme: 'jwt', secrets: [SECRET] } }, onEvents: () => {}, budget: { eventsPerMinute: 100, bytesPerMinute: 1_000_000 } })
-    // Five distinct forged tokens would cost 125 of 100: refused before any is verified.
+    // Five distinct forged tokens would cost 125 of 100: refused before any is verified, and charged,
+    // so that the address's next request is refused before it is read, even one it could pay for.
     const five = await Promise.all(Array.from({ length: 5 }, (_, i) => token(`p${i}`, wrong)))
     expect((await signet.handle(batch('J', five.map((t, i) => event(t, `p${i}`))), ip)).status).toBe(429)
+    expect((await signet.handle('not even JSON', ip)).status).toBe(429)
     // Three cost 75 (and their three refused events 3): verified, refused, charged.
+    const other = '203.0.113.10'
     const three = await Promise.all(Array.from({ length: 3 }, (_, i) => token(`q${i}`, wrong)))
-    const answer = await signet.handle(batch('J', three.map((t, i) => event(t, `q${i}`))), ip)
+    const answer = await signet.handle(batch('J', three.map((t, i) => event(t, `q${i}`))), other)
     expect([answer.status, (answer.body as { rejected: unknown[] }).rejected.length]).toEqual([200, 3])
-    expect((await signet.handle(batch('J', [event(await token('r', wrong), 'r')]), ip)).status).toBe(429)
+    expect((await signet.handle(batch('J', [event(await token('r', wrong), 'r')]), other)).status).toBe(429)
     // A person's valid token costs nothing, however often it comes.
     const valid = await token('ada')
     for (let i = 0; i < 30; i++) expect((await signet.handle(batch('J', [event(valid)]), '198.51.100.2')).status).toBe(200)

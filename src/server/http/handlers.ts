@@ -150,9 +150,14 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       const batch = typeof text == 'string' ? parseJson(text) : text
       const kept = !ip || storeIp == 'none' ? undefined : storeIp == 'full' ? ip : anonymizeIp(ip)
       // Verifications the cache cannot answer are made only while the client can pay for them, should they prove nothing.
-      const afford = client && budget ? (fresh: number) => fresh * VERIFICATION_COST <= budget.left(client) : undefined
+      let asked = 0
+      const afford = client && budget ? (fresh: number) => (asked = fresh) * VERIFICATION_COST <= budget.left(client) : undefined
       const verified = await verifyBatchTokens(projects, batch, { maxChars: LIMITS.signature, maxEvents, afford })
-      if (!verified) return tooMany((budget as Budget).wait())
+      if (!verified) {
+        // It asked for more than it could pay: charged what it asked, so its next requests are refused before they are read.
+        ;(budget as Budget).charge(client!, asked * VERIFICATION_COST)
+        return tooMany((budget as Budget).wait())
+      }
       const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
       if (client && budget && (checked.rejected.length || verified.failed)) budget.charge(client, checked.rejected.length + verified.failed * VERIFICATION_COST)
       const unverified = checked.accepted.filter((e) => e.verdict != 'verified')
@@ -195,7 +200,9 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       let answer = early(req.method)
       if (!answer)
         try {
-          // A body parser that consumed the stream left what it read in req.body.
+          // A body parser that consumed the stream left what it read in req.body. A client past its
+          // budget has its body read too, unparsed (handle): measured, answering it unread and
+          // closing its connection cost more than reading (its next request comes on a new one).
           const body = req.readableEnded ? req.body : await readBody(req, maxBodyBytes, bodyTimeoutMs)
           answer = await handle(body, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies))
         } catch (err) {
