@@ -8,17 +8,24 @@
 // 2. Room: one client uploading 0.2 MB of gzip, as fast as it can, of the anonymous events that
 //    store the most; what the store's files grew by. Goal: at most 10 MB. And the busiest real
 //    visitor, a tab's 1,000-event backlog sent at once: none of it refused.
-// Writes bench/abuse.md.
+// 3. Refused work (issue 31): one address flooding events that are refused, of distinct forged ES256
+//    tokens and then of people claimed without a signature, from three connections as fast as it
+//    can, while an honest client from another address times small signed batches: p50 and p90
+//    against idle (goal: p50 within 3x), and whether the Security view kept another address's rows.
+// Writes bench/abuse.md. BENCH_CLI runs another build's cli.mjs (an earlier commit's, to compare).
 import { spawn } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 
 const ROOT = new URL('..', import.meta.url).pathname
+const CLI = process.env.BENCH_CLI || join(ROOT, 'dist/cli.mjs')
 const RUNS = Number(process.env.BENCH_RUNS || 40)
+const FLOOD_ROUNDS = Number(process.env.BENCH_ROUNDS || 5)
 const PROJECT = 'GSN-ABUSE-1'
 const SECRET = randomBytes(16).toString('hex')
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
@@ -27,9 +34,9 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 /** The collector, started as `signet collector` is, on a SQLite file of its own. */
 async function collector(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-abuse-'))
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.mjs'), 'collector', '--port', '0', '--db', join(dir, 'signet.db')], {
+  const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--db', join(dir, 'signet.db')], {
     cwd: dir,
-    env: { PATH: process.env.PATH, SIGNET_PROJECT: PROJECT, SIGNET_SECRET: SECRET, ...env },
+    env: { PATH: process.env.PATH, ...(!env.SIGNET_CONFIG && { SIGNET_PROJECT: PROJECT, SIGNET_SECRET: SECRET }), ...env },
   })
   let log = ''
   const url = await new Promise((resolve, reject) => {
@@ -124,22 +131,30 @@ async function time() {
   const worst = rows.reduce((a, b) => (b.ms > a.ms ? b : a))
   const d = await collector({ SIGNET_TRUST_PROXY: '127.0.0.1' })
   const from = (ip) => ({ 'X-Forwarded-For': ip })
-  const idle = []
-  for (let i = 0; i < RUNS; i++) idle.push((await post(d.url, small(), from('198.51.100.9')))[1])
-  let stop = false
+  const timed = async () => {
+    const ms = []
+    for (let i = 0; i < RUNS; i++) ms.push((await post(d.url, small(), from('198.51.100.9')))[1])
+    return ms
+  }
   const refused = {}
   // Made before: making them as they go would slow this process, and the timings it takes.
   const pool = Array.from({ length: 60 }, COSTLY[worst.name])
-  const senders = [1, 2, 3].map(async (k) => {
-    for (let i = k; !stop; i += 3) {
-      const [status] = await post(d.url, pool[i % pool.length], from(`203.0.113.${k}`))
-      refused[status] = (refused[status] || 0) + 1
-    }
-  })
+  // Idle and loaded take turns, round after round (a slow stretch of the machine slows both).
+  const idle = []
   const loaded = []
-  for (let i = 0; i < RUNS * 2; i++) loaded.push((await post(d.url, small(), from('198.51.100.9')))[1])
-  stop = true
-  await Promise.all(senders)
+  for (let round = 0; round < FLOOD_ROUNDS; round++) {
+    idle.push(await timed())
+    let stop = false
+    const senders = [1, 2, 3].map(async (k) => {
+      for (let i = k; !stop; i += 3) {
+        const [status] = await post(d.url, pool[i % pool.length], from(`203.0.113.${k}`))
+        refused[status] = (refused[status] || 0) + 1
+      }
+    })
+    loaded.push(await timed())
+    stop = true
+    await Promise.all(senders)
+  }
   await d.stop()
   return { baseMs, rows, worst: worst.name, idle, loaded, refused }
 }
@@ -172,9 +187,82 @@ async function room() {
   return { sent, grew, kept, answers, backlog }
 }
 
+/**
+ * One address floods refused events (forged ES256 tokens of a jwt project, then people claimed
+ * without a signature) from three connections; an honest client from another address times small
+ * signed batches. Both behind a proxy the collector trusts, to have addresses of their own.
+ */
+async function flood() {
+  const dir = mkdtempSync(join(tmpdir(), 'signet-flood-'))
+  const provider = await generateKeyPair('ES256')
+  const forger = await generateKeyPair('ES256')
+  const jwk = { ...(await exportJWK(provider.publicKey)), kid: 'k1', alg: 'ES256' }
+  const config = join(dir, 'signet.json')
+  writeFileSync(
+    config,
+    JSON.stringify({
+      projects: {
+        [PROJECT]: { secureMode: 'enforce', secrets: [SECRET] },
+        'GSN-JWT': { secureMode: 'enforce', scheme: 'jwt', keys: [jwk], issuer: 'https://id.test/', audience: 'shop' },
+      },
+    }),
+  )
+  const c = await collector({ SIGNET_CONFIG: config, SIGNET_TRUST_PROXY: '127.0.0.1', SIGNET_DASHBOARD_TOKEN: 'bench' })
+  const honest = { 'X-Forwarded-For': '198.51.100.9' }
+  const attacker = { 'X-Forwarded-For': '203.0.113.66', 'Content-Type': 'text/plain' }
+  // Evidence from another address first: 30 attempts claiming one person.
+  const evidence = Buffer.from(JSON.stringify({ v: 1, project: PROJECT, sentAt: Date.now(), events: Array.from({ length: 30 }, () => event({ personId: 'claimed-by-192.0.2.7' })) }))
+  await post(c.url, evidence, { 'X-Forwarded-For': '192.0.2.7' })
+  // 200 events a batch, each with a token of its own, signed by a key the provider never had.
+  const token = (i) =>
+    new SignJWT({ sub: `victim-${i}` }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://id.test/').setAudience('shop').setIssuedAt().setExpirationTime('1h').sign(forger.privateKey)
+  const forged = []
+  for (let b = 0; b < 20; b++) {
+    const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => token(b * 200 + i)))
+    forged.push(gzipSync(JSON.stringify({ v: 1, project: 'GSN-JWT', sentAt: Date.now(), events: tokens.map((t, i) => event({ personId: `victim-${b * 200 + i}`, signature: t })) })))
+  }
+  const claims = Array.from({ length: 20 }, (_, b) => gzipSync(batch(Array.from({ length: 200 }, (_, i) => event({ personId: `victim-${b * 200 + i}` })))))
+  const timed = async (count) => {
+    const ms = []
+    for (let i = 0; i < count; i++) ms.push((await post(c.url, small(), honest))[1])
+    return ms
+  }
+  const under = async (bodies, answers) => {
+    let stop = false
+    const senders = [0, 1, 2].map(async (k) => {
+      for (let i = k; !stop; i += 3) {
+        const [status] = await post(c.url, bodies[i % bodies.length], attacker)
+        answers[status] = (answers[status] || 0) + 1
+      }
+    })
+    const ms = await timed(RUNS)
+    stop = true
+    await Promise.all(senders)
+    return ms
+  }
+  // Idle and each flood take turns, round after round, so a slow stretch of the machine slows all three;
+  // each ratio is the median of the rounds' ratios to that round's idle.
+  const rounds = { idle: [], tokens: [], unsigned: [] }
+  const answers = { tokens: {}, unsigned: {} }
+  for (let round = 0; round < FLOOD_ROUNDS; round++) {
+    rounds.idle.push(await timed(RUNS))
+    rounds.tokens.push(await under(forged, answers.tokens))
+    rounds.unsigned.push(await under(claims, answers.unsigned))
+  }
+  await new Promise((r) => setTimeout(r, 11_000))
+  const security = await fetch(c.url + `/api/security?project=${PROJECT}&limit=500`, { headers: { Authorization: 'Bearer bench' } }).then((r) => r.json(), () => ({ attempts: [] }))
+  const kept = (security.attempts || []).filter((a) => a.personId == 'claimed-by-192.0.2.7').reduce((n, a) => n + a.n, 0)
+  await c.stop()
+  return { rounds, answers, kept }
+}
+
 const t = await time()
 const r = await room()
+const f = await flood()
 agent.destroy()
+// Rounds of timings: the median of each round's percentile, and of each round's ratio to its idle.
+const roundsMs = (rounds, p) => median(rounds.map((x) => pct(x, p)))
+const roundsRatio = (rounds, idle, p) => median(rounds.map((x, i) => pct(x, p) / pct(idle[i], p)))
 const fmt = (x, d = 1) => x.toLocaleString('en', { minimumFractionDigits: d, maximumFractionDigits: d })
 const lines = [
   '# What a sender can make the collector spend',
@@ -191,8 +279,8 @@ const lines = [
   '',
   `Three senders, each from its own address, posting "${t.worst}" as fast as they can (budgets as by`,
   `default: ${Object.entries(t.refused).map(([s, k]) => `${k} × ${s}`).join(', ')}), while a fourth times small valid batches:`,
-  `p50 ${fmt(pct(t.loaded, 0.5), 2)} ms, p90 ${fmt(pct(t.loaded, 0.9), 2)} ms, against ${fmt(pct(t.idle, 0.5), 2)} and ${fmt(pct(t.idle, 0.9), 2)} ms idle`,
-  `(${fmt(pct(t.loaded, 0.5) / pct(t.idle, 0.5))}× and ${fmt(pct(t.loaded, 0.9) / pct(t.idle, 0.9))}×).`,
+  `p50 ${fmt(roundsMs(t.loaded, 0.5), 2)} ms, p90 ${fmt(roundsMs(t.loaded, 0.9), 2)} ms, against ${fmt(roundsMs(t.idle, 0.5), 2)} and ${fmt(roundsMs(t.idle, 0.9), 2)} ms idle`,
+  `(${fmt(roundsRatio(t.loaded, t.idle, 0.5))}× and ${fmt(roundsRatio(t.loaded, t.idle, 0.9))}×; idle and loaded taking turns, ${FLOOD_ROUNDS} rounds of ${RUNS}, medians of the rounds).`,
   '',
   '## Room: one client uploading 0.2 MB of gzip',
   '',
@@ -202,6 +290,27 @@ const lines = [
   `Answers: ${Object.entries(r.answers).map(([s, k]) => `${k} × ${s}`).join(', ')}.`,
   '',
   `The busiest real visitor, a 1,000-event backlog in 10 requests sent at once: ${r.backlog.every((s) => s == 200) ? 'all answered 200' : 'answers ' + r.backlog.join(', ')}.`,
+  '',
+  '## Refused work: one address flooding events the collector refuses',
+  '',
+  'One address posts, from three connections as fast as it can, gzip batches of events that are refused; an',
+  'honest client from another address times small signed batches meanwhile (both behind a proxy the collector trusts).',
+  `Idle and the two floods take turns, ${FLOOD_ROUNDS} rounds of ${RUNS} timed batches each; medians of the rounds, ratios to the same round's idle.`,
+  '',
+  '| flood | its answers | honest p50 ms | × idle | honest p90 ms | × idle | goal p50 ≤ 3× |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  `| none (idle) | | ${fmt(roundsMs(f.rounds.idle, 0.5), 2)} | 1.0 | ${fmt(roundsMs(f.rounds.idle, 0.9), 2)} | 1.0 | |`,
+  ...[
+    ['200 events a batch, each with a distinct forged ES256 token', 'tokens'],
+    ['200 events a batch claiming people, unsigned', 'unsigned'],
+  ].map(([name, key]) => {
+    const ms = (p) => roundsMs(f.rounds[key], p)
+    const ratio = (p) => roundsRatio(f.rounds[key], f.rounds.idle, p)
+    const answers = Object.entries(f.answers[key]).map(([s, k]) => `${k} × ${s}`).join(', ')
+    return `| ${name} | ${answers} | ${fmt(ms(0.5), 2)} | ${fmt(ratio(0.5))} | ${fmt(ms(0.9), 2)} | ${fmt(ratio(0.9))} | ${ratio(0.5) <= 3 ? 'yes' : '**no**'} |`
+  }),
+  '',
+  `The Security view afterwards still holds ${f.kept} of the 30 attempts another address made before the flood.`,
 ]
 function COSTLY_COUNT() {
   return Object.keys(COSTLY).length
