@@ -17,7 +17,7 @@ function start(env: Record<string, string>) {
   const url = new Promise<[string, string]>((resolve, reject) => {
     child.stdout.on('data', (d) => {
       log += d
-      const m = /Demo: (http:\/\/\S+)\/\nDashboard: (\S+)/.exec(log)
+      const m = /Demo: (http:\/\/\S+)\/\n.*Dashboard: (\S+)/.exec(log)
       if (m) resolve([m[1], m[2]])
     })
     child.on('exit', (code) => reject(new Error(`exited ${code}\n${log}`)))

@@ -16,7 +16,7 @@ let log = ''
 const [url, board] = await new Promise((resolve, reject) => {
   child.stdout.on('data', (d) => {
     log += d
-    const m = /Demo: (http:\/\/\S+)\/\nDashboard: (\S+)/.exec(log)
+    const m = /Demo: (http:\/\/\S+)\/\n.*Dashboard: (\S+)/.exec(log)
     if (m) resolve([m[1], m[2]])
   })
   child.on('exit', (code) => reject(new Error(`npm start exited ${code}\n${log}`)))

@@ -121,8 +121,10 @@ const alive = (pid: number) => {
 }
 
 describe.each([
+  { engine: 'sqlite', workers: 1, script: 'start' },
   { engine: 'sqlite', workers: 2, script: 'collector' },
   { engine: 'postgres', workers: 1, script: 'start' },
+  { engine: 'postgres', workers: 2, script: 'collector' },
 ] as const)('a live collector on $engine with $workers worker(s) ($script)', ({ engine, workers, script }) => {
   const database = DATABASES.find((d) => d.name == engine)!
   it.skipIf(database.skip)(`answers ${RUNS} random requests over every route, method, path, header, cookie and body without a worker ending, then stores a signed batch`, async () => {

@@ -37,7 +37,9 @@ const USAGE = `Usage: signet <command> [options]
       --trust-proxy names its addresses (or CIDR ranges): X-Forwarded-For is read from them only.
       --retention-days deletes events older than N whole days (default: kept for ever); --ip says
       what is kept of a client's address (default truncated to its network). The operator's
-      console is at /dashboard, behind SIGNET_DASHBOARD_TOKEN.
+      console is at /dashboard, behind SIGNET_DASHBOARD_TOKEN; /healthz and /readyz answer
+      anyone, /metrics (Prometheus) wants SIGNET_METRICS_TOKEN. SIGTERM stops it; SIGHUP reads
+      SIGNET_CONFIG and the secret files again. SIGNET_LOG_FORMAT=json logs JSON lines.
   forget --person ID [--project TOKEN] [--db FILE]
       Delete every stored event of a person (of one project, or of all), and of the anonymous ids
       their events carried; print "forgot N events of ID". A second run prints 0.

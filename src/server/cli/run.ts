@@ -255,7 +255,7 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
       metrics.workers.set(listening.size)
       const how = signal || `exit code ${code}`
       if (stopping) {
-        if (code) failedStops.push(`worker ${w.process.pid} ended with ${how}`)
+        if (code || signal) failedStops.push(`worker ${w.process.pid} ended with ${how}`)
         return
       }
       metrics.restarts.inc()

@@ -36,8 +36,8 @@ export type Route = (req: IncomingMessage, res: ServerResponse, target: Target) 
 
 export interface DoorOptions {
   log: Log
-  /** Called once each request has been answered (or its connection lost): its route's name, status, seconds taken. */
-  done?: (route: string, method: string, status: string, seconds: number) => void
+  /** Called once each request has been answered (or its connection lost): its route's name, status, seconds taken (undefined for a stream, which lasts as long as its reader). */
+  done?: (route: string, method: string, status: string, seconds?: number) => void
 }
 
 /** What a path looks like in a log line: its first 120 characters, nothing but printable ASCII. Never its query (a token may be there). */
@@ -63,7 +63,11 @@ export function createDoor(routes: [name: string, route: Route][], { log, done }
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now()
     let name = 'none'
-    if (done) res.once('close', () => done(name, req.method || 'GET', res.writableFinished ? String(res.statusCode) : 'aborted', (performance.now() - started) / 1000))
+    if (done)
+      res.once('close', () => {
+        const streamed = String(res.getHeader('Content-Type')).startsWith('text/event-stream')
+        done(name, req.method || 'GET', res.writableFinished ? String(res.statusCode) : 'aborted', streamed ? undefined : (performance.now() - started) / 1000)
+      })
     const fail = (err: unknown) => {
       if (err instanceof HttpError) return answer(res, err.status, { error: err.message })
       const id = `${prefix}-${(++count).toString(36)}`

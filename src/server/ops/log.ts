@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import pino, { type DestinationStream, type Logger } from 'pino'
 
 /** How severe a line is: info (what happened), warn (a fault the collector survives), error (a request or a task failed). */
@@ -59,7 +60,7 @@ export function createLogger({ format = 'text', stdout, stderr, base = {} }: Log
   const wrap = (s: DestinationStream | NodeJS.WritableStream) => (format == 'text' ? asText(s) : (s as DestinationStream))
   return pino(
     {
-      base: { pid: process.pid, ...base },
+      base: { pid: process.pid, hostname: hostname(), ...base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
