@@ -116,9 +116,11 @@ describe('refused work against the budget, through createSignetHandler', () => {
   let n = 0
   const event = (signature: string, person = 'ada') => ({ id: `b-${n++}`, type: 'event', name: 'x', ts: Date.now(), anonymousId: 'a', personId: person, signature })
   const batch = (project: string, events: unknown[]) => JSON.stringify({ v: 1, project, sentAt: Date.now(), events })
+  // One minute of the budget's clock throughout, whenever the test runs.
+  const fixedMinute = () => createBudget({ eventsPerMinute: 100, bytesPerMinute: 1_000_000 }, { now: () => Date.UTC(2026, 11, 6, 10, 0, 1) })
 
   it('counts events refused for a forged signature, so a forger is answered 429 before anything is read', async () => {
-    const signet = createSignetHandler({ projects: { P: { secureMode: 'enforce', secrets: [SECRET] } }, onEvents: () => {}, budget: { eventsPerMinute: 100, bytesPerMinute: 1_000_000 } })
+    const signet = createSignetHandler({ projects: { P: { secureMode: 'enforce', secrets: [SECRET] } }, onEvents: () => {}, budget: fixedMinute() })
     const forged = () => batch('P', Array.from({ length: 50 }, () => event('0'.repeat(64))))
     expect((await signet.handle(forged(), ip)).status).toBe(200)
     expect((await signet.handle(forged(), ip)).status).toBe(200)
@@ -131,7 +133,7 @@ describe('refused work against the budget, through createSignetHandler', () => {
     const key = new TextEncoder().encode(SECRET)
     const token = (sub: string, secret = key) => new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h').sign(secret)
     const wrong = new TextEncoder().encode('not-the-secret')
-    const signet = createSignetHandler({ projects: { J: { secureMode: 'enforce', scheme: 'jwt', secrets: [SECRET] } }, onEvents: () => {}, budget: { eventsPerMinute: 100, bytesPerMinute: 1_000_000 } })
+    const signet = createSignetHandler({ projects: { J: { secureMode: 'enforce', scheme: 'jwt', secrets: [SECRET] } }, onEvents: () => {}, budget: fixedMinute() })
     // Five distinct forged tokens would cost 125 of 100: refused before any is verified, and charged,
     // so that the address's next request is refused before it is read, even one it could pay for.
     const five = await Promise.all(Array.from({ length: 5 }, (_, i) => token(`p${i}`, wrong)))

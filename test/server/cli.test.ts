@@ -87,7 +87,7 @@ describe('signet CLI', () => {
       out: 'Usage: signet sign --id ID [--scheme hex|base64|token|jwt] [--ttl SECONDS] [--secret-file FILE]\n      Print the signature of a person id (jwt: an HS256 token, sub the id, expiring in --ttl\n      seconds, default 3600). The secret (a Verification Key for token) comes from\n      SIGNET_SECRET or --secret-file.',
       err: '',
     })
-    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(13)
+    expect(run(['collector', '-h']).out.split('\n')).toHaveLength(15)
     expect(run(['--version'])).toEqual({ code: 0, out: JSON.parse(readFileSync('package.json', 'utf8')).version, err: '' })
   })
 
