@@ -14,7 +14,7 @@ import { openStore } from '../../src/server/store/open'
 import type { StoreOptions } from '../../src/server/store/store'
 import { startLoad, statusLine } from './load'
 import { PG_BIN, privatePostgres, type PrivatePostgres } from './pg-server'
-import { startCollector, type Started } from './processes'
+import { alive, startCollector, type Started } from './processes'
 
 const SECRET = 'faults-secret'
 const PROJECT = 'GSN-FAULTS'
@@ -29,15 +29,6 @@ afterAll(async () => {
       await fn()
     } catch {}
 })
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** What every fault test asks at its end: no worker ended, and the collector stops with exit code 0. */
 async function stillWhole(c: Started, pids: number[]) {

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { personSignature } from '../../src/server/verify/signature'
 import { openStore } from '../../src/server/store/open'
 import { DATABASES } from './databases'
-import { CLI, startScript, type Started } from './processes'
+import { alive, CLI, startScript, type Started } from './processes'
 
 const SECRET = 'fuzz-secret'
 const PROJECT = 'GSN-FUZZ'
@@ -109,15 +109,6 @@ const head = ({ method, path, query, headers, body, lie }: typeof request extend
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
   lines.push(`Content-Length: ${Math.max(0, body.length + lie)}`)
   return lines.join('\r\n') + '\r\n\r\n'
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 describe.each([

@@ -69,3 +69,13 @@ export function post(url: string, body: string, agent?: Agent): Promise<{ status
     req.end(body)
   })
 }
+
+/** Whether a process of this pid is alive (signal 0 asks without sending). */
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
