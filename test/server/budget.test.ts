@@ -82,7 +82,7 @@ describe('what a client pays for', () => {
   it('holds for a whole collector: workers report what they counted, the primary sums it and every worker learns the totals', () => {
     let now = Date.UTC(2026, 11, 6, 10, 0, 1)
     const limits = { eventsPerMinute: 100, bytesPerMinute: 1_000_000 }
-    const [one, two, primary] = [createBudget(limits, { now: () => now }), createBudget(limits, { now: () => now }), createBudget(limits, { now: () => now })]
+    const [one, two, primary] = [createBudget(limits, { now: () => now, reports: true }), createBudget(limits, { now: () => now, reports: true }), createBudget(limits, { now: () => now })]
     const sync = () => {
       for (const worker of [one, two]) {
         const report = worker.report()

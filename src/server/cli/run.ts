@@ -397,7 +397,7 @@ async function worker({ demo, dist }: RunOptions) {
     // a long migration) is waited for while serving: /track answers 503 and /readyz says not ready.
     await Promise.race([store.tried, new Promise((r) => setTimeout(r, OPEN_WAIT_MS).unref())])
     // One budget for the collector: this worker reports what it counts, and learns the totals.
-    const budget = config.budget ? createBudget(config.budget) : undefined
+    const budget = config.budget ? createBudget(config.budget, { reports: config.workers > 1 }) : undefined
     const reporting = budget && config.workers > 1 ? setInterval(() => {
       const report = budget.report()
       if (report) send({ signet: 'budget', ...report })

@@ -43,11 +43,11 @@ export type Counts = [client: string, events: number, bytes: number][]
  * failed verifications) is charged whatever is left. No timers: the clock is read at each call.
  *
  * One budget holds for a whole collector: each worker process counts what it sees, `report`s what it
- * counted since it last did, and `learn`s the collector's totals, which the primary process sums
+ * counted since it last did (made with `reports`), and `learn`s the collector's totals, which the primary process sums
  * (`charge` of each report) and sends every worker. A client spread over several workers gets at
  * most what it can send in the time between two reports beyond its budget.
  */
-export function createBudget({ eventsPerMinute, bytesPerMinute }: ClientBudget, { now = Date.now, maxClients = MAX_CLIENTS } = {}) {
+export function createBudget({ eventsPerMinute, bytesPerMinute }: ClientBudget, { now = Date.now, maxClients = MAX_CLIENTS, reports = false } = {}) {
   let minute = -1
   // Most recently seen last: the first is the one to forget.
   const used = new Map<string, Count>()
@@ -76,6 +76,8 @@ export function createBudget({ eventsPerMinute, bytesPerMinute }: ClientBudget, 
   const add = (client: string, count: Count, events: number, bytes: number) => {
     count.events += events
     count.bytes += bytes
+    // Kept for report() only in a process that reports (a worker of several): elsewhere no one would empty it.
+    if (!reports) return
     const mine = unsent.get(client) || unsent.set(client, { events: 0, bytes: 0 }).get(client)!
     mine.events += events
     mine.bytes += bytes
