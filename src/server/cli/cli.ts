@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Scheme } from '../http/collector'
 import { loadConfig, readSecrets, storeConfig } from './config'
-import { run } from './run'
 import { personSignature, userSignature, verifySignature } from '../verify/signature'
 import { renderSnippet } from '../http/snippet'
 import { openStore } from '../store/open'
@@ -207,6 +206,8 @@ async function main(argv: string[]): Promise<number> {
       }
       // Bad input stops here, with exit code 2; the primary loads it again as it starts.
       load()
+      // The collector's code (and its logger and metrics) is loaded by the command that runs it only.
+      const { run } = await import('./run')
       try {
         await run(load, { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: (url) => `Collector: ${url}/track` })
       } catch (err) {
@@ -260,7 +261,7 @@ async function main(argv: string[]): Promise<number> {
 
 // A worker process of `signet collector` runs the same file: it takes its configuration from the primary.
 const started = cluster.isWorker
-  ? run(() => loadConfig(), { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: String }).then(() => -1)
+  ? import('./run').then(({ run }) => run(() => loadConfig(), { demo: false, dist: fileURLToPath(new URL('.', import.meta.url)), banner: String })).then(() => -1)
   : main(process.argv.slice(2))
 started.then(
   (code) => {

@@ -13,7 +13,8 @@ import { describeStore, openStore } from '../store/open'
 import { guardStore } from '../store/guard'
 import type { Store } from '../store/store'
 import { backoffDelay } from '../ops/backoff'
-import { createLogger, logTo, type Log } from '../ops/log'
+import type { Log } from '../ops/log'
+import { createLogger, logTo } from '../ops/logger'
 import { aggregate, createMetrics, createPrimaryMetrics, type MetricsJson } from '../ops/metrics'
 
 /**

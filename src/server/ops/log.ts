@@ -1,6 +1,3 @@
-import { hostname } from 'node:os'
-import pino, { type DestinationStream, type Logger } from 'pino'
-
 /** How severe a line is: info (what happened), warn (a fault the collector survives), error (a request or a task failed). */
 export type Level = 'info' | 'warn' | 'error'
 
@@ -25,7 +22,7 @@ const OWN = new Set(['time', 'level', 'msg', 'pid', 'hostname', 'role'])
 const shown = (v: unknown) => (typeof v == 'string' && /^[\w.:/@+-]+$/.test(v) ? v : typeof v == 'number' ? String(v) : JSON.stringify(v))
 
 /**
- * pino's JSON line as the text format writes it: `2026-12-06T09:36:24.123Z INFO  Storing events in …
+ * A JSON log line (pino's) as the text format writes it: `2026-12-06T09:36:24.123Z INFO  Storing events in …
  * (worker=4121)`. Written here because pino-pretty runs in a worker thread of its own (a transport) or
  * brings a dozen packages, for what one function does on the few lines a collector writes.
  */
@@ -36,52 +33,6 @@ export function textLine(json: string): string {
     .map((k) => `${k}=${shown(o[k])}`)
   return `${o.time} ${String(o.level).toUpperCase().padEnd(5)} ${o.msg}${fields.length ? ` (${fields.join(', ')})` : ''}\n`
 }
-
-/** A stream that writes each line as text to `out`. */
-const asText = (out: { write(s: string): unknown }): DestinationStream => ({ write: (line: string) => void out.write(textLine(line)) })
-
-export interface LoggerOptions {
-  format?: LogFormat
-  /** Where info lines go; warn and error lines go to `stderr`. Default the process's. */
-  stdout?: DestinationStream | NodeJS.WritableStream
-  stderr?: DestinationStream | NodeJS.WritableStream
-  /** Fields every line of this process carries (its role: primary or worker). */
-  base?: Record<string, unknown>
-}
-
-/**
- * The process's logger (pino): one line a record, each with an ISO time and a level; info to stdout,
- * warn and error to stderr, written at once (a collector's lines are few, and a line written before
- * an exit must not be lost in a buffer).
- */
-export function createLogger({ format = 'text', stdout, stderr, base = {} }: LoggerOptions = {}): Logger {
-  const out = stdout ?? pino.destination({ dest: 1, sync: true })
-  const err = stderr ?? pino.destination({ dest: 2, sync: true })
-  const wrap = (s: DestinationStream | NodeJS.WritableStream) => (format == 'text' ? asText(s) : (s as DestinationStream))
-  return pino(
-    {
-      base: { pid: process.pid, hostname: hostname(), ...base },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    pino.multistream(
-      [
-        { level: 'info', stream: wrap(out) },
-        { level: 'warn', stream: wrap(err) },
-      ],
-      { dedupe: true },
-    ),
-  )
-}
-
-/** A Log over a pino logger; `signet: ` at a line's start is dropped (the level says who speaks). */
-export const logTo =
-  (logger: Logger): Log =>
-  (line, level = 'info', fields) => {
-    const text = line.replace(/^signet: /, '')
-    if (fields) logger[level](fields, text)
-    else logger[level](text)
-  }
 
 /**
  * A log for a line that comes in bursts (every batch of an outage, every connection of a pool): the
