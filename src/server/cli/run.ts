@@ -45,7 +45,7 @@ type Message =
   | { signet: 'sample'; n: number; json?: MetricsJson }
 
 // What a worker may ask of the primary's store.
-const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'attempts', 'forget', 'purge'] as const
+const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'attempts', 'forget', 'purge', 'ping'] as const
 type StoreOp = (typeof STORE_OPS)[number]
 
 /** SQLite shared by several workers is written by the primary alone. */
@@ -362,6 +362,7 @@ function remoteStore(): Store {
     attempts: (project, period, limit) => call('attempts', [project, period, limit]),
     forget: (personId, project) => call('forget', [personId, project]),
     purge: (before) => call('purge', [before]),
+    ping: () => call('ping', []),
     async *lines() {
       throw new Error('signet: read the store itself to export (signet export)')
     },

@@ -58,10 +58,10 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1)
 /**
  * A store that keeps trying: `open` is tried until it succeeds (a database not up yet, a migration
  * under way), with backoff, every operation refused meanwhile (StoreUnavailable: 503). Once open,
- * an operation that finds the database unreachable marks the store down, and one line says so; a
- * store that can be asked to answer (PostgreSQL's ping) then refuses operations at once, rather than
- * have each wait on a dead connection, until a ping, tried with backoff, succeeds; SQLite (a full
- * disk) tries each operation. One line says when it works again.
+ * an operation that finds the database unreachable (or the disk full) marks the store down, and one
+ * line says so; operations are then refused at once, rather than each wait on a dead connection,
+ * until a ping, tried with backoff, succeeds, whether or not requests come (a worker that answers
+ * /readyz learns it is back without a batch of its own). One line says when it works again.
  */
 export function guardStore(open: () => Promise<Store>, { description, log, channel, retry = { baseMs: 250, capMs: 5000 }, onError, onState }: GuardOptions): GuardedStore {
   let inner: Store | undefined
@@ -109,7 +109,7 @@ export function guardStore(open: () => Promise<Store>, { description, log, chann
         if (closed || state != 'down') return
         failures = 0
         become('up')
-        log(`the store (${description}) answers again`)
+        log(`the store (${description}) works again`)
       },
       () => void (!closed && later(probe)),
     )

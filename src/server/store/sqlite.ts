@@ -750,6 +750,11 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
         .all(project, period.from, period.to) as AttemptRow[]
       return groupAttempts(rows, limit)
     },
+    // A write that changes nothing but still goes through the log: a full disk or a read-only file
+    // refuses it as it would a batch (a read would pass).
+    async ping() {
+      if (console_) console_.setUpto.run(console_.upto.get())
+    },
     async forget(personId, project) {
       if (!console_) throw new Error('signet: this store is open for reading only')
       return forget.immediate(personId, project ?? null)

@@ -122,7 +122,7 @@ export interface Store {
    * whose processes share one machine and are relayed by the primary.
    */
   channel?: Channel
-  /** Asks the database to answer, touching no data: how a store found unreachable is tried again. Absent for SQLite, whose next write is the test. */
+  /** Asks the database to answer, changing no data (SQLite: a write of what is there, as a full disk refuses writes only): how a store found unreachable is tried again. */
   ping?(): Promise<void>
   close(): Promise<void>
 }
