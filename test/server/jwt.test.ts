@@ -46,6 +46,8 @@ describe('scheme jwt with HMAC secrets (Intercom-style HS256)', () => {
       ['alice', hs256({ sub: 'alice', iat: now(), exp: now() + 600 }, 'a-guess-of-the-secret-xxxxxxxxxxx'), 'bad_signature'],
       // A year-long token is refused: a leaked one must age out.
       ['alice', hs256({ sub: 'alice', iat: now(), exp: now() + 365 * 86_400 }), 'expired_signature'],
+      // Nor does an iat in the future stretch it: a day from now to exp is the most (issue 32).
+      ['alice', hs256({ sub: 'alice', iat: now() + 86_400, exp: now() + 86_400 + 600 }), 'expired_signature'],
       // No exp at all.
       ['alice', hs256({ sub: 'alice', iat: now() }), 'bad_signature'],
       ['alice', hs256({ sub: 'alice', iat: now(), nbf: now() + 3600, exp: now() + 7200 }), 'expired_signature'],
@@ -112,7 +114,7 @@ describe('scheme jwt with an identity provider’s public keys', () => {
     expect((await send(projects, [{ person: 'alice', token: forged }])).reasons).toEqual(['bad_signature'])
   })
 
-  it('fetches a JWKS URL: a new kid is picked up once a minute at most, and cached keys work while the provider is down', async () => {
+  it('fetches a JWKS URL: a new kid is picked up within 5 s of the last fetch, and cached keys work while the provider is down', async () => {
     const k1 = await generateKeyPair('ES256', { extractable: true })
     const k2 = await generateKeyPair('ES256', { extractable: true })
     const jwk = async (k: CryptoKey, kid: string) => ({ ...(await exportJWK(k)), kid, alg: 'ES256' })
@@ -126,12 +128,12 @@ describe('scheme jwt with an identity provider’s public keys', () => {
       new SignJWT({ sub, iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 600 }).setProtectedHeader({ alg: 'ES256', kid }).sign(key)
     try {
       expect((await send(projects, [{ person: 'alice', token: await mint(k1.privateKey, 'k1', 'alice') }])).answer.accepted).toBe(1)
-      // The provider rotates: k2 is new. Within the minute, no second fetch.
+      // The provider rotates: k2 is new. Within 5 s of the last fetch, no second one.
       served = { keys: [await jwk(k1.publicKey, 'k1'), await jwk(k2.publicKey, 'k2')] }
       const rotated = await mint(k2.privateKey, 'k2', 'bob')
       expect((await send(projects, [{ person: 'bob', token: rotated }])).reasons).toEqual(['unknown_key'])
       expect(fetches).toBe(1)
-      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 61_000 })
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5_001 })
       expect((await send(projects, [{ person: 'bob', token: rotated }])).answer.accepted).toBe(1)
       expect(fetches).toBe(2)
     } finally {
@@ -139,6 +141,42 @@ describe('scheme jwt with an identity provider’s public keys', () => {
     }
     // The provider is down: keys it served still verify new tokens.
     expect((await send(projects, [{ person: 'carol', token: await mint(k1.privateKey, 'k1', 'carol') }])).answer.accepted).toBe(1)
+  })
+})
+
+describe('a JWKS refreshed on a schedule (issue 32)', () => {
+  it('stops verifying a key the provider removed once jwksRefreshSeconds have passed, tokens already verified included; a provider down keeps its keys', async () => {
+    const k1 = await generateKeyPair('ES256', { extractable: true })
+    const k2 = await generateKeyPair('ES256', { extractable: true })
+    const jwk = async (k: CryptoKey, kid: string) => ({ ...(await exportJWK(k)), kid, alg: 'ES256' })
+    let served = { keys: [await jwk(k1.publicKey, 'k1')] }
+    let up = true
+    const server = createServer((_req, res) => (up ? res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(served)) : res.writeHead(503).end()))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`
+    const projects = { P: { secureMode: 'enforce', scheme: 'jwt', secrets: [], jwt: { jwksUrl, issuer: ISSUER, audience: AUDIENCE, jwksRefreshSeconds: 300 } } as ProjectConfig }
+    const mint = (key: CryptoKey, kid: string, sub: string) =>
+      new SignJWT({ sub, iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 3600 }).setProtectedHeader({ alg: 'ES256', kid }).sign(key)
+    let clock = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: clock })
+    const later = (seconds: number) => vi.setSystemTime((clock += seconds * 1000))
+    try {
+      const leaked = await mint(k1.privateKey, 'k1', 'alice')
+      expect((await send(projects, [{ person: 'alice', token: leaked }])).answer.accepted).toBe(1)
+      // The provider removes k1 (leaked) for k2. Until the next refresh the cached answer stands.
+      served = { keys: [await jwk(k2.publicKey, 'k2')] }
+      later(60)
+      expect((await send(projects, [{ person: 'alice', token: leaked }])).answer.accepted).toBe(1)
+      later(241)
+      expect((await send(projects, [{ person: 'alice', token: leaked }])).reasons).toEqual(['unknown_key'])
+      expect((await send(projects, [{ person: 'bob', token: await mint(k2.privateKey, 'k2', 'bob') }])).answer.accepted).toBe(1)
+      // Down at the next refresh: k2 still verifies.
+      up = false
+      later(301)
+      expect((await send(projects, [{ person: 'carol', token: await mint(k2.privateKey, 'k2', 'carol') }])).answer.accepted).toBe(1)
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 })
 
@@ -175,6 +213,8 @@ describe('scheme jwt configuration', () => {
     expect(bad({ algorithms: ['none'] }, [SECRET])).toThrow(/algorithm "none" is not accepted with secrets/)
     expect(bad({ keys: [{ kty: 'RSA' }], issuer: ISSUER, audience: AUDIENCE }, [SECRET])).toThrow(/either secrets .* or keys/)
     expect(bad({})).toThrow(/needs secrets \(HS256\) or keys \/ jwksUrl/)
+    expect(bad({ keys: [{ kty: 'RSA' }], issuer: ISSUER, audience: AUDIENCE, jwksRefreshSeconds: 60 })).toThrow(/jwksRefreshSeconds goes with jwksUrl/)
+    expect(bad({ jwksUrl: 'http://127.0.0.1:9/jwks', issuer: ISSUER, audience: AUDIENCE, jwksRefreshSeconds: 1 })).toThrow(/at least 10/)
     expect(() => bad({ jwksUrl: 'http://127.0.0.1:9/jwks', issuer: ISSUER, audience: AUDIENCE })()).not.toThrow()
   })
 })

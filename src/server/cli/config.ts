@@ -74,7 +74,7 @@ interface FileProject extends JwtOptions {
 }
 
 // A jwt project's options, as the file gives them beside its scheme (own properties only).
-const JWT_KEYS = ['keys', 'jwksUrl', 'issuer', 'audience', 'personClaim', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds', 'algorithms', 'kids'] as const
+const JWT_KEYS = ['keys', 'jwksUrl', 'issuer', 'audience', 'personClaim', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds', 'jwksRefreshSeconds', 'algorithms', 'kids'] as const
 const jwtOptionsOf = (p: FileProject): JwtOptions | undefined => {
   const o: Record<string, unknown> = {}
   for (const key of JWT_KEYS) if (Object.prototype.hasOwnProperty.call(p, key)) o[key] = p[key]

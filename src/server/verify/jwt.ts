@@ -17,8 +17,10 @@ export interface JwtOptions {
   personClaim?: string
   /** Default 60. */
   clockToleranceSeconds?: number
-  /** The longest lifetime accepted, from iat (or from now) to exp. Default one day. */
+  /** The longest lifetime accepted, from iat to exp and from now to exp. Default one day. */
   maxTokenLifetimeSeconds?: number
+  /** With jwksUrl: how often the JWKS is fetched again, so that a key the provider removed stops verifying. Default 600. */
+  jwksRefreshSeconds?: number
   /** Default: those of the keys (HS256/384/512 with secrets; with public keys every asymmetric one jose knows). Never `none`. */
   algorithms?: string[]
   /** With secrets: the `kid` of each, in their order. A token naming a kid is checked with that secret only (unknown: unknown_key). */
@@ -32,11 +34,13 @@ export type JwtRefusal = 'expired_signature' | 'bad_signature' | 'wrong_audience
 const HMAC = ['HS256', 'HS384', 'HS512']
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
 const DAY = 86_400
-// A provider's JWKS: answered within 5 s and 64 KiB, refetched for an unknown kid at most once a
-// minute, and otherwise kept for ever: a provider that is down leaves the keys it served.
+// A provider's JWKS: answered within 5 s and 64 KiB, refetched for an unknown kid at most every 5 s
+// (a provider's new key verifies within seconds of its first token) and every jwksRefreshSeconds
+// (a removed key stops verifying); a provider that is down leaves the keys it served.
 const JWKS_TIMEOUT_MS = 5000
 const JWKS_BYTES = 65_536
-const JWKS_COOLDOWN_MS = 60_000
+const JWKS_COOLDOWN_MS = 5000
+const JWKS_REFRESH_SECONDS = 600
 // Verified tokens, kept until they expire: at most this many, and this many characters of tokens.
 const CACHE_ENTRIES = 10_000
 const CACHE_CHARS = 4_000_000
@@ -77,8 +81,9 @@ export function checkJwtOptions(token: string, o: JwtOptions, secrets: unknown[]
     fail('with public keys, issuer and audience are required (a token of the same provider for another site must not pass)')
   for (const name of ['issuer', 'audience', 'personClaim'] as const)
     if (o[name] !== undefined && (typeof o[name] != 'string' || !o[name])) fail(`${name} must be a non-empty string`)
-  for (const name of ['clockToleranceSeconds', 'maxTokenLifetimeSeconds'] as const)
+  for (const name of ['clockToleranceSeconds', 'maxTokenLifetimeSeconds', 'jwksRefreshSeconds'] as const)
     if (o[name] !== undefined && !(typeof o[name] == 'number' && o[name]! >= 0 && o[name]! < Infinity)) fail(`${name} must be a number of seconds`)
+  if (o.jwksRefreshSeconds !== undefined && (o.jwksUrl === undefined || o.jwksRefreshSeconds < 10)) fail('jwksRefreshSeconds goes with jwksUrl, and is at least 10')
   if (o.algorithms !== undefined) {
     if (!Array.isArray(o.algorithms) || !o.algorithms.length) fail('algorithms must be a non-empty array')
     const allowed = publicKeys ? ASYMMETRIC : HMAC
@@ -118,10 +123,14 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
   const lifetime = o.maxTokenLifetimeSeconds ?? DAY
   const tolerance = o.clockToleranceSeconds ?? 60
 
+  // jose's own cacheMaxAge would refetch the JWKS as a token waits, and fail the token when the
+  // provider is down: the keys are refreshed here instead (refresh), keeping them on a failure.
   const remote =
     o.jwksUrl !== undefined
       ? createRemoteJWKSet(new URL(o.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: Infinity, [customFetch]: boundedFetch })
       : undefined
+  const refreshMs = (o.jwksRefreshSeconds ?? JWKS_REFRESH_SECONDS) * 1000
+  let refreshedAt = Date.now()
   // Inline keys: JWKs as given, picked by their kid; PEM strings (which carry no kid) tried in turn
   // for the token's algorithm, each imported once per algorithm it can serve.
   const jwks = (o.keys || []).filter((k): k is JWK => typeof k != 'string')
@@ -213,14 +222,28 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
     const exp = payload.exp as number
     const person = payload[claim]
     const now = Date.now() / 1000
-    // A leaked token ages out: its lifetime, from iat (or from now), is capped.
-    if (exp - (typeof payload.iat == 'number' ? payload.iat : now) > lifetime + tolerance) return { reason: 'expired_signature', exp }
+    // A leaked token ages out: its lifetime is capped, from iat and from now (an iat in the future would stretch it).
+    if (Math.max(exp - now, exp - (typeof payload.iat == 'number' ? payload.iat : now)) > lifetime + tolerance) return { reason: 'expired_signature', exp }
     if (typeof person != 'string' || !person) return { reason: 'bad_signature', exp }
     return { person, exp }
   }
 
+  /**
+   * Every jwksRefreshSeconds the provider's JWKS is fetched again (a failure keeps the keys it had)
+   * and what was verified is forgotten: a token of a key the provider removed is verified anew, and
+   * refused.
+   */
+  const refresh = async () => {
+    if (!remote || Date.now() - refreshedAt < refreshMs) return
+    refreshedAt = Date.now()
+    await remote.reload().catch(() => {})
+    cache.clear()
+    chars = 0
+  }
+
   return {
     async verify(token: string): Promise<JwtResult> {
+      await refresh()
       const known = cache.get(token)
       if (known) {
         if (known.exp === undefined || known.exp + tolerance > Date.now() / 1000) return known
