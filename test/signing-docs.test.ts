@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -64,6 +64,72 @@ const expectAllMatch = (output: string) => {
   expect(out.bad).toBe(0)
   expect(out.checked).toBeGreaterThan(30)
 }
+
+// A token an example minted, as the collector's verifier (of a jwt project with that secret) reads it.
+const verifyToken = async (token: string, secret: string) => {
+  const { createJwtVerifier } = await import('../src/server/verify/jwt')
+  return createJwtVerifier({}, [secret]).verify(token.trim())
+}
+// Debian's PyJWT is its own python3's; a python3 first on the PATH (pyenv) may not have it.
+const pythonWithJwt = ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import jwt']).status === 0)
+const rubyWithJwt = spawnSync('ruby', ['-e', 'require "jwt"']).status === 0
+const GOCODE = '/usr/share/gocode'
+const goWithJwt = has('go', 'version') && existsSync(join(GOCODE, 'src/github.com/golang-jwt/jwt'))
+
+describe('docs/signing.md, the JWT examples with the libraries CI installs from Debian', () => {
+  it.skipIf(!pythonWithJwt)('the Python example (PyJWT) mints a token the collector verifies for that person', async () => {
+    const check = `${example('python-jwt')}
+import sys
+print(person_token(sys.argv[1], "u-42"))`
+    const token = execFileSync(pythonWithJwt!, ['-c', check, 'jwt-docs-secret'], { encoding: 'utf8' })
+    expect(await verifyToken(token, 'jwt-docs-secret')).toMatchObject({ person: 'u-42' })
+    expect(await verifyToken(token, 'another-secret')).toEqual({ reason: 'bad_signature' })
+  })
+
+  it.skipIf(!rubyWithJwt)('the Ruby example (ruby-jwt) mints a token the collector verifies for that person', async () => {
+    const token = execFileSync('ruby', ['-e', `${example('ruby-jwt')}
+puts person_token(ARGV[0], "u-42")`, 'jwt-docs-secret'], { encoding: 'utf8' })
+    expect(await verifyToken(token, 'jwt-docs-secret')).toMatchObject({ person: 'u-42' })
+    expect(await verifyToken(token, 'another-secret')).toEqual({ reason: 'bad_signature' })
+  })
+
+  it.skipIf(!goWithJwt)('the Go example (golang-jwt, Debian\'s v4 for the v5 it imports) mints a token the collector verifies for that person', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-go-jwt-'))
+    const source = example('go-jwt')
+    // The one change: Debian ships golang-jwt v4 (the same API here); the module proxy, which has v5, is out of reach.
+    const v4 = source.replace('"github.com/golang-jwt/jwt/v5"', '"github.com/golang-jwt/jwt/v4"')
+    expect(v4.split('\n').filter((line, i) => line != source.split('\n')[i])).toEqual(['\t"github.com/golang-jwt/jwt/v4"'])
+    writeFileSync(join(dir, 'signet.go'), v4.replace('package signet', 'package main'))
+    writeFileSync(
+      join(dir, 'main.go'),
+      `package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	token, err := PersonToken(os.Args[1], "u-42", time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(token)
+}
+`,
+    )
+    // A module whose golang-jwt is Debian's copy on disk: nothing is downloaded.
+    writeFileSync(
+      join(dir, 'go.mod'),
+      `module signetexample\n\ngo 1.19\n\nrequire github.com/golang-jwt/jwt/v4 v4.0.0\n\nreplace github.com/golang-jwt/jwt/v4 => ${GOCODE}/src/github.com/golang-jwt/jwt\n`,
+    )
+    const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GO111MODULE: 'on', GOFLAGS: '-mod=mod', GOPROXY: 'off' }
+    const token = execFileSync('go', ['run', '.', 'jwt-docs-secret'], { cwd: dir, encoding: 'utf8', env })
+    expect(await verifyToken(token, 'jwt-docs-secret')).toMatchObject({ person: 'u-42' })
+    expect(await verifyToken(token, 'another-secret')).toEqual({ reason: 'bad_signature' })
+  }, 120_000)
+})
 
 describe('docs/signing.md, languages installed from Debian in CI', () => {
   it.skipIf(!has('php'))('the PHP example reproduces the hex and base64 vectors', () => {
