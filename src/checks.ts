@@ -5,8 +5,9 @@ export function signatureProblem(signature: string): string | undefined {
   try {
     bytes = atob(signature)
   } catch (_) {}
-  // 64 hex, base64 of 32 bytes (an HMAC, Engagespot's), or 37 or more binary bytes (a verification token).
-  return /^[\da-f]{64}$/i.test(signature) || bytes.length == 32 || (bytes.length > 36 && /[^ -~]/.test(bytes))
+  // 64 hex or a JWT's three base64url parts, base64 of 32 bytes (an HMAC, Engagespot's), or 37 or
+  // more binary bytes (a verification token).
+  return /^([\da-f]{64}|[\w-]+\.[\w-]+\.[\w-]+)$/i.test(signature) || bytes.length == 32 || (bytes.length > 36 && /[^ -~]/.test(bytes))
     ? undefined
     : /;/.test(bytes)
       ? 'signature is a Verification Key, a secret: make tokens on your server'

@@ -283,6 +283,9 @@ describe('development checks', () => {
     expect(check(HEX_A)).toEqual([])
     expect(check(btoa(String.fromCharCode(...Array(32).fill(7))))).toEqual([])
     expect(check(btoa(String.fromCharCode(...Array(52).fill(200))))).toEqual([])
+    // An identity provider's JWT (issue 32: every valid one was warned about).
+    expect(check('eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6MTc5OTk5OTk5OX0.' + 'Ab_-'.repeat(21))).toEqual([])
+    expect(check('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0')).toHaveLength(1)
   })
 
   it('stays quiet outside development unless asked', () => {
