@@ -9,7 +9,7 @@ import { createBudget, type Counts } from '../http/budget'
 import { importJsonl } from '../store/import'
 import { maintain } from './maintain'
 import { describe, describeProjects, serve } from './serve'
-import { describeStore, openStore } from '../store/open'
+import { describeStore, openStore, storeSchema } from '../store/open'
 import { guardStore } from '../store/guard'
 import type { Store } from '../store/store'
 import { backoffDelay } from '../ops/backoff'
@@ -143,7 +143,7 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
     })
     if (imported) logImport(log, config.importFile, imported)
   } else if (existsSync(config.importFile)) void importWhenReachable(config, log, onMigration)
-  describe(config, describeStore(config.store)).forEach((line) => log(line))
+  describe(config, `${describeStore(config.store)} (schema ${storeSchema(config.store)})`).forEach((line) => log(line))
   // Otherwise the workers have their own connections; the primary's were for the schema and the import.
   const shared = sharedWriter(config) ? store : (await store?.close(), undefined)
   const upkeep = shared && maintain(shared, { retentionDays: config.retentionDays, log })

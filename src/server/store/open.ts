@@ -1,8 +1,11 @@
-import { describeUrl } from './postgres'
-import { DEFAULT_SQLITE_FILE, type Store, type StoreOptions } from './store'
+import { POSTGRES_SCHEMA, SQLITE_SCHEMA } from './schema'
+import { DEFAULT_SQLITE_FILE, describeUrl, type Store, type StoreOptions } from './store'
 
 /** What the options name, for log lines, without opening it: `postgres host:port/database` (never a password) or `sqlite <file>`. */
 export const describeStore = ({ url, file }: StoreOptions) => (url ? `postgres ${describeUrl(url)}` : `sqlite ${file || DEFAULT_SQLITE_FILE}`)
+
+/** The schema this release keeps the store in: opening migrates an older one to it, and refuses a newer one. */
+export const storeSchema = ({ url }: StoreOptions) => (url ? POSTGRES_SCHEMA : SQLITE_SCHEMA)
 
 /**
  * Opens the store the options name, creating or migrating its schema unless readonly. The one

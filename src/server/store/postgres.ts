@@ -2,8 +2,11 @@ import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, CHANNEL_BYTES, loadDriver, tally, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
+import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, tally, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
+import { POSTGRES_SCHEMA } from './schema'
+
+export { describeUrl }
 import { throttled } from '../ops/log'
 
 type Log = NonNullable<StoreOptions['log']>
@@ -137,7 +140,9 @@ CREATE INDEX signet_events_person ON signet_events (project, person, received_at
 CREATE INDEX signet_events_time ON signet_events USING brin (received_at);
 CREATE INDEX signet_events_order ON signet_events USING brin (seq);`,
 }
-const VERSION = POSTGRES_MIGRATIONS.length + 1
+// The schema this release keeps a PostgreSQL store in (signet_schema.version): its steps, then schema 3's copy.
+const VERSION = POSTGRES_SCHEMA
+if (POSTGRES_MIGRATIONS.length + 1 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
 
 /** A month as the partitions number them: months since January 1970 (UTC). */
 export const monthOf = (ms: number) => {
@@ -249,15 +254,6 @@ const person = (row: PersonRow): PersonSummary => ({
   events: Number(row.n),
   ...(row.props && { props: JSON.parse(row.props) }),
 })
-
-/** host:port/database of a connection string, for messages: never its user or password, nor anything of a URL that is not PostgreSQL's. */
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.protocol == 'postgres:' || u.protocol == 'postgresql:') return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname || '/'}`
-  } catch {}
-  return '(unreadable SIGNET_DATABASE_URL)'
-}
 
 const fmt = (n: number) => n.toLocaleString('en-US')
 

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, kindOf, toRow, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
+import { SQLITE_SCHEMA } from './schema'
 
 type Database = BetterSqlite3.Database
 type Log = NonNullable<StoreOptions['log']>
@@ -129,7 +130,9 @@ ALTER TABLE signet_events_3 RENAME TO signet_events;
 CREATE INDEX signet_events_time ON signet_events (project, received_at);
 CREATE INDEX signet_events_person ON signet_events (project, person, received_at) WHERE person IS NOT NULL;`,
 }
-const VERSION = SQLITE_MIGRATIONS.length + 1
+// The schema this release keeps a SQLite store in (user_version): its steps, then schema 3's copy.
+const VERSION = SQLITE_SCHEMA
+if (SQLITE_MIGRATIONS.length + 1 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
 
 // An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
 // lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x

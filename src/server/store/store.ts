@@ -157,6 +157,15 @@ export interface StoreOptions {
 
 export const DEFAULT_SQLITE_FILE = 'data/signet.db'
 
+/** host:port/database of a connection string, for messages: never its user or password, nor anything of a URL that is not PostgreSQL's. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.protocol == 'postgres:' || u.protocol == 'postgresql:') return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname || '/'}`
+  } catch {}
+  return '(unreadable SIGNET_DATABASE_URL)'
+}
+
 /**
  * Loads a database driver, which is an optional peer dependency: only those who run a collector
  * install it, so a missing one is a one-line instruction, not a stack trace.
