@@ -7,7 +7,7 @@ import type { Scheme } from '../http/collector'
 import { loadConfig, readSecrets, storeConfig } from './config'
 import { personSignature, userSignature, verifySignature } from '../verify/signature'
 import { renderSnippet } from '../http/snippet'
-import { openStore } from '../store/open'
+import { migrationOf, openStore } from '../store/open'
 import { importJsonl } from '../store/import'
 import { verificationToken, verifyVerificationToken } from '../verify/token'
 import { createJwtVerifier } from '../verify/jwt'
@@ -39,6 +39,11 @@ const USAGE = `Usage: signet <command> [options]
       console is at /dashboard, behind SIGNET_DASHBOARD_TOKEN; /healthz and /readyz answer
       anyone, /metrics (Prometheus) wants SIGNET_METRICS_TOKEN. SIGTERM stops it; SIGHUP reads
       SIGNET_CONFIG and the secret files again. SIGNET_LOG_FORMAT=json logs JSON lines.
+  migrate [--dry-run] [--db FILE]
+      Bring the store (SIGNET_DATABASE_URL, or the SQLite file --db) to this Signet's schema,
+      printing its progress, after saying what that changes and how to back it up first;
+      --dry-run only says. Without it, the collector migrates as it starts, answering 503
+      meanwhile.
   forget --person ID [--project TOKEN] [--db FILE]
       Delete every stored event of a person (of one project, or of all), and of the anonymous ids
       their events carried; print "forgot N events of ID". A second run prints 0.
@@ -98,6 +103,7 @@ const options = {
   person: { type: 'string' },
   file: { type: 'string' },
   ttl: { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -215,6 +221,40 @@ async function main(argv: string[]): Promise<number> {
         throw new StartError((err as Error).message)
       }
       return -1
+    }
+    case 'migrate': {
+      const options = storeConfig({ ...process.env, ...(values.db && { SIGNET_DB: values.db }) })
+      const found = await migrationOf(options)
+      if (!found) throw new UsageError(`no store at ${options.file}`)
+      const { store, version, target, events, namespace } = found
+      if (version > target) throw new Error(`${store} has schema ${version}, newer than this Signet knows (${target}): upgrade Signet`)
+      if (version == target) {
+        console.log(`${store} is at schema ${target}: nothing to migrate`)
+        return 0
+      }
+      const empty = version == 0 && !events
+      console.log(empty ? `${store} holds no Signet store yet: its tables are made at schema ${target}` : `${store} has schema ${version}; this Signet keeps schema ${target}. Migrating it:`)
+      if (!empty) {
+        if (version < 2) console.log("- adds the console's summaries, people, refused attempts and erased ids (schema 2), summed from the events")
+        console.log(
+          `- copies ${events.toLocaleString('en-US')} events into schema 3's columns and its dictionary of repeated strings, ${options.url ? 'in monthly partitions, ' : ''}5,000 a transaction (a migration cut short goes on where it stopped), then drops the old table` +
+            (options.url ? '' : ': its pages stay free inside the file, for events to come (VACUUM, collector stopped, gives them back)'),
+        )
+        console.log(
+          options.url
+            ? `Back it up first: pg_dump -Fc -n ${namespace} "$SIGNET_DATABASE_URL" > signet-schema-${version}.dump`
+            : `Back it up first: sqlite3 ${options.file} ".backup '${options.file}.schema-${version}'"`,
+        )
+      }
+      if (values['dry-run']) {
+        console.log('--dry-run: nothing was changed')
+        return 0
+      }
+      const started = performance.now()
+      const opened = await openStore({ ...options, log: (line) => console.log(line.replace(/^signet: /, '')) })
+      await opened.close()
+      console.log(`${store} is at schema ${target} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+      return 0
     }
     case 'forget': {
       const person = required(values, 'person')

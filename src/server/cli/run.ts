@@ -9,7 +9,7 @@ import { createBudget, type Counts } from '../http/budget'
 import { importJsonl } from '../store/import'
 import { maintain } from './maintain'
 import { describe, describeProjects, serve } from './serve'
-import { describeStore, openStore, storeSchema } from '../store/open'
+import { describeStore, migrationOf, openStore, storeSchema } from '../store/open'
 import { guardStore } from '../store/guard'
 import type { Store } from '../store/store'
 import { backoffDelay } from '../ops/backoff'
@@ -33,6 +33,8 @@ import { aggregate, createMetrics, createPrimaryMetrics, type MetricsJson } from
 type Message =
   | { signet: 'hello' }
   | { signet: 'config'; config: ServerConfig }
+  // The store is prepared (a SQLite file migrated, a data file imported): the worker may open it, or send it batches.
+  | { signet: 'ready' }
   | { signet: 'store'; n: number; op: StoreOp; args: unknown[] }
   | { signet: 'stored'; n: number; result?: unknown; error?: string; code?: string }
   | { signet: 'feed'; message: FeedMessage }
@@ -125,28 +127,58 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
   const onMigration = (copied: number, total: number) => (metrics.migrated.set(copied), metrics.toMigrate.set(total))
   config = { ...config, port: await probePort(config.port, config.host) }
   const undo = undoStart(config.store)
-  // SQLite: the primary opens (and migrates) the file before any worker starts; a file it cannot
-  // open is a start the machine refuses. PostgreSQL: each worker connects, and keeps trying while the
+  // SQLite: the primary opens the file before the workers may store, and imports a data file; a
+  // file it cannot open is a start the machine refuses. One of an older schema is migrated while the
+  // workers listen, answering 503 and not ready meanwhile, rather than with the port closed.
+  // PostgreSQL: each worker connects (and migrates, one at a time), and keeps trying while the
   // database is away; the primary imports a data file once the database answers.
   let store: Store | undefined
+  let prepared = Promise.resolve()
   if (!config.store.url) {
-    try {
-      store = await openStore({ ...config.store, log, onMigration })
-    } catch (err) {
-      undo()
-      throw err
+    const found = await migrationOf(config.store).catch(() => undefined)
+    if (found && found.version < found.target) {
+      log(
+        `${found.store} has schema ${found.version}: migrating it to schema ${found.target} (${fmt(found.events)} events to copy) while the workers answer 503; signet migrate does it beforehand, port closed`,
+      )
+      prepared = migrateWhileServing(config, log, onMigration).then((opened) => void (store = opened))
+    } else {
+      try {
+        store = await openStore({ ...config.store, log, onMigration })
+      } catch (err) {
+        undo()
+        throw err
+      }
+      const imported = await importJsonl(config.importFile, store).catch(async (err) => {
+        await store!.close()
+        undo()
+        throw err
+      })
+      if (imported) logImport(log, config.importFile, imported)
     }
-    const imported = await importJsonl(config.importFile, store).catch(async (err) => {
-      await store!.close()
-      undo()
-      throw err
-    })
-    if (imported) logImport(log, config.importFile, imported)
-  } else if (existsSync(config.importFile)) void importWhenReachable(config, log, onMigration)
+  } else {
+    // Said while the workers migrate it (one at a time), if the database answers now.
+    void migrationOf(config.store).then(
+      (found) =>
+        found &&
+        found.version < found.target &&
+        log(`${found.store} has schema ${found.version}: the workers migrate it to schema ${found.target} (${fmt(found.events)} events to copy), answering 503 meanwhile; signet migrate does it beforehand`),
+      () => {},
+    )
+    if (existsSync(config.importFile)) void importWhenReachable(config, log, onMigration)
+  }
   describe(config, `${describeStore(config.store)} (schema ${storeSchema(config.store)})`).forEach((line) => log(line))
   // Otherwise the workers have their own connections; the primary's were for the schema and the import.
-  const shared = sharedWriter(config) ? store : (await store?.close(), undefined)
-  const upkeep = shared && maintain(shared, { retentionDays: config.retentionDays, log })
+  let shared: Store | undefined
+  let upkeep: (() => Promise<void>) | undefined
+  // The workers may store once the primary has prepared the store: they are told so ('ready').
+  let ready = false
+  void prepared.then(async () => {
+    if (sharedWriter(config)) shared = store
+    else await store?.close()
+    upkeep = shared && maintain(shared, { retentionDays: config.retentionDays, log })
+    ready = true
+    broadcast(undefined, { signet: 'ready' })
+  })
   // The collector's client budgets: each worker's counts summed here, and the totals sent to every worker.
   const ledger = config.budget && config.workers > 1 ? createBudget(config.budget) : undefined
 
@@ -221,7 +253,10 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
     w.on('message', (m: unknown) => {
       if (!isMessage(m)) return
       // Asked for, not sent on 'online': a message sent before the worker's module has run is lost.
-      if (m.signet == 'hello') tell(w, { signet: 'config', config })
+      if (m.signet == 'hello') {
+        tell(w, { signet: 'config', config })
+        if (ready) tell(w, { signet: 'ready' })
+      }
       else if (m.signet == 'store') void answer(w, m)
       else if (m.signet == 'feed') broadcast(w, m)
       else if (m.signet == 'budget' && ledger) {
@@ -304,6 +339,31 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
   for (let i = 0; i < config.workers; i++) fork()
 }
 
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+/**
+ * SQLite of an older schema: migrated (and a data file imported) while the workers serve, tried
+ * again with backoff when it fails (a full disk), each failure one line; resolves to the store.
+ */
+async function migrateWhileServing(config: ServerConfig, log: Log, onMigration: (copied: number, total: number) => void): Promise<Store> {
+  for (let failures = 1; ; failures++) {
+    let store: Store | undefined
+    try {
+      const started = performance.now()
+      store = await openStore({ ...config.store, log, onMigration })
+      log(`${describeStore(config.store)} is at schema ${storeSchema(config.store)} (${((performance.now() - started) / 1000).toFixed(1)} s): storing events`)
+      const imported = await importJsonl(config.importFile, store)
+      if (imported) logImport(log, config.importFile, imported)
+      return store
+    } catch (err) {
+      await store?.close().catch(() => {})
+      const wait = backoffDelay(failures, RESTART)
+      log(`migrating ${describeStore(config.store)} failed: ${oneLine(err)}; trying again in ${(wait / 1000).toFixed(1)} s, the workers answering 503 meanwhile`, 'error')
+      await new Promise((r) => setTimeout(r, wait))
+    }
+  }
+}
+
 function logImport(log: Log, file: string, imported: NonNullable<Awaited<ReturnType<typeof importJsonl>>>) {
   log(
     `Imported ${imported.imported} events from ${file}` +
@@ -372,8 +432,15 @@ function remoteStore(): Store {
 
 async function worker({ demo, dist }: RunOptions) {
   const send = (m: Message) => process.connected && process.send!(m, undefined, undefined, () => {})
+  // The store is the primary's to prepare first: opened (or sent batches) once it says it is ready.
+  let storeReady!: () => void
+  const prepared = new Promise<void>((resolve) => (storeReady = resolve))
   let config = await new Promise<ServerConfig>((resolve) => {
-    process.on('message', (m: unknown) => isMessage(m) && m.signet == 'config' && resolve(m.config))
+    process.on('message', (m: unknown) => {
+      if (!isMessage(m)) return
+      if (m.signet == 'config') resolve(m.config)
+      else if (m.signet == 'ready') storeReady()
+    })
     send({ signet: 'hello' })
   })
   const log = logTo(createLogger({ format: config.logFormat, base: { role: 'worker' } }))
@@ -386,7 +453,10 @@ async function worker({ demo, dist }: RunOptions) {
     const own = !sharedWriter(config)
     const metrics = createMetrics()
     const store = guardStore(
-      () => (own ? openStore({ ...config.store, log, onMigration: (copied, total) => (metrics.migrated.set(copied), metrics.toMigrate.set(total)) }) : Promise.resolve(remoteStore())),
+      () =>
+        prepared.then(() =>
+          own ? openStore({ ...config.store, log, onMigration: (copied, total) => (metrics.migrated.set(copied), metrics.toMigrate.set(total)) }) : remoteStore(),
+        ),
       {
         description: describeStore(config.store),
         log,

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, tally, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
+import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, tally, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
 import { POSTGRES_SCHEMA } from './schema'
 
@@ -443,6 +443,24 @@ async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, pro
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK + 1]).catch(() => {})
     lock.release()
+  }
+}
+
+/** What a database holds, read without changing it: its schema version, and the events a migration to this release's would copy. */
+export async function postgresSchemaOf(url: string): Promise<SchemaState> {
+  const pg = await loadDriver('pg', () => import('pg').then((m) => m.default), 'npm install pg')
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+  client.on('error', () => {})
+  await client.connect()
+  try {
+    const has = async (table: string) => (await client.query('SELECT to_regclass($1) IS NOT NULL AS t', [table])).rows[0].t as boolean
+    const namespace = String((await client.query('SELECT current_schema() AS s')).rows[0].s)
+    const version = (await has('signet_schema')) ? Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM signet_schema')).rows[0].v) : 0
+    if (version >= VERSION || !(await has('signet_events'))) return { version, events: 0, namespace }
+    const after = (await has('signet_copied')) ? '(SELECT coalesce(max(upto), 0) FROM signet_copied)' : '0'
+    return { version, events: Number((await client.query(`SELECT count(*) AS n FROM signet_events WHERE seq > ${after}`)).rows[0].n), namespace }
+  } finally {
+    await client.end().catch(() => {})
   }
 }
 

@@ -5,7 +5,7 @@ import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, kindOf, toRow, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type Store, type StoreOptions } from './store'
+import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import { SQLITE_SCHEMA } from './schema'
 
 type Database = BetterSqlite3.Database
@@ -455,6 +455,25 @@ function legacyStore(file: string, db: Database, version: number): Store {
     async close() {
       db.close()
     },
+  }
+}
+
+/**
+ * What a file holds, read without changing it: its schema version, and the events a migration to
+ * this release's would copy (those a migration cut short left). Undefined when there is no file.
+ */
+export async function sqliteSchemaOf(file: string): Promise<SchemaState | undefined> {
+  if (!existsSync(file)) return undefined
+  const Driver = await driver()
+  const db = new Driver(file, { readonly: true, timeout: BUSY_MS })
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number
+    const has = (table: string) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table)
+    if (version >= VERSION || !has('signet_events')) return { version, events: 0 }
+    const after = has('signet_events_3') ? '(SELECT coalesce(max(seq), 0) FROM signet_events_3)' : '0'
+    return { version, events: db.prepare(`SELECT count(*) FROM signet_events WHERE seq > ${after}`).pluck().get() as number }
+  } finally {
+    db.close()
   }
 }
 

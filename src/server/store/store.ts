@@ -157,6 +157,14 @@ export interface StoreOptions {
 
 export const DEFAULT_SQLITE_FILE = 'data/signet.db'
 
+/** A store's schema version as found, and the events a migration to this release's schema would copy. */
+export interface SchemaState {
+  version: number
+  events: number
+  /** PostgreSQL: the schema (namespace) Signet's tables are in, for a backup of those alone. */
+  namespace?: string
+}
+
 /** host:port/database of a connection string, for messages: never its user or password, nor anything of a URL that is not PostgreSQL's. */
 export function describeUrl(url: string): string {
   try {

@@ -1,0 +1,98 @@
+// @vitest-environment node
+// Issue 32, upgrades: `signet migrate` says what a migration will change and how to back up first
+// (--dry-run changes nothing), then migrates with its progress; a collector started on a store of an
+// older schema listens while it migrates, answering 503 with Retry-After and not ready, then stores.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { personSignature } from '../../src/server/verify/signature'
+import { openStore } from '../../src/server/store/open'
+import { DATABASES, type Database } from './databases'
+import { CLI, startCollector, type Started } from './processes'
+import { largeSchema2, oldRecords, schema2 } from './schema2'
+
+const SECRET = 'upgrade-secret'
+const where = (db: Database): Record<string, string> => (db.options.url ? { SIGNET_DATABASE_URL: db.options.url } : { SIGNET_DB: db.options.file! })
+const signet = (args: string[], db: Database) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, ...where(db) } })
+  return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() }
+}
+const version = async (db: Database) =>
+  Number(Object.values((await db.sql(db.name == 'sqlite' ? 'SELECT * FROM pragma_user_version' : 'SELECT version FROM signet_schema'))[0] as object)[0])
+
+const running: Started[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop('SIGKILL')))
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }))
+})
+
+describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) => {
+  it.skipIf(skip)('signet migrate --dry-run says what will change and how to back up, changing nothing; signet migrate does it, once', async () => {
+    const db = await make()
+    await schema2(db, oldRecords())
+    const dry = signet(['migrate', '--dry-run'], db)
+    expect(dry.code).toBe(0)
+    expect(dry.out).toMatch(new RegExp(`^${name} .* has schema 2; this Signet keeps schema 3\\. Migrating it:\\n- copies 12,004 events into schema 3's columns`))
+    expect(dry.out).toMatch(name == 'sqlite' ? /Back it up first: sqlite3 \S+ "\.backup '\S+\.schema-2'"/ : /Back it up first: pg_dump -Fc -n signet_test_\w+ "\$SIGNET_DATABASE_URL" > signet-schema-2\.dump/)
+    expect(dry.out).toMatch(/--dry-run: nothing was changed$/)
+    expect(await version(db)).toBe(2)
+    const run = signet(['migrate'], db)
+    expect(run.code).toBe(0)
+    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n.* is at schema 3 \([\d.]+ s\)$/)
+    expect(await version(db)).toBe(3)
+    expect(signet(['migrate'], db)).toMatchObject({ code: 0, out: expect.stringMatching(/is at schema 3: nothing to migrate$/) })
+    const store = await openStore({ ...db.options, readonly: true })
+    let n = 0
+    for await (const line of store.lines()) n += line ? 1 : 0
+    await store.close()
+    expect(n).toBe(12_004)
+    await db.drop()
+  }, 60_000)
+
+  for (const workers of name == 'sqlite' ? [1, 2] : [1])
+    it.skipIf(skip)(`a collector (${workers} worker${workers > 1 ? 's' : ''}) started on a store of schema 2 listens while it migrates: 503 with Retry-After and not ready, then it stores`, async () => {
+      const db = await make()
+      await largeSchema2(db, 200_000)
+      const dir = mkdtempSync(join(tmpdir(), 'signet-upgrade-'))
+      dirs.push(dir)
+      // SQLite copies 200,000 events in about 1.5 s, sooner than a worker listens when its store is
+      // not ready (2 s): another connection holding the write lock holds the migration up meanwhile,
+      // as a long one would last (and, SQLite's wait for a lock being 5 s, it is let go after the checks).
+      let lock: { exec(sql: string): unknown; close(): unknown } | undefined
+      if (db.name == 'sqlite') {
+        const { default: Sqlite } = await import('better-sqlite3')
+        lock = new Sqlite(db.options.file!, { timeout: 5000 })
+        lock.exec('BEGIN IMMEDIATE')
+      }
+      const c = startCollector(['--project', 'P', '--workers', String(workers), '--data', join(dir, 'none.jsonl')], { SIGNET_SECRET: SECRET, ...where(db) })
+      running.push(c)
+      const url = await c.url
+      const base = url.replace(/\/track$/, '')
+      const batch = (id: string) => JSON.stringify({ v: 1, project: 'P', sentAt: Date.now(), events: [{ id, type: 'event', name: 'x', ts: Date.now(), anonymousId: 'a', personId: 'ada', signature: personSignature(SECRET, 'ada') }] })
+      // Listening, migrating.
+      const early = await fetch(url, { method: 'POST', body: batch('during') })
+      const ready = await fetch(`${base}/readyz`)
+      expect([early.status, early.headers.get('retry-after'), ready.status, await ready.json()]).toEqual([503, '5', 503, { status: 'not ready', store: 'opening' }])
+      expect(c.log()).toMatch(/has schema 2: (migrating it|the workers migrate it) to schema 3 \(200,000 events to copy\)(,| while the workers) answer(ing)? 503/)
+      lock?.exec('COMMIT')
+      lock?.close()
+      // Migrated: the batch sent again is stored, with the 200,000 before it.
+      let status = 0
+      for (let i = 0; i < 600 && status != 200; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        status = (await fetch(`${base}/readyz`)).status
+      }
+      expect(status).toBe(200)
+      expect(await (await fetch(url, { method: 'POST', body: batch('during') })).json()).toEqual({ accepted: 1, rejected: [] })
+      expect(c.log()).toMatch(/storing 200,000 events in schema 3(.*\n)*.*200,000 events stored in schema 3 in [\d.]+ s/)
+      expect(c.log()).not.toMatch(/ended \(/)
+      expect((await c.stop()).code).toBe(0)
+      expect(await version(db)).toBe(3)
+      const count = await db.sql('SELECT count(*) AS n FROM signet_events')
+      expect(Number((count[0] as { n: number | string }).n)).toBe(200_001)
+      await db.drop()
+    }, 180_000)
+})
