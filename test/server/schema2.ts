@@ -3,7 +3,12 @@
 import type { StoredEvent } from '../../src/server/verify/batch'
 import { POSTGRES_MIGRATIONS } from '../../src/server/store/postgres'
 import { SQLITE_MIGRATIONS } from '../../src/server/store/sqlite'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import type { Database } from './databases'
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname
 
 const DAY = 86_400_000
 
@@ -74,3 +79,17 @@ export async function largeSchema2(db: Database, n: number, at = Date.UTC(2026, 
         'project', 'P', 'receivedAt', ${at} + i, 'verdict', 'anonymous')::text FROM generate_series(0, ${n - 1}) AS i`)
   await db.sql(`INSERT INTO signet_counts (project, kind, name, shard, n) VALUES ('P', 'stored', 'anonymous', 0, ${n})`)
 }
+
+/** A store as an earlier release left it (test/fixtures/make-release-5dfcaff.mjs made the files), loaded into this database. */
+export async function loadRelease(db: Database, name: 'release-5dfcaff' | 'release-5dfcaff.c689812' | 'release-5dfcaff.c689812.resent') {
+  let text = gunzipSync(readFileSync(join(FIXTURES, `${name}.${db.name}.sql.gz`))).toString('utf8')
+  if (db.name == 'postgres') {
+    const schema = /search_path=(\w+)/.exec(new URL(db.options.url!).searchParams.get('options') || '')![1]
+    // pg_dump's psql commands (\restrict) and the schema, which the test made already, aside.
+    text = text.replace(/^\\.*$/gm, '').replace('CREATE SCHEMA signet_fixture_schema;', '').replaceAll('signet_fixture_schema', schema)
+  }
+  await db.sql(text)
+}
+
+/** The batches trackers sent to that release, as they sent them. */
+export const releaseBatches = () => JSON.parse(gunzipSync(readFileSync(join(FIXTURES, 'release-5dfcaff.batches.json.gz'))).toString('utf8')) as { events: { id: string; type: string }[] }[]

@@ -11,7 +11,7 @@ import { personSignature } from '../../src/server/verify/signature'
 import { openStore } from '../../src/server/store/open'
 import { DATABASES, type Database } from './databases'
 import { CLI, startCollector, type Started } from './processes'
-import { largeSchema2, oldRecords, schema2 } from './schema2'
+import { largeSchema2, loadRelease, oldRecords, releaseBatches, schema2 } from './schema2'
 
 const SECRET = 'upgrade-secret'
 const where = (db: Database): Record<string, string> => (db.options.url ? { SIGNET_DATABASE_URL: db.options.url } : { SIGNET_DB: db.options.file! })
@@ -35,15 +35,16 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
     await schema2(db, oldRecords())
     const dry = signet(['migrate', '--dry-run'], db)
     expect(dry.code).toBe(0)
-    expect(dry.out).toMatch(new RegExp(`^${name} .* has schema 2; this Signet keeps schema 3\\. Migrating it:\\n- copies 12,004 events into schema 3's columns`))
+    expect(dry.out).toMatch(new RegExp(`^${name} .* has schema 2; this Signet keeps schema 4\\. Migrating it:\\n- copies 12,004 events into schema 3's columns`))
+    expect(dry.out).toContain('- marks it schema 4 (no transaction is kept under the key of the release before schema 3)')
     expect(dry.out).toMatch(name == 'sqlite' ? /Back it up first: sqlite3 \S+ "\.backup '\S+\.schema-2'"/ : /Back it up first: pg_dump -Fc -n signet_test_\w+ "\$SIGNET_DATABASE_URL" > signet-schema-2\.dump/)
     expect(dry.out).toMatch(/--dry-run: nothing was changed$/)
     expect(await version(db)).toBe(2)
     const run = signet(['migrate'], db)
     expect(run.code).toBe(0)
-    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n.* is at schema 3 \([\d.]+ s\)$/)
-    expect(await version(db)).toBe(3)
-    expect(signet(['migrate'], db)).toMatchObject({ code: 0, out: expect.stringMatching(/is at schema 3: nothing to migrate$/) })
+    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n.* is at schema 4 \([\d.]+ s\)$/)
+    expect(await version(db)).toBe(4)
+    expect(signet(['migrate'], db)).toMatchObject({ code: 0, out: expect.stringMatching(/is at schema 4: nothing to migrate$/) })
     const store = await openStore({ ...db.options, readonly: true })
     let n = 0
     for await (const line of store.lines()) n += line ? 1 : 0
@@ -76,7 +77,7 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
       const early = await fetch(url, { method: 'POST', body: batch('during') })
       const ready = await fetch(`${base}/readyz`)
       expect([early.status, early.headers.get('retry-after'), ready.status, await ready.json()]).toEqual([503, '5', 503, { status: 'not ready', store: 'opening' }])
-      expect(c.log()).toMatch(/has schema 2: (migrating it|the workers migrate it) to schema 3 \(200,000 events to copy\)(,| while the workers) answer(ing)? 503/)
+      expect(c.log()).toMatch(/has schema 2: (migrating it|the workers migrate it) to schema 4 \(200,000 events to copy\)(,| while the workers) answer(ing)? 503/)
       lock?.exec('COMMIT')
       lock?.close()
       // Migrated: the batch sent again is stored, with the 200,000 before it.
@@ -90,9 +91,61 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
       expect(c.log()).toMatch(/storing 200,000 events in schema 3(.*\n)*.*200,000 events stored in schema 3 in [\d.]+ s/)
       expect(c.log()).not.toMatch(/ended \(/)
       expect((await c.stop()).code).toBe(0)
-      expect(await version(db)).toBe(3)
+      expect(await version(db)).toBe(4)
       const count = await db.sql('SELECT count(*) AS n FROM signet_events')
       expect(Number((count[0] as { n: number | string }).n)).toBe(200_001)
       await db.drop()
     }, 180_000)
+})
+
+describe.each(DATABASES)('a store of the release before schema 3 (5dfcaff) on $name', ({ skip, make }) => {
+  const PROJECT = 'GSN-UPGRADE'
+  /** A collector of this release on the database (a fixture loaded into it first), sent every batch the fixture's trackers sent; what it then keeps. */
+  async function collect(fixture?: Parameters<typeof loadRelease>[1]) {
+    const db = await make()
+    if (fixture) await loadRelease(db, fixture)
+    const dir = mkdtempSync(join(tmpdir(), 'signet-release-'))
+    dirs.push(dir)
+    const c = startCollector(['--project', PROJECT, '--data', join(dir, 'none.jsonl')], { SIGNET_SECRET: 'fixture-secret', SIGNET_MAX_EVENT_AGE: String(10 * 365 * 86_400), ...where(db) })
+    running.push(c)
+    const url = await c.url
+    for (let i = 0; i < 100 && (await fetch(url.replace(/track$/, 'readyz'))).status != 200; i++) await new Promise((r) => setTimeout(r, 100))
+    // An outbox, a reloaded thank-you page: every batch again, as it was sent.
+    const answers = []
+    for (const batch of releaseBatches()) answers.push(await (await fetch(url, { method: 'POST', body: JSON.stringify(batch) })).json())
+    expect(answers.filter((a) => a.accepted != 50 || a.rejected.length)).toEqual([])
+    expect((await c.stop()).code).toBe(0)
+    const store = await openStore(db.options)
+    const stored: { id: string; type: string }[] = []
+    for await (const line of store.lines()) stored.push(JSON.parse(line))
+    await store.rollUp()
+    const period = { from: 0, to: Date.now() + 86_400_000 }
+    const overview = await store.overview(PROJECT, period)
+    const views = {
+      counts: await store.counts(PROJECT),
+      verdicts: overview.verdicts,
+      events: overview.days.reduce((n, d) => n + d.events, 0),
+      people: (await store.people(PROJECT, { period, limit: 100 })).map(({ id, events, props }) => ({ id, events, props })).sort((a, b) => a.id.localeCompare(b.id)),
+      names: await store.names(PROJECT, period, 100),
+    }
+    await store.close()
+    await db.drop()
+    return { stored, views }
+  }
+
+  it.skipIf(skip).each(['release-5dfcaff', 'release-5dfcaff.c689812', 'release-5dfcaff.c689812.resent'] as const)(
+    '%s: everything its trackers sent, sent again after the upgrade, is absorbed, its transactions included; the counts and the console are those of a store that got each event once',
+    async (fixture) => {
+      const { stored, views } = await collect(fixture)
+      expect(stored).toHaveLength(1000)
+      const transactions = stored.filter((e) => e.type == 'transaction')
+      expect(transactions).toHaveLength(100)
+      // Each under the key the release of now gives it: its maker's.
+      expect(transactions.filter((e) => !/^tx:[uv]:\d+:/.test(e.id))).toEqual([])
+      const fresh = await collect()
+      expect(views).toEqual(fresh.views)
+      expect(views.events).toBe(1000)
+    },
+    120_000,
+  )
 })

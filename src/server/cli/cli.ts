@@ -235,10 +235,17 @@ async function main(argv: string[]): Promise<number> {
       const empty = version == 0 && !events
       console.log(empty ? `${store} holds no Signet store yet: its tables are made at schema ${target}` : `${store} has schema ${version}; this Signet keeps schema ${target}. Migrating it:`)
       if (!empty) {
-        if (version < 2) console.log("- adds the console's summaries, people, refused attempts and erased ids (schema 2), summed from the events")
+        const n = (x: number) => x.toLocaleString('en-US')
+        if (version < 2) console.log("- adds the console's summaries, people, refused attempts and erased ids (schema 2), which the collector sums from the events")
+        if (version < 3)
+          console.log(
+            `- copies ${n(events)} events into schema 3's columns and its dictionary of repeated strings, ${options.url ? 'in monthly partitions, ' : ''}5,000 a transaction (a migration cut short goes on where it stopped), then drops the old table` +
+              (options.url ? '' : ': its pages stay free inside the file, for events to come (VACUUM, collector stopped, gives them back)'),
+          )
         console.log(
-          `- copies ${events.toLocaleString('en-US')} events into schema 3's columns and its dictionary of repeated strings, ${options.url ? 'in monthly partitions, ' : ''}5,000 a transaction (a migration cut short goes on where it stopped), then drops the old table` +
-            (options.url ? '' : ': its pages stay free inside the file, for events to come (VACUUM, collector stopped, gives them back)'),
+          found.transactions
+            ? `- gives the ${n(found.transactions)} transactions the release before schema 3 kept under tx:<order> their maker's key, as every release since keys them (schema 4): an order sent again is then absorbed, and one stored a second time already is kept once`
+            : '- marks it schema 4 (no transaction is kept under the key of the release before schema 3)',
         )
         console.log(
           options.url

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
-import { encodeEvent, entryKey, entryOf, kindOf, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
+import { encodeEvent, entryKey, entryOf, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, tally, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
@@ -140,9 +140,11 @@ CREATE INDEX signet_events_person ON signet_events (project, person, received_at
 CREATE INDEX signet_events_time ON signet_events USING brin (received_at);
 CREATE INDEX signet_events_order ON signet_events USING brin (seq);`,
 }
-// The schema this release keeps a PostgreSQL store in (signet_schema.version): its steps, then schema 3's copy.
+// The schema this release keeps a PostgreSQL store in (signet_schema.version): its SQL steps,
+// schema 3's copy (the layout since: V3), then schema 4's transaction keys.
 const VERSION = POSTGRES_SCHEMA
-if (POSTGRES_MIGRATIONS.length + 1 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
+const V3 = 3
+if (POSTGRES_MIGRATIONS.length + 2 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
 
 /** A month as the partitions number them: months since January 1970 (UTC). */
 export const monthOf = (ms: number) => {
@@ -368,7 +370,7 @@ async function copyEvents(pool: Pool, log: Log, makePartitions: MakePartitions, 
   const upto = async () => Number((await query('SELECT coalesce(max(upto), 0) AS upto FROM signet_copied')).rows[0].upto)
   const left = Number((await query('SELECT count(*) AS n FROM signet_events WHERE seq > $1', [await upto()])).rows[0].n)
   if (!left) return
-  if (!final) log(`signet: storing ${fmt(left)} events in schema ${VERSION} (columns and a dictionary instead of JSON, monthly partitions): this runs once`)
+  if (!final) log(`signet: storing ${fmt(left)} events in schema ${V3} (columns and a dictionary instead of JSON, monthly partitions): this runs once`)
   progress?.(0, left)
   const dictionary = makeInterner()
   const started = performance.now()
@@ -402,10 +404,10 @@ async function copyEvents(pool: Pool, log: Log, makePartitions: MakePartitions, 
     progress?.(done, left)
     if (!final && performance.now() - started > told + 5000) {
       told = performance.now() - started
-      log(`signet: ${fmt(done)} of ${fmt(left)} events stored in schema ${VERSION} (${Math.floor((100 * done) / left)}%)`)
+      log(`signet: ${fmt(done)} of ${fmt(left)} events stored in schema ${V3} (${Math.floor((100 * done) / left)}%)`)
     }
   }
-  if (!final) log(`signet: ${fmt(done)} events stored in schema ${VERSION} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  if (!final) log(`signet: ${fmt(done)} events stored in schema ${V3} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   progress?.(0, 0)
 }
 
@@ -419,7 +421,8 @@ async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, pro
     const { rows } = await lock.query<{ version: number }>('SELECT version FROM signet_schema')
     const version = rows[0]?.version ?? 0
     if (version > VERSION) throw new Error(`signet: the database has schema version ${version}, newer than this Signet knows (${VERSION}): upgrade Signet`)
-    if (version == VERSION) return
+    // Schema 4 is a step over the layout of 3, taken once the store is open (rekey).
+    if (version >= V3) return
     await lock.query('BEGIN')
     for (const step of POSTGRES_MIGRATIONS.slice(version)) await lock.query(step)
     await lock.query(POSTGRES_V3.begin)
@@ -435,7 +438,7 @@ async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, pro
     await copyEvents(pool, log, makePartitions, lock)
     await lock.query(POSTGRES_V3.end)
     await lock.query('DELETE FROM signet_schema')
-    await lock.query('INSERT INTO signet_schema (version) VALUES ($1)', [VERSION])
+    await lock.query('INSERT INTO signet_schema (version) VALUES ($1)', [V3])
     await lock.query('COMMIT')
   } catch (err) {
     await lock.query('ROLLBACK').catch(() => {})
@@ -444,6 +447,24 @@ async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, pro
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK + 1]).catch(() => {})
     lock.release()
   }
+}
+
+type Client = Pick<PoolClient, 'query'>
+
+/**
+ * The transactions of a schema 3 store that the release before schema 3 keyed "tx:<order>", with
+ * the key they are to have (record.ts's rekeyedTransaction), and where each row is.
+ */
+async function rekeyed(client: Client) {
+  const { rows } = await client.query<RecordRow & { n_project: number; month: number }>(
+    `SELECT e.project AS n_project, e.month, ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.type = $1`,
+    [typeCode('transaction')],
+  )
+  return rows.flatMap((r) => {
+    const record = recordOf(r)
+    const key = rekeyedTransaction(record)
+    return key ? [{ project: r.n_project, id: r.id as unknown as Buffer, month: r.month, record, key }] : []
+  })
 }
 
 /** What a database holds, read without changing it: its schema version, and the events a migration to this release's would copy. */
@@ -456,9 +477,16 @@ export async function postgresSchemaOf(url: string): Promise<SchemaState> {
     const has = async (table: string) => (await client.query('SELECT to_regclass($1) IS NOT NULL AS t', [table])).rows[0].t as boolean
     const namespace = String((await client.query('SELECT current_schema() AS s')).rows[0].s)
     const version = (await has('signet_schema')) ? Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM signet_schema')).rows[0].v) : 0
-    if (version >= VERSION || !(await has('signet_events'))) return { version, events: 0, namespace }
+    if (version >= VERSION || !(await has('signet_events'))) return { version, events: 0, transactions: 0, namespace }
+    if (version >= V3) return { version, events: 0, transactions: (await rekeyed(client)).length, namespace }
     const after = (await has('signet_copied')) ? '(SELECT coalesce(max(upto), 0) FROM signet_copied)' : '0'
-    return { version, events: Number((await client.query(`SELECT count(*) AS n FROM signet_events WHERE seq > ${after}`)).rows[0].n), namespace }
+    const n = async (sql: string) => Number((await client.query(sql)).rows[0].n)
+    return {
+      version,
+      events: await n(`SELECT count(*) AS n FROM signet_events WHERE seq > ${after}`),
+      transactions: oldKeys((await client.query<{ id: string; event: string }>("SELECT id, event FROM signet_events WHERE id LIKE 'tx:%'")).rows),
+      namespace,
+    }
   } finally {
     await client.end().catch(() => {})
   }
@@ -484,7 +512,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     if (readonly) {
       await pool.query('SELECT 1 FROM signet_events LIMIT 0')
       const { rows } = await pool.query<{ version: number }>('SELECT version FROM signet_schema')
-      legacy = (rows[0]?.version ?? 0) < VERSION
+      legacy = (rows[0]?.version ?? 0) < V3
     } else {
       await migrate(pool, log, makePartitions, onMigration)
       await ahead()
@@ -685,6 +713,42 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
         pump()
       })
     }
+  }
+
+  // Schema 4: the transactions the release before schema 3 kept under "tx:<order>" take the key the
+  // releases since give them, their maker's, so that an order sent again is absorbed; one sent again
+  // already, and stored a second time under that key, goes (its first copy stays), out of the counts
+  // and the summaries. One collector at a time (the migration's lock, and the summing up's).
+  if (!readonly) {
+    const done = await transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK + 1])
+      await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK])
+      const { rows: at } = await client.query<{ version: number }>('SELECT version FROM signet_schema')
+      if ((at[0]?.version ?? 0) >= VERSION) return undefined
+      const found = await rekeyed(client)
+      const { rows: up } = await client.query<{ upto: string }>('SELECT upto FROM signet_rollup')
+      const twice: { seq: number; record: StoredEvent }[] = []
+      for (const { project, id, month, key } of found) {
+        const { rows: second } = await client.query<RecordRow & { month: number }>(`SELECT e.month, ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.project = $1 AND e.id = $2`, [
+          project,
+          idKey(key),
+        ])
+        for (const r of second) {
+          twice.push({ seq: Number(r.seq), record: recordOf(r) })
+          await client.query('DELETE FROM signet_events WHERE project = $1 AND id = $2 AND month = $3', [project, idKey(key), r.month])
+        }
+        await client.query('UPDATE signet_events SET id = $1 WHERE project = $2 AND id = $3 AND month = $4', [idKey(key), project, id, month])
+      }
+      const summed = twice.filter((t) => t.seq <= Number(up[0].upto))
+      await apply(client, summarise(summed.map((t) => rowOf(t.record))), -1)
+      for (const { record } of summed)
+        if (record.verdict == 'verified') await client.query('UPDATE signet_people SET n = n - 1 WHERE project = $1 AND person_id = $2', [record.project, record.personId])
+      await count(client, countBy(twice.map((t) => t.record)))
+      await client.query('UPDATE signet_schema SET version = $1', [VERSION])
+      return { rekeyed: found.length, twice: twice.length }
+    })
+    if (done?.rekeyed)
+      log(`signet: ${fmt(done.rekeyed)} transactions the release before schema 3 kept under tx:<order> now have their maker's key (schema ${VERSION})${done.twice ? `; ${fmt(done.twice)} of them stored a second time since (sent again after an upgrade) are kept once` : ''}`)
   }
 
   // The live feed between collectors: one connection of this process LISTENs, opened when someone

@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto'
 import type { EventType } from '../../protocol'
-import type { StoredEvent, Verdict } from '../verify/batch'
+import { transactionKey, type StoredEvent, type Verdict } from '../verify/batch'
 
 /** The dictionary's kinds, in the order of the row's string columns: the kind's number is its index + 1. Never reordered. */
 export const STRING_COLUMNS = ['project', 'person', 'anonymous', 'name', 'url', 'title', 'referrer', 'ip'] as const
@@ -279,3 +279,22 @@ export const recordOf = (r: RecordRow): StoredEvent =>
     rest: r.rest,
     strings: STRING_COLUMNS.map((c) => (r[`s_${c}`] == null ? null : valueOf(r[`s_${c}`]!))),
   })
+
+/**
+ * The key a transaction of the release before schema 3 (which kept it under "tx:" + its order id)
+ * is to have, the one every release since gives it: its maker's (transactionKey). Undefined for one
+ * keyed so already, and for anything else.
+ */
+export const rekeyedTransaction = (e: StoredEvent): string | undefined =>
+  e.type == 'transaction' && typeof e.name == 'string' && e.id == 'tx:' + e.name ? transactionKey(e, e.verdict) : undefined
+
+/** How many rows of a store of schema 2 or older (an event's JSON a row) hold a transaction keyed "tx:<order>". */
+export const oldKeys = (rows: readonly { id: string; event: string }[]) =>
+  rows.filter(({ id, event }) => {
+    try {
+      const e = JSON.parse(event) as { type?: unknown; name?: unknown }
+      return e.type == 'transaction' && id == 'tx:' + e.name
+    } catch {
+      return false
+    }
+  }).length

@@ -3,9 +3,10 @@ import { existsSync, mkdirSync, statfsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { encodeEvent, entryKey, entryOf, kindOf, toRow, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
+import { encodeEvent, entryKey, entryOf, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
+import type { StoredEvent } from '../verify/batch'
 import { SQLITE_SCHEMA } from './schema'
 
 type Database = BetterSqlite3.Database
@@ -130,9 +131,11 @@ ALTER TABLE signet_events_3 RENAME TO signet_events;
 CREATE INDEX signet_events_time ON signet_events (project, received_at);
 CREATE INDEX signet_events_person ON signet_events (project, person, received_at) WHERE person IS NOT NULL;`,
 }
-// The schema this release keeps a SQLite store in (user_version): its steps, then schema 3's copy.
+// The schema this release keeps a SQLite store in (user_version): its SQL steps, schema 3's copy
+// (the layout since: V3), then schema 4's transaction keys.
 const VERSION = SQLITE_SCHEMA
-if (SQLITE_MIGRATIONS.length + 1 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
+const V3 = 3
+if (SQLITE_MIGRATIONS.length + 2 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
 
 // An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
 // lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x
@@ -380,7 +383,7 @@ function copier(db: Database) {
 async function copyEvents(copy: ReturnType<typeof copier>, log: Log, progress?: Progress) {
   const total = copy.left()
   if (!total) return
-  log(`signet: storing ${fmt(total)} events in schema ${VERSION} (columns and a dictionary instead of JSON): this runs once`)
+  log(`signet: storing ${fmt(total)} events in schema ${V3} (columns and a dictionary instead of JSON): this runs once`)
   const started = performance.now()
   let done = 0
   let told = 0
@@ -388,19 +391,20 @@ async function copyEvents(copy: ReturnType<typeof copier>, log: Log, progress?: 
     progress?.(done + n, total)
     if (performance.now() - started > told + 5000) {
       told = performance.now() - started
-      log(`signet: ${fmt(done)} of ${fmt(total)} events stored in schema ${VERSION} (${Math.floor((100 * done) / total)}%)`)
+      log(`signet: ${fmt(done)} of ${fmt(total)} events stored in schema ${V3} (${Math.floor((100 * done) / total)}%)`)
     }
     // Other connections (a second process) get their turn between chunks.
     await new Promise((r) => setImmediate(r))
   }
-  log(`signet: ${fmt(done)} events stored in schema ${VERSION} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  log(`signet: ${fmt(done)} events stored in schema ${V3} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   progress?.(0, 0)
 }
 
 async function migrate(db: Database, file: string, log: Log, progress?: Progress) {
   const version = () => db.pragma('user_version', { simple: true }) as number
   if (version() > VERSION) throw new Error(`signet: ${file} has schema version ${version()}, newer than this Signet knows (${VERSION}): upgrade Signet`)
-  if (version() == VERSION) return
+  // Schema 4 is a step over the layout of 3, taken once the store is open (rekey).
+  if (version() >= V3) return
   db.transaction(() => {
     for (const step of SQLITE_MIGRATIONS.slice(version())) db.exec(step)
     db.pragma(`user_version = ${Math.max(version(), SQLITE_MIGRATIONS.length)}`)
@@ -409,11 +413,11 @@ async function migrate(db: Database, file: string, log: Log, progress?: Progress
   const copy = copier(db)
   await copyEvents(copy, log, progress)
   db.transaction(() => {
-    if (version() == VERSION) return
+    if (version() >= V3) return
     // What another process stored meanwhile (an older Signet still running) is copied too.
     while (copy.chunk()) {}
     db.exec(SQLITE_V3.end)
-    db.pragma(`user_version = ${VERSION}`)
+    db.pragma(`user_version = ${V3}`)
   }).immediate()
   const free = freeMb(db)
   if (free > 64) log(`signet: the old events' ${fmt(Math.round(free))} MB are free pages inside ${file} now, used again as events come; to give them back to the disk, stop the collector and run: sqlite3 ${file} VACUUM`)
@@ -459,6 +463,19 @@ function legacyStore(file: string, db: Database, version: number): Store {
 }
 
 /**
+ * The transactions of a schema 3 store that the release before schema 3 keyed "tx:<order>", with
+ * the key they are to have (record.ts's rekeyedTransaction): their seq, project number and record.
+ */
+function rekeyed(db: Database) {
+  const rows = db.prepare(`SELECT e.project AS n_project, ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.type = ?`).all(typeCode('transaction')) as (RecordRow & { n_project: number })[]
+  return rows.flatMap((r) => {
+    const record = recordOf(r)
+    const key = rekeyedTransaction(record)
+    return key ? [{ seq: Number(r.seq), project: r.n_project, record, key }] : []
+  })
+}
+
+/**
  * What a file holds, read without changing it: its schema version, and the events a migration to
  * this release's would copy (those a migration cut short left). Undefined when there is no file.
  */
@@ -469,9 +486,13 @@ export async function sqliteSchemaOf(file: string): Promise<SchemaState | undefi
   try {
     const version = db.pragma('user_version', { simple: true }) as number
     const has = (table: string) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table)
-    if (version >= VERSION || !has('signet_events')) return { version, events: 0 }
+    if (version >= V3 || !has('signet_events')) return { version, events: 0, transactions: version < VERSION && has('signet_events') ? rekeyed(db).length : 0 }
     const after = has('signet_events_3') ? '(SELECT coalesce(max(seq), 0) FROM signet_events_3)' : '0'
-    return { version, events: db.prepare(`SELECT count(*) FROM signet_events WHERE seq > ${after}`).pluck().get() as number }
+    return {
+      version,
+      events: db.prepare(`SELECT count(*) FROM signet_events WHERE seq > ${after}`).pluck().get() as number,
+      transactions: oldKeys(db.prepare("SELECT id, event FROM signet_events WHERE id LIKE 'tx:%'").all() as { id: string; event: string }[]),
+    }
   } finally {
     db.close()
   }
@@ -497,7 +518,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     }
   } else {
     const version = db.pragma('user_version', { simple: true }) as number
-    if (version < VERSION) return legacyStore(file, db, version)
+    if (version < V3) return legacyStore(file, db, version)
   }
   const selectCounts = db.prepare('SELECT kind, name, n FROM signet_counts WHERE project = ?')
   const records = (sql: string) => db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} ${sql}`)
@@ -604,6 +625,33 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       db.prepare(`DELETE FROM ${table} WHERE person_id = ? AND (? IS NULL OR project = ?)`).run(personId, project, project)
     return rows.size
   })
+  // Schema 4: the transactions the release before schema 3 kept under "tx:<order>" take the key the
+  // releases since give them, their maker's, so that an order sent again is absorbed; one sent
+  // again already, and stored a second time under that key, goes (its first copy stays), out of the
+  // counts and the summaries.
+  const rekey = db.transaction(() => {
+    if ((db.pragma('user_version', { simple: true }) as number) >= VERSION) return undefined
+    const twin = db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.project = ? AND e.id = ?`)
+    const setId = db.prepare('UPDATE signet_events SET id = ? WHERE seq = ?')
+    const gone = db.prepare('DELETE FROM signet_events WHERE seq = ?')
+    const upto = console_!.upto.get() as number
+    const twice: { seq: number; record: StoredEvent }[] = []
+    const found = rekeyed(db)
+    for (const { seq, project, key } of found) {
+      const second = twin.get(project, idKey(key)) as RecordRow | undefined
+      if (second) {
+        twice.push({ seq: Number(second.seq), record: recordOf(second) })
+        gone.run(second.seq)
+      }
+      setId.run(idKey(key), seq)
+    }
+    const summed = twice.filter((t) => t.seq <= upto)
+    apply(summarise(summed.map((t) => rowOf(t.record))), -1)
+    for (const { record } of summed) if (record.verdict == 'verified') db.prepare('UPDATE signet_people SET n = n - 1 WHERE project = ? AND person_id = ?').run(record.project, record.personId)
+    for (const [p, verdict, n] of countBy(twice.map((t) => t.record))) console_!.count.run(p, 'stored', verdict, -n)
+    db.pragma(`user_version = ${VERSION}`)
+    return { rekeyed: found.length, twice: twice.length }
+  })
   const purgeChunk = db.transaction((before: number) => {
     const gone = db
       .prepare(
@@ -676,7 +724,12 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     started.unref()
     return started
   }
-  if (!readonly) thread = start()
+  if (!readonly) {
+    const done = rekey.immediate()
+    if (done?.rekeyed)
+      log(`signet: ${fmt(done.rekeyed)} transactions the release before schema 3 kept under tx:<order> now have their maker's key (schema ${VERSION})${done.twice ? `; ${fmt(done.twice)} of them stored a second time since (sent again after an upgrade) are kept once` : ''}`)
+    thread = start()
+  }
   let outgoing: WriteJob[] = []
   const send = () => {
     const writer = (thread ??= start())

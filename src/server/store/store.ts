@@ -161,6 +161,8 @@ export const DEFAULT_SQLITE_FILE = 'data/signet.db'
 export interface SchemaState {
   version: number
   events: number
+  /** Transactions the release before schema 3 kept under "tx:<order>", which schema 4 gives their maker's key. */
+  transactions: number
   /** PostgreSQL: the schema (namespace) Signet's tables are in, for a backup of those alone. */
   namespace?: string
 }
