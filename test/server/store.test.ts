@@ -152,7 +152,7 @@ describe.each(DATABASES)('$name store', ({ name, skip, make }) => {
     await (await start()).close()
     if (name == 'sqlite') await db.sql('PRAGMA user_version = 99')
     else await db.sql('UPDATE signet_schema SET version = 99')
-    await expect(start()).rejects.toThrow(/schema version 99, newer than this Signet knows \(4\): upgrade Signet/)
+    await expect(start()).rejects.toThrow(/schema version 99, newer than this Signet knows \(5\): upgrade Signet/)
   })
 
   it.skipIf(skip)('opened for reading, it creates nothing and writes nothing', async () => {

@@ -242,10 +242,15 @@ async function main(argv: string[]): Promise<number> {
             `- copies ${n(events)} events into schema 3's columns and its dictionary of repeated strings, ${options.url ? 'in monthly partitions, ' : ''}5,000 a transaction (a migration cut short goes on where it stopped), then drops the old table` +
               (options.url ? '' : ': its pages stay free inside the file, for events to come (VACUUM, collector stopped, gives them back)'),
           )
+        if (version < 4)
+          console.log(
+            found.transactions
+              ? `- gives the ${n(found.transactions)} transactions the release before schema 3 kept under tx:<order> their maker's key, as every release since keys them (schema 4): an order sent again is then absorbed, and one stored a second time already is kept once`
+              : '- marks it schema 4 (no transaction is kept under the key of the release before schema 3)',
+          )
         console.log(
-          found.transactions
-            ? `- gives the ${n(found.transactions)} transactions the release before schema 3 kept under tx:<order> their maker's key, as every release since keys them (schema 4): an order sent again is then absorbed, and one stored a second time already is kept once`
-            : '- marks it schema 4 (no transaction is kept under the key of the release before schema 3)',
+          `- keeps the ids of ${n(found.forgotten)} forgotten events as keyed digests under a salt of the store's own, no longer as they were, and deletes at once the dictionary's entries that only forgotten events used (schema 5)` +
+            (found.forgotten ? ': a backup made before it still holds those ids; delete it once the migration is done' : ''),
         )
         console.log(
           options.url

@@ -12,6 +12,7 @@ import { describe, describeProjects, serve } from './serve'
 import { describeStore, migrationOf, openStore, storeSchema } from '../store/open'
 import { guardStore } from '../store/guard'
 import type { Store } from '../store/store'
+import { EVENT_AGE } from '../../protocol'
 import { backoffDelay } from '../ops/backoff'
 import type { Log } from '../ops/log'
 import { createLogger, logTo } from '../ops/logger'
@@ -47,10 +48,13 @@ type Message =
   | { signet: 'sample'; n: number; json?: MetricsJson }
 
 // What a worker may ask of the primary's store.
-const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'attempts', 'forget', 'purge', 'ping'] as const
+const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'attempts', 'forget', 'purge', 'expireForgotten', 'ping'] as const
 type StoreOp = (typeof STORE_OPS)[number]
 
 /** SQLite shared by several workers is written by the primary alone. */
+// A forgotten event's digest is kept while a tracker could send the event again and have it accepted: for
+// the oldest event the collector accepts, and a day.
+const keepForgotten = (config: ServerConfig) => (config.maxEventAgeMs ?? EVENT_AGE.past) + 86_400_000
 const sharedWriter = (config: ServerConfig) => !config.store.url && config.workers > 1
 
 export interface RunOptions {
@@ -175,7 +179,7 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
   void prepared.then(async () => {
     if (sharedWriter(config)) shared = store
     else await store?.close()
-    upkeep = shared && maintain(shared, { retentionDays: config.retentionDays, log })
+    upkeep = shared && maintain(shared, { retentionDays: config.retentionDays, keepForgottenMs: keepForgotten(config), log })
     ready = true
     broadcast(undefined, { signet: 'ready' })
   })
@@ -422,6 +426,7 @@ function remoteStore(): Store {
     attempts: (project, period, limit) => call('attempts', [project, period, limit]),
     forget: (personId, project) => call('forget', [personId, project]),
     purge: (before) => call('purge', [before]),
+    expireForgotten: (before) => call('expireForgotten', [before]),
     ping: () => call('ping', []),
     async *lines() {
       throw new Error('signet: read the store itself to export (signet export)')
@@ -503,7 +508,7 @@ async function worker({ demo, dist }: RunOptions) {
       }
     })
     // The store's upkeep where it is written: here, unless the primary writes for every worker.
-    const upkeep = own ? maintain(store, { retentionDays: config.retentionDays, log }) : undefined
+    const upkeep = own ? maintain(store, { retentionDays: config.retentionDays, keepForgottenMs: keepForgotten(config), log }) : undefined
     let closing: Promise<void> | undefined
     // Each step of a stop is tried whatever the one before did; the exit code says whether all went well.
     const stop = () =>

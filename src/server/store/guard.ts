@@ -177,6 +177,7 @@ export function guardStore(open: () => Promise<Store>, { description, log, chann
     attempts: call('attempts', (s, project, period, limit) => s.attempts(project, period, limit)),
     forget: call('forget', (s, personId, project) => s.forget(personId, project)),
     purge: call('purge', (s, before) => s.purge(before)),
+    expireForgotten: call('expireForgotten', (s, before) => s.expireForgotten(before)),
     ping: call('ping', async (s) => s.ping?.()),
     async *lines(filter) {
       if (!inner) throw new StoreUnavailable(`the store (${description}) is not open yet`)

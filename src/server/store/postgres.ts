@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
-import { encodeEvent, entryKey, entryOf, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
+import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, tally, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
@@ -140,11 +141,32 @@ CREATE INDEX signet_events_person ON signet_events (project, person, received_at
 CREATE INDEX signet_events_time ON signet_events USING brin (received_at);
 CREATE INDEX signet_events_order ON signet_events USING brin (seq);`,
 }
+/**
+ * Schema 5, erasure, as SQLite's (SQLITE_V5): forgotten ids kept as keyed digests with their day,
+ * under the store's salt; the dictionary's epoch, which a forget raises when it deletes entries (a
+ * statement that stores events checks it under a lock: ADD); no more signet_doomed.
+ */
+export const POSTGRES_V5 = {
+  begin: `CREATE TABLE signet_salt (salt bytea NOT NULL);
+CREATE TABLE signet_dictionary (epoch bigint NOT NULL);
+INSERT INTO signet_dictionary VALUES (0);
+CREATE TABLE signet_forgotten_5 (
+  project text NOT NULL,
+  digest bytea NOT NULL,
+  day integer NOT NULL,
+  PRIMARY KEY (project, digest)
+);`,
+  end: `DROP TABLE signet_forgotten;
+ALTER TABLE signet_forgotten_5 RENAME TO signet_forgotten;
+ALTER TABLE signet_forgotten RENAME CONSTRAINT signet_forgotten_5_pkey TO signet_forgotten_pkey;
+DROP TABLE signet_doomed;`,
+}
 // The schema this release keeps a PostgreSQL store in (signet_schema.version): its SQL steps,
-// schema 3's copy (the layout since: V3), then schema 4's transaction keys.
+// schema 3's copy (the layout since: V3), then schema 4's transaction keys and schema 5's erasure,
+// taken once the store is open.
 const VERSION = POSTGRES_SCHEMA
 const V3 = 3
-if (POSTGRES_MIGRATIONS.length + 2 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
+if (POSTGRES_MIGRATIONS.length + 3 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
 
 /** A month as the partitions number them: months since January 1970 (UTC). */
 export const monthOf = (ms: number) => {
@@ -173,39 +195,51 @@ const SHARDS = 16
 const MIGRATION_LOCK = 0x516e6574
 
 // The strings an interner did not know: added to the dictionary when new (their days widened when
-// not), and numbered by their place in the list (made.ord).
+// not), and numbered by their place in the list (made.ord); only `when` it holds, if given.
 const MISSING_TYPES = ['smallint', 'bytea', 'text', 'integer', 'integer']
-const upsertStrings = (first: number) => `missing AS (
+const upsertStrings = (first: number, when = 'true') => `missing AS (
   SELECT * FROM unnest(${MISSING_TYPES.map((t, i) => `$${first + i}::${t}[]`).join(', ')}) WITH ORDINALITY AS m(kind, hash, value, first_day, last_day, ord)
 ), strings AS (
-  INSERT INTO signet_strings (kind, hash, value, first_day, last_day) SELECT kind, hash, value, first_day, last_day FROM missing ORDER BY kind, hash
+  INSERT INTO signet_strings (kind, hash, value, first_day, last_day) SELECT kind, hash, value, first_day, last_day FROM missing WHERE ${when} ORDER BY kind, hash
   ON CONFLICT (kind, hash) DO UPDATE SET first_day = least(signet_strings.first_day, excluded.first_day), last_day = greatest(signet_strings.last_day, excluded.last_day)
   RETURNING id, kind, hash
 ), made AS (SELECT m.ord, s.id FROM missing m JOIN strings s USING (kind, hash))`
 // One statement, so one round trip and one commit: events in (project, id) order, which is also the order every
 // other transaction locks them in (no deadlock between two batches holding the same events), then
 // the counts of what was new and of what was rejected.
-// An event forgotten (erased) is not stored again when a tracker sends it once more; one received
-// early in a month is not stored when the month before has it; a rejection that claimed a person is
-// kept as an attempt. A string column holds the dictionary's number, or -n for the n-th missing string.
+// An event forgotten (erased) is not stored again when a tracker sends it once more (its digest,
+// $35), nor are its strings added to the dictionary; one received early in a month is not stored when the month before has it; a rejection that
+// claimed a person is kept as an attempt. A string column holds the dictionary's number, or -n for
+// the n-th missing string. Nothing is stored, nor an attempt kept, unless the dictionary's epoch is
+// still the one the numbers were cached in ($36): read under a lock that a forget deleting entries
+// waits for (and, taken after one, that returns the epoch it committed), so that no event gets the
+// number of an entry deleted meanwhile; the epoch is returned, and the batch written again with a
+// cache emptied when it changed. The lock is taken before any entry is added: a forget holds it
+// before it deletes any (no deadlock).
 // The types of ROW_COLUMNS, in their order.
 const ROW_TYPES = ['integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text']
 const ADD_TYPES = ['text', 'text', 'text', ...ROW_TYPES, 'smallint', 'boolean']
 const STRING_SET = new Set<string>(STRING_COLUMNS)
-const ADD = `WITH ${upsertStrings(30)}, given AS (
+const ADD = `WITH guard AS (
+  SELECT epoch FROM signet_dictionary FOR KEY SHARE
+), current AS (SELECT epoch = $36 AS ok FROM guard), sent AS (
+  SELECT * FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}, $35::bytea[]) AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early, digest)
+  WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten f WHERE f.project = t.project_name AND f.digest = t.digest)
+), wanted AS (
+  SELECT DISTINCT -n AS ord FROM sent, unnest(ARRAY[${STRING_COLUMNS.map((c) => `sent.${c}`)}]) AS n WHERE n < 0
+), ${upsertStrings(30, '(SELECT ok FROM current) AND ord IN (SELECT ord FROM wanted)')}, given AS (
   SELECT project_name, event_id, verdict_name, ${ROW_COLUMNS.map((c) => (STRING_SET.has(c) ? `coalesce(m_${c}.id, t.${c}) AS ${c}` : `t.${c}`))}, month, early
-  FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early)
-  ${STRING_COLUMNS.map((c) => `LEFT JOIN made m_${c} ON m_${c}.ord = -t.${c}`).join(' ')}
+  FROM sent t ${STRING_COLUMNS.map((c) => `LEFT JOIN made m_${c} ON m_${c}.ord = -t.${c}`).join(' ')}
 ), input AS (
   SELECT DISTINCT ON (project, id) * FROM given t
-  WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten f WHERE f.project = t.project_name AND f.id = t.event_id)
+  WHERE (SELECT ok FROM current)
     AND NOT EXISTS (SELECT 1 FROM signet_events x WHERE x.month = $29 AND x.project = t.project AND x.id = t.id AND t.early)
   ORDER BY project, id
 ), attempted AS (
   INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin)
   SELECT * FROM unnest($22::text[], $25::text[], $23::text[], $26::bigint[], $27::text[], $28::text[])
     AS a(project, person_id, reason, received_at, ip, origin)
-  WHERE person_id IS NOT NULL
+  WHERE person_id IS NOT NULL AND (SELECT ok FROM current)
 ), inserted AS (
   INSERT INTO signet_events (${ROW_COLUMNS.join(', ')}, month)
   SELECT ${ROW_COLUMNS.join(', ')}, month FROM input
@@ -214,13 +248,14 @@ const ADD = `WITH ${upsertStrings(30)}, given AS (
 ), tallied AS (
   SELECT i.project_name AS project, 'stored' AS kind, i.verdict_name AS name, count(*) AS n FROM inserted JOIN input i USING (project, id) GROUP BY 1, 3
   UNION ALL
-  SELECT project, 'rejected', reason, count(*) FROM unnest($22::text[], $23::text[]) AS r(project, reason) GROUP BY 1, 3
+  SELECT project, 'rejected', reason, count(*) FROM unnest($22::text[], $23::text[]) AS r(project, reason) WHERE (SELECT ok FROM current) GROUP BY 1, 3
 ), counted AS (
   INSERT INTO signet_counts (project, kind, name, shard, n)
   SELECT project, kind, name, $24, n FROM tallied ORDER BY project, kind, name
   ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n
 )
-SELECT project, id, NULL::bigint AS ord FROM inserted UNION ALL SELECT id, NULL, ord FROM made`
+SELECT project, id, NULL::bigint AS ord, NULL::bigint AS epoch FROM inserted UNION ALL SELECT id, NULL, ord, NULL FROM made
+UNION ALL SELECT NULL, NULL, NULL, epoch FROM guard`
 
 // The rows under the ids of events not stored, in their month or the one before.
 const EXISTING = `SELECT ${ROW_COLUMNS.join(', ')} FROM signet_events WHERE (project, id) IN (SELECT * FROM unnest($1::integer[], $2::bytea[])) AND month BETWEEN $3 AND $4`
@@ -288,11 +323,18 @@ type Missing = [number, Buffer, string, number, number, string][]
  * gives each event's strings their numbers, and those it does not know (or not for that day) a
  * negative number, -n for the n-th of `missing`, which the statement that stores the events adds
  * first (ADD). `learn` takes the numbers the database gave them once that statement committed: a
- * number a rolled back transaction made is never cached.
+ * number a rolled back transaction made is never cached. The numbers are those of the dictionary's
+ * `epoch`: a forget that deletes entries raises it, and `reset` empties the cache for the new one.
  */
 function makeInterner() {
   let cache: Map<string, [number, number, number]>[] = []
   let chars = 0
+  let epoch: string | undefined
+  const reset = (now: string) => {
+    cache = []
+    chars = 0
+    epoch = now
+  }
   const plan = (events: readonly EncodedEvent[]) => {
     const missing: Missing = []
     const at: Map<string, number>[] = []
@@ -323,7 +365,7 @@ function makeInterner() {
         ;(cache[kind] ??= new Map()).set(value, [id, first, last])
       }
     })
-  return { plan, learn }
+  return { plan, learn, reset, epoch: () => epoch }
 }
 
 /** Numbers in place of plan's negative ones, given what the database made. */
@@ -477,14 +519,16 @@ export async function postgresSchemaOf(url: string): Promise<SchemaState> {
     const has = async (table: string) => (await client.query('SELECT to_regclass($1) IS NOT NULL AS t', [table])).rows[0].t as boolean
     const namespace = String((await client.query('SELECT current_schema() AS s')).rows[0].s)
     const version = (await has('signet_schema')) ? Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM signet_schema')).rows[0].v) : 0
-    if (version >= VERSION || !(await has('signet_events'))) return { version, events: 0, transactions: 0, namespace }
-    if (version >= V3) return { version, events: 0, transactions: (await rekeyed(client)).length, namespace }
+    const forgotten = version < 5 && (await has('signet_forgotten')) ? Number((await client.query('SELECT count(*) AS n FROM signet_forgotten')).rows[0].n) : 0
+    if (version >= VERSION || !(await has('signet_events'))) return { version, events: 0, transactions: 0, forgotten, namespace }
+    if (version >= V3) return { version, events: 0, transactions: version == V3 ? (await rekeyed(client)).length : 0, forgotten, namespace }
     const after = (await has('signet_copied')) ? '(SELECT coalesce(max(upto), 0) FROM signet_copied)' : '0'
     const n = async (sql: string) => Number((await client.query(sql)).rows[0].n)
     return {
       version,
       events: await n(`SELECT count(*) AS n FROM signet_events WHERE seq > ${after}`),
       transactions: oldKeys((await client.query<{ id: string; event: string }>("SELECT id, event FROM signet_events WHERE id LIKE 'tx:%'")).rows),
+      forgotten,
       namespace,
     }
   } finally {
@@ -523,6 +567,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   }
 
   /** fn in a transaction of its own connection, tried again when the database says it will succeed then. */
+  // The store's salt for forgotten ids' digests (schema 5), read once the store is at that schema.
+  let salt: Buffer | undefined
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     for (let attempt = 0; ; attempt++)
       try {
@@ -574,29 +620,41 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     return rows.map(recordOf)
   }
   /**
-   * The dictionary's entries that a forget left behind, once no event uses them: looked for among
-   * the events of the days the entry was used on. Not before the day after it was last used, when no
-   * collector still has it cached as in use (makeInterner: a cached entry is trusted for its days).
+   * The dictionary's entries among `ids` that no event uses (a forget's, once its events are
+   * deleted), deleted: looked for among the events of the days each was used on, as its first and
+   * last day say. The caller holds the dictionary's epoch and raises it (ADD).
    */
-  const sweep = () =>
-    transaction(async (client) => {
-      const today = Math.floor(now() / DAY)
-      const { rows } = await client.query<{ id: number; kind: number | null; first_day: number; last_day: number }>(
-        'SELECT d.id, s.kind, s.first_day, s.last_day FROM signet_doomed d LEFT JOIN signet_strings s ON s.id = d.id FOR UPDATE OF d',
+  const unusedGone = async (client: PoolClient, ids: number[]) => {
+    if (!ids.length) return 0
+    const { rows } = await client.query<{ id: number; kind: number; first_day: number; last_day: number }>(
+      'SELECT id, kind, first_day, last_day FROM signet_strings WHERE id = ANY($1::integer[]) AND kind <> $2',
+      [ids, kindOf('project')],
+    )
+    const gone: number[] = []
+    for (const r of rows) {
+      const [from, to] = [r.first_day * DAY, (r.last_day + 1) * DAY]
+      const { rows: used } = await client.query(
+        `SELECT 1 FROM signet_events WHERE month BETWEEN $1 AND $2 AND received_at >= $3 AND received_at < $4 AND ${STRING_COLUMNS[r.kind - 1]} = $5 LIMIT 1`,
+        [monthOf(from), monthOf(to), from, to, r.id],
       )
-      for (const r of rows) {
-        if (r.kind !== null) {
-          if (r.last_day >= today - 1) continue
-          const [from, to] = [r.first_day * DAY, (r.last_day + 1) * DAY]
-          const { rows: used } = await client.query(
-            `SELECT 1 FROM signet_events WHERE month BETWEEN $1 AND $2 AND received_at >= $3 AND received_at < $4 AND ${STRING_COLUMNS[r.kind - 1]} = $5 LIMIT 1`,
-            [monthOf(from), monthOf(to), from, to, r.id],
-          )
-          if (!used.length) await client.query('DELETE FROM signet_strings WHERE id = $1', [r.id])
-        }
-        await client.query('DELETE FROM signet_doomed WHERE id = $1', [r.id])
-      }
-    })
+      if (!used.length) gone.push(r.id)
+    }
+    if (gone.length) await client.query('DELETE FROM signet_strings WHERE id = ANY($1::integer[])', [gone])
+    return gone.length
+  }
+  /**
+   * VACUUM of tables a forget deleted rows of: their index entries go, and their space is free for
+   * new rows. PostgreSQL leaves the bytes of the rows in its files until that space is used again
+   * (docs/storage.md, "Erasure"). Outside any transaction; a failure is said, not thrown: the rows
+   * are deleted whatever becomes of it.
+   */
+  const vacuum = async (tables: string[]) => {
+    try {
+      await pool.query(`VACUUM ${tables.join(', ')}`)
+    } catch (err) {
+      log(`signet: VACUUM after an erasure failed, autovacuum will do it: ${(err as Error).message}`, 'warn')
+    }
+  }
   /** The months that have a partition, in order. */
   const partitions = async () => {
     const { rows } = await pool.query<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'signet_events'::regclass")
@@ -623,10 +681,12 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       // of a month is the only one a batch of events received together can be early in), or none.
       early.some(Boolean) ? months[early.indexOf(true)] - 1 : null,
       ...[0, 1, 2, 3, 4].map((i) => missing.map((m) => m[i])),
+      events.map((e) => forgottenKey(salt!, e.id)),
+      dictionary.epoch(),
     ]
     for (let attempt = 0; ; attempt++)
       try {
-        return await client.query<{ project: number; id: Buffer; ord: string | null }>(ADD, params)
+        return await client.query<{ project: number | null; id: Buffer; ord: string | null; epoch: string | null }>(ADD, params)
       } catch (err) {
         if (attempt >= 2 || !RETRYABLE.has((err as { code?: string }).code!)) throw err
       }
@@ -682,10 +742,21 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       const encoded = events.map((e) => encodeEvent(e as unknown as Record<string, unknown>))
       const months = events.map((e) => monthOf(e.receivedAt))
       await makePartitions(months)
-      const { ids, missing } = dictionary.plan(encoded)
-      const { rows: answer } = await store(events, months, encoded.map((e, i) => toRow(e, ids[i])), missing, jobs.flatMap((job) => job.rejected))
+      if (dictionary.epoch() === undefined) dictionary.reset(String((await pool.query('SELECT epoch FROM signet_dictionary')).rows[0].epoch))
+      let planned: ReturnType<typeof dictionary.plan>
+      let answer: Awaited<ReturnType<typeof store>>['rows']
+      // A forget deleted entries of the dictionary since its numbers were cached: planned again, without them.
+      for (;;) {
+        planned = dictionary.plan(encoded)
+        ;({ rows: answer } = await store(events, months, encoded.map((e, i) => toRow(e, planned.ids[i])), planned.missing, jobs.flatMap((job) => job.rejected)))
+        const now = answer.find((r) => r.epoch !== null)!.epoch!
+        if (now == dictionary.epoch()) break
+        dictionary.reset(now)
+      }
+      const { ids, missing } = planned
+      answer = answer.filter((r) => r.epoch === null)
       // Committed: what the dictionary made is known from now on.
-      const made = new Map(answer.filter((r) => r.ord !== null).map((r) => [Number(r.ord), r.project]))
+      const made = new Map(answer.filter((r) => r.ord !== null).map((r) => [Number(r.ord), r.project!]))
       dictionary.learn(missing, made)
       const numbers = resolved(ids, made)
       const rows = encoded.map((e, i) => toRow(e, numbers[i]))
@@ -724,7 +795,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK + 1])
       await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK])
       const { rows: at } = await client.query<{ version: number }>('SELECT version FROM signet_schema')
-      if ((at[0]?.version ?? 0) >= VERSION) return undefined
+      if ((at[0]?.version ?? 0) >= 4) return undefined
       const found = await rekeyed(client)
       const { rows: up } = await client.query<{ upto: string }>('SELECT upto FROM signet_rollup')
       const twice: { seq: number; record: StoredEvent }[] = []
@@ -744,11 +815,37 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       for (const { record } of summed)
         if (record.verdict == 'verified') await client.query('UPDATE signet_people SET n = n - 1 WHERE project = $1 AND person_id = $2', [record.project, record.personId])
       await count(client, countBy(twice.map((t) => t.record)))
-      await client.query('UPDATE signet_schema SET version = $1', [VERSION])
+      await client.query('UPDATE signet_schema SET version = 4')
       return { rekeyed: found.length, twice: twice.length }
     })
     if (done?.rekeyed)
-      log(`signet: ${fmt(done.rekeyed)} transactions the release before schema 3 kept under tx:<order> now have their maker's key (schema ${VERSION})${done.twice ? `; ${fmt(done.twice)} of them stored a second time since (sent again after an upgrade) are kept once` : ''}`)
+      log(`signet: ${fmt(done.rekeyed)} transactions the release before schema 3 kept under tx:<order> now have their maker's key (schema 4)${done.twice ? `; ${fmt(done.twice)} of them stored a second time since (sent again after an upgrade) are kept once` : ''}`)
+    // Schema 5 (POSTGRES_V5): the forgotten ids become digests under a salt made now; the entries a
+    // forget of an earlier release left for later are deleted now if nothing uses them.
+    const digested = await transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK + 1])
+      const { rows: at } = await client.query<{ version: number }>('SELECT version FROM signet_schema')
+      if ((at[0]?.version ?? 0) >= 5) return undefined
+      await client.query(POSTGRES_V5.begin)
+      const made = randomBytes(32)
+      await client.query('INSERT INTO signet_salt VALUES ($1)', [made])
+      const { rows: old } = await client.query<{ project: string; id: string }>('SELECT project, id FROM signet_forgotten')
+      await client.query('INSERT INTO signet_forgotten_5 SELECT * FROM unnest($1::text[], $2::bytea[], $3::integer[]) ON CONFLICT DO NOTHING', [
+        old.map((r) => r.project),
+        old.map((r) => forgottenKey(made, r.id)),
+        old.map(() => Math.floor(now() / DAY)),
+      ])
+      const { rows: doomed } = await client.query<{ id: number }>('SELECT id FROM signet_doomed')
+      await unusedGone(client, doomed.map((r) => r.id))
+      await client.query(POSTGRES_V5.end)
+      await client.query('UPDATE signet_schema SET version = 5')
+      return old.length
+    })
+    if (digested) {
+      log(`signet: the ids of ${fmt(digested)} forgotten events are kept as keyed digests now, no longer as they were (schema 5)`)
+      await vacuum(['signet_forgotten', 'signet_strings'])
+    }
+    salt = (await pool.query<{ salt: Buffer }>('SELECT salt FROM signet_salt')).rows[0].salt
   }
 
   // The live feed between collectors: one connection of this process LISTENs, opened when someone
@@ -872,7 +969,6 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     async rollUp() {
       if (readonly) return
       await ahead()
-      await sweep()
       // Attempts past their bound, cut from the biggest senders first (rollup.ts); one collector at a time.
       if (Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM signet_attempts')).rows[0].n) > MAX_ATTEMPTS)
         await transaction(async (client) => {
@@ -968,9 +1064,14 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     },
     async forget(personId, project) {
       if (readonly) throw new Error('signet: this store is open for reading only')
-      return transaction(async (client) => {
+      const forgot = await transaction(async (client) => {
         // After any summing up under way, which would otherwise count what this deletes.
         await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK])
+        // The dictionary's epoch, held from the start: a statement storing events either committed
+        // before (and its events are seen using an entry) or waits, then finds the epoch raised and
+        // plans its numbers again (ADD). Taken before any event's row, as those statements take it
+        // before theirs: no deadlock.
+        await client.query('SELECT epoch FROM signet_dictionary FOR UPDATE')
         // Events of the person, and the anonymous events of the anonymous ids theirs carried; with
         // the dictionary's numbers of their strings, which may have no other use.
         type Found = RecordRow & { month: number; [n: `n_${string}`]: number | null }
@@ -995,16 +1096,28 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
           all.map((r) => r.row.id),
           all.map((r) => r.row.month),
         ])
-        await client.query('INSERT INTO signet_forgotten SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [
+        await client.query('INSERT INTO signet_forgotten SELECT * FROM unnest($1::text[], $2::bytea[], $3::integer[]) ON CONFLICT DO NOTHING', [
           all.map((r) => r.record.project),
-          all.map((r) => r.record.id),
+          all.map((r) => forgottenKey(salt!, r.record.id)),
+          all.map(() => Math.floor(now() / DAY)),
         ])
-        const doomed = new Set(all.flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r.row[`n_${c}`]).filter((n) => n !== null)))
-        await client.query('INSERT INTO signet_doomed SELECT * FROM unnest($1::integer[]) ORDER BY 1 ON CONFLICT DO NOTHING', [[...doomed]])
         for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
           await client.query(`DELETE FROM ${table} WHERE person_id = $1 AND ($2::text IS NULL OR project = $2)`, [personId, project ?? null])
-        return all.length
+        // The dictionary's entries only these events used.
+        const candidates = [...new Set(all.flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r.row[`n_${c}`]).filter((n) => n !== null) as number[]))]
+        if (await unusedGone(client, candidates)) await client.query('UPDATE signet_dictionary SET epoch = epoch + 1')
+        return { n: all.length, months: [...new Set(all.map((r) => r.row.month))] }
       })
+      if (forgot.n)
+        await vacuum([
+          ...forgot.months.map(partitionOf),
+          ...['signet_strings', 'signet_people', 'signet_day_people', 'signet_day_names', 'signet_days', 'signet_attempts', 'signet_forgotten'],
+        ])
+      return forgot.n
+    },
+    async expireForgotten(before) {
+      if (readonly) throw new Error('signet: this store is open for reading only')
+      return (await pool.query('DELETE FROM signet_forgotten WHERE day < $1', [Math.floor(before / DAY)])).rowCount ?? 0
     },
     async purge(before) {
       if (readonly) throw new Error('signet: this store is open for reading only')

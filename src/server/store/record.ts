@@ -5,7 +5,7 @@
 // not fit these columns (an old row, a number that is not an integer) keeps what does not fit as
 // JSON in `rest`, so that every record reads back as it was stored. Pure: the engines do the I/O.
 
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import type { EventType } from '../../protocol'
 import { transactionKey, type StoredEvent, type Verdict } from '../verify/batch'
 
@@ -298,3 +298,11 @@ export const oldKeys = (rows: readonly { id: string; event: string }[]) =>
       return false
     }
   }).length
+
+/**
+ * What a store keeps of a forgotten event's id, so that a tracker sending it again does not bring it
+ * back: a keyed digest, never the id (a transaction's holds its maker's id). HMAC-SHA256 with the
+ * store's own salt (signet_salt, made when the store is), so that the digest of a guessed id cannot
+ * be computed without the store; 16 bytes, as the dictionary's keys.
+ */
+export const forgottenKey = (salt: Uint8Array, id: string) => createHmac('sha256', salt).update(id).digest().subarray(0, 16)

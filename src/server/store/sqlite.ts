@@ -1,9 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, statfsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { encodeEvent, entryKey, entryOf, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
+import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import type { StoredEvent } from '../verify/batch'
@@ -131,17 +132,40 @@ ALTER TABLE signet_events_3 RENAME TO signet_events;
 CREATE INDEX signet_events_time ON signet_events (project, received_at);
 CREATE INDEX signet_events_person ON signet_events (project, person, received_at) WHERE person IS NOT NULL;`,
 }
+/**
+ * Schema 5, erasure that leaves no trace: forgotten ids kept as keyed digests (record.ts's
+ * forgottenKey) with the day they were forgotten, under the store's salt; the dictionary's epoch,
+ * which a forget raises when it deletes entries, so that every writer drops the numbers it has
+ * cached before its next write (makeInterner); no more signet_doomed (entries are deleted at once).
+ * The digests are made from the old table's ids by code (SQLITE_V5.copy).
+ */
+export const SQLITE_V5 = {
+  begin: `CREATE TABLE signet_salt (salt BLOB NOT NULL);
+CREATE TABLE signet_dictionary (epoch INTEGER NOT NULL);
+INSERT INTO signet_dictionary VALUES (0);
+CREATE TABLE signet_forgotten_5 (
+  project TEXT NOT NULL,
+  digest BLOB NOT NULL,
+  day INTEGER NOT NULL,
+  PRIMARY KEY (project, digest)
+) WITHOUT ROWID;`,
+  end: `DROP TABLE signet_forgotten;
+ALTER TABLE signet_forgotten_5 RENAME TO signet_forgotten;
+DROP TABLE signet_doomed;`,
+}
 // The schema this release keeps a SQLite store in (user_version): its SQL steps, schema 3's copy
-// (the layout since: V3), then schema 4's transaction keys.
+// (the layout since: V3), then schema 4's transaction keys and schema 5's erasure, steps of code
+// taken once the store is open.
 const VERSION = SQLITE_SCHEMA
 const V3 = 3
-if (SQLITE_MIGRATIONS.length + 2 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
+if (SQLITE_MIGRATIONS.length + 3 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
 
 // An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
 // lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x
 // the writer thread's time of a plain INSERT … VALUES, and the collector 0.86x its events/s.
 const INSERT = `INSERT INTO signet_events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`
-const FORGOTTEN = 'SELECT 1 FROM signet_forgotten WHERE project = ? AND id = ?'
+const FORGOTTEN = 'SELECT 1 FROM signet_forgotten WHERE project = ? AND digest = ?'
+const EPOCH = 'SELECT epoch FROM signet_dictionary'
 const EXISTING = `SELECT ${ROW_COLUMNS.join(', ')} FROM signet_events WHERE project = ? AND id = ?`
 const ATTEMPT = 'INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin) VALUES (?, ?, ?, ?, ?, ?)'
 // Rows of a summary a chunk adds (or, with negative counts, takes away), and events of a chunk.
@@ -165,7 +189,10 @@ const keyOf = (value: string) => entryKey(entryOf(value))
  * dropped (reset): the numbers may not exist. Its cache, a map per kind keyed by the string itself
  * (no key to build, no JSON to make for a string it knows: the collector went from 0.88x to 0.92x
  * the events/s of the one before schema 3, measured turn about), is
- * bounded in characters. Self-contained: the writer thread runs its source.
+ * bounded in characters. A forget deletes the entries only its events used, and raises the
+ * dictionary's epoch in the same transaction: a writer reads it in each of its own (which SQLite
+ * runs one after another) and drops its cache when it changed, so no event gets a deleted number.
+ * Self-contained: the writer thread runs its source.
  */
 function makeInterner(db: Database, hash: (entry: string) => Uint8Array) {
   const upsert = db
@@ -218,7 +245,9 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, existingSql, forgottenSql, countSql, attemptSql, busyMs, day: DAY_MS, fields } = workerData as Record<string, string & number>
+  const { driver, file, insertSql, existingSql, forgottenSql, epochSql, countSql, attemptSql, busyMs, day: DAY_MS, fields } = workerData as Record<string, string & number>
+  const salt = workerData.salt as Uint8Array
+  const { createHash, createHmac } = require('node:crypto') as typeof import('node:crypto')
   // record.ts's sameRow and this file's makeInterner, whose sources this thread's is prefixed with.
   const { sameRow: same, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; makeInterner: typeof makeInterner }
   const Driver = require(driver) as typeof BetterSqlite3
@@ -227,13 +256,21 @@ function writerThread() {
   db.pragma('synchronous = NORMAL')
   // Checkpoints (copying the log into the database, with an fsync) are the checkpoint thread's.
   db.pragma('wal_autocheckpoint = 0')
+  // What is deleted or overwritten is overwritten with zeros, in the file and its log (erasure).
+  db.pragma('secure_delete = ON')
   const insert = db.prepare(insertSql)
   const forgotten = db.prepare(forgottenSql).pluck()
   const count = db.prepare(countSql)
   const existing = db.prepare(existingSql).raw()
   const attempt = db.prepare(attemptSql)
-  const intern = interner(db, (entry) => (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(entry).digest().subarray(0, 16))
+  const intern = interner(db, (entry) => createHash('sha256').update(entry).digest().subarray(0, 16))
+  const epoch = db.prepare(epochSql).pluck()
+  let known: unknown
+  // record.ts's forgottenKey.
+  const forgottenKey = (id: string) => createHmac('sha256', salt).update(id).digest().subarray(0, 16)
   const write = db.transaction((jobs: WriteJob[]) => {
+    const now = epoch.get()
+    if (now !== known) intern.reset(), (known = now)
     // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
     const added = new Map<string, number>()
     const up = (kind: string, name: unknown, project: unknown) => {
@@ -246,7 +283,7 @@ function writerThread() {
         const [project, id, verdict] = rows.slice(i, i + 3) as string[]
         let outcome: Outcome = 'repeat'
         // A forgotten event is absorbed as a repeat.
-        if (!forgotten.get(project, id)) {
+        if (!forgotten.get(project, forgottenKey(id))) {
           const receivedAt = rows[i + 12] as number
           const day = Math.floor(receivedAt / DAY_MS)
           const ids = rows.slice(i + 3, i + 11).map((value, k) => (value === null ? null : intern(k + 1, value as string, day)))
@@ -455,6 +492,7 @@ function legacyStore(file: string, db: Database, version: number): Store {
     names: refuse,
     attempts: refuse,
     forget: refuse,
+    expireForgotten: refuse,
     purge: refuse,
     async close() {
       db.close()
@@ -486,15 +524,35 @@ export async function sqliteSchemaOf(file: string): Promise<SchemaState | undefi
   try {
     const version = db.pragma('user_version', { simple: true }) as number
     const has = (table: string) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table)
-    if (version >= V3 || !has('signet_events')) return { version, events: 0, transactions: version < VERSION && has('signet_events') ? rekeyed(db).length : 0 }
+    const forgotten = version < 5 && has('signet_forgotten') ? (db.prepare('SELECT count(*) FROM signet_forgotten').pluck().get() as number) : 0
+    if (version >= V3 || !has('signet_events')) return { version, events: 0, transactions: version == V3 && has('signet_events') ? rekeyed(db).length : 0, forgotten }
     const after = has('signet_events_3') ? '(SELECT coalesce(max(seq), 0) FROM signet_events_3)' : '0'
     return {
       version,
       events: db.prepare(`SELECT count(*) FROM signet_events WHERE seq > ${after}`).pluck().get() as number,
       transactions: oldKeys(db.prepare("SELECT id, event FROM signet_events WHERE id LIKE 'tx:%'").all() as { id: string; event: string }[]),
+      forgotten,
     }
   } finally {
     db.close()
+  }
+}
+
+/**
+ * The write-ahead log copied into the file and emptied (TRUNCATE): the frames that held what an
+ * erasure deleted are gone from the disk's view of the store. Readers and writers of other
+ * processes hold it up for a moment; tried for up to 30 s, then said in a line (the next
+ * checkpoint of the collector's own copies the log, but does not empty it).
+ */
+async function checkpointed(db: Database, log: Log, file: string) {
+  for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 50))) {
+    try {
+      const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+      if (!busy) return
+    } catch (err) {
+      if (!/BUSY|LOCKED/.test((err as { code?: string }).code || '')) throw err
+    }
+    if (Date.now() - started > 30_000) return log(`sqlite ${file}: the write-ahead log could not be emptied after an erasure (other connections kept reading); what it held is overwritten as it is used again`, 'warn')
   }
 }
 
@@ -510,6 +568,8 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     db.pragma('page_size = 16384')
     // WAL: readers never block the writer, and writers in other processes take turns.
     db.pragma('journal_mode = WAL')
+    // What is deleted or overwritten is overwritten with zeros, in the file and its log (erasure).
+    db.pragma('secure_delete = ON')
     try {
       await migrate(db, file, log, onMigration)
     } catch (err) {
@@ -576,28 +636,23 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     console_!.setUpto.run(rows[rows.length - 1].seq)
     return rows.length
   })
-  // The dictionary's entries that a forget left behind, once no event uses them: looked for among
-  // the events of the days the entry was used on. Not before the day after it was last used, when
-  // no process still has it cached as in use (makeInterner: a cached entry is trusted for its days).
-  const doomed = db.transaction((today: number) => {
-    const rows = db.prepare('SELECT d.id, s.kind, s.first_day, s.last_day FROM signet_doomed d LEFT JOIN signet_strings s ON s.id = d.id').all() as {
-      id: number
-      kind: number | null
-      first_day: number
-      last_day: number
-    }[]
-    for (const r of rows) {
-      if (r.kind !== null) {
-        if (r.last_day >= today - 1) continue
-        const column = STRING_COLUMNS[r.kind - 1]
-        const used = db
-          .prepare(`SELECT 1 FROM signet_events WHERE project IN (SELECT id FROM signet_strings WHERE kind = ${kindOf('project')}) AND received_at >= ? AND received_at < ? AND ${column} = ? LIMIT 1`)
-          .get(r.first_day * DAY, (r.last_day + 1) * DAY, r.id)
-        if (!used) db.prepare('DELETE FROM signet_strings WHERE id = ?').run(r.id)
-      }
-      db.prepare('DELETE FROM signet_doomed WHERE id = ?').run(r.id)
+  // The dictionary's entries among `ids` that no event uses (a forget's, once its events are
+  // deleted), deleted: looked for among the events of the days each was used on, as its first and
+  // last day say. The caller raises the epoch in the same transaction (makeInterner).
+  const unusedGone = (ids: Iterable<number>) => {
+    const entry = db.prepare('SELECT kind, first_day, last_day FROM signet_strings WHERE id = ?')
+    const drop = db.prepare('DELETE FROM signet_strings WHERE id = ?')
+    let n = 0
+    for (const id of ids) {
+      const r = entry.get(id) as { kind: number; first_day: number; last_day: number } | undefined
+      if (!r || r.kind == kindOf('project')) continue
+      const used = db
+        .prepare(`SELECT 1 FROM signet_events WHERE project IN (SELECT id FROM signet_strings WHERE kind = ${kindOf('project')}) AND received_at >= ? AND received_at < ? AND ${STRING_COLUMNS[r.kind - 1]} = ? LIMIT 1`)
+        .get(r.first_day * DAY, (r.last_day + 1) * DAY, id)
+      if (!used) n += drop.run(id).changes
     }
-  })
+    return n
+  }
   // Events of one person, and the anonymous events of the anonymous ids theirs carried; with the
   // dictionary's numbers of their strings, which may have no other use.
   const numbers = STRING_COLUMNS.map((c) => `e.${c} AS n_${c}`)
@@ -614,13 +669,14 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     apply(summarise(records.filter((r) => r.seq <= upto).map((r) => rowOf(r.record))), -1)
     for (const [p, verdict, n] of countBy(records.map((r) => r.record))) console_!.count.run(p, 'stored', verdict, -n)
     const gone = db.prepare('DELETE FROM signet_events WHERE seq = ?')
-    const remember = db.prepare('INSERT INTO signet_forgotten VALUES (?, ?) ON CONFLICT DO NOTHING')
+    const remember = db.prepare('INSERT INTO signet_forgotten VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+    const today = Math.floor(now() / DAY)
     for (const { seq, record } of records) {
       gone.run(seq)
-      remember.run(record.project, record.id)
+      remember.run(record.project, forgottenKey(salt(), record.id), today)
     }
-    const doom = db.prepare('INSERT INTO signet_doomed VALUES (?) ON CONFLICT DO NOTHING')
-    for (const r of rows.values()) for (const c of STRING_COLUMNS.slice(1)) if (r[`n_${c}`] != null) doom.run(r[`n_${c}`])
+    if (unusedGone(new Set([...rows.values()].flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r[`n_${c}`]).filter((n) => n != null) as number[]))))
+      db.prepare('UPDATE signet_dictionary SET epoch = epoch + 1').run()
     for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
       db.prepare(`DELETE FROM ${table} WHERE person_id = ? AND (? IS NULL OR project = ?)`).run(personId, project, project)
     return rows.size
@@ -630,7 +686,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   // again already, and stored a second time under that key, goes (its first copy stays), out of the
   // counts and the summaries.
   const rekey = db.transaction(() => {
-    if ((db.pragma('user_version', { simple: true }) as number) >= VERSION) return undefined
+    if ((db.pragma('user_version', { simple: true }) as number) >= 4) return undefined
     const twin = db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.project = ? AND e.id = ?`)
     const setId = db.prepare('UPDATE signet_events SET id = ? WHERE seq = ?')
     const gone = db.prepare('DELETE FROM signet_events WHERE seq = ?')
@@ -649,9 +705,27 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     apply(summarise(summed.map((t) => rowOf(t.record))), -1)
     for (const { record } of summed) if (record.verdict == 'verified') db.prepare('UPDATE signet_people SET n = n - 1 WHERE project = ? AND person_id = ?').run(record.project, record.personId)
     for (const [p, verdict, n] of countBy(twice.map((t) => t.record))) console_!.count.run(p, 'stored', verdict, -n)
-    db.pragma(`user_version = ${VERSION}`)
+    db.pragma('user_version = 4')
     return { rekeyed: found.length, twice: twice.length }
   })
+  // Schema 5 (SQLITE_V5): the forgotten ids become digests under a salt made now; the entries a
+  // forget of an earlier release left for later are deleted now if nothing uses them.
+  const toV5 = db.transaction(() => {
+    if ((db.pragma('user_version', { simple: true }) as number) >= 5) return undefined
+    db.exec(SQLITE_V5.begin)
+    const made = randomBytes(32)
+    db.prepare('INSERT INTO signet_salt VALUES (?)').run(made)
+    const today = Math.floor(now() / DAY)
+    const copy = db.prepare('INSERT INTO signet_forgotten_5 VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+    const old = db.prepare('SELECT project, id FROM signet_forgotten').all() as { project: string; id: string }[]
+    for (const { project, id } of old) copy.run(project, forgottenKey(made, id), today)
+    unusedGone((db.prepare('SELECT id FROM signet_doomed').pluck().all() as number[]).values())
+    db.exec(SQLITE_V5.end)
+    db.pragma('user_version = 5')
+    return old.length
+  })
+  let salt_: Buffer | undefined
+  const salt = () => (salt_ ??= db.prepare('SELECT salt FROM signet_salt').pluck().get() as Buffer)
   const purgeChunk = db.transaction((before: number) => {
     const gone = db
       .prepare(
@@ -703,7 +777,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       eval: true,
       workerData: {
         ...shared,
-        ...{ insertSql: INSERT, existingSql: EXISTING, forgottenSql: FORGOTTEN, countSql: COUNT, attemptSql: ATTEMPT },
+        ...{ insertSql: INSERT, existingSql: EXISTING, forgottenSql: FORGOTTEN, epochSql: EPOCH, countSql: COUNT, attemptSql: ATTEMPT, salt: salt() },
         ...{ day: DAY, fields: WRITE_FIELDS },
       },
     })
@@ -727,7 +801,12 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   if (!readonly) {
     const done = rekey.immediate()
     if (done?.rekeyed)
-      log(`signet: ${fmt(done.rekeyed)} transactions the release before schema 3 kept under tx:<order> now have their maker's key (schema ${VERSION})${done.twice ? `; ${fmt(done.twice)} of them stored a second time since (sent again after an upgrade) are kept once` : ''}`)
+      log(`signet: ${fmt(done.rekeyed)} transactions the release before schema 3 kept under tx:<order> now have their maker's key (schema 4)${done.twice ? `; ${fmt(done.twice)} of them stored a second time since (sent again after an upgrade) are kept once` : ''}`)
+    const digested = toV5.immediate()
+    if (digested) {
+      log(`signet: the ids of ${fmt(digested)} forgotten events are kept as keyed digests now, no longer as they were (schema 5)`)
+      checkpointed(db, log, file)
+    }
     thread = start()
   }
   let outgoing: WriteJob[] = []
@@ -780,7 +859,6 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       if (!console_) return
       // One chunk at a time, with a pause after each (breathe), so that requests are answered in between.
       for (let since = performance.now(); rollUp.immediate() == ROLLUP_CHUNK; since = performance.now()) await breathe(since)
-      doomed.immediate(Math.floor(now() / DAY))
       trimAttempts.immediate()
     },
     async overview(project, period) {
@@ -832,7 +910,14 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     },
     async forget(personId, project) {
       if (!console_) throw new Error('signet: this store is open for reading only')
-      return forget.immediate(personId, project ?? null)
+      const n = forget.immediate(personId, project ?? null)
+      // What the log still holds of the deleted rows (its earlier frames) goes with it.
+      await checkpointed(db, log, file)
+      return n
+    },
+    async expireForgotten(before) {
+      if (!console_) throw new Error('signet: this store is open for reading only')
+      return db.prepare('DELETE FROM signet_forgotten WHERE day < ?').run(Math.floor(before / DAY)).changes
     },
     async purge(before) {
       if (!console_) throw new Error('signet: this store is open for reading only')

@@ -117,6 +117,12 @@ export interface Store {
   /** Deletes the events received before `before` (ms), a chunk at a time, and what summarises them; resolves to how many went. */
   purge(before: number): Promise<number>
   /**
+   * Deletes the digests of events forgotten before `before` (ms): kept so that a tracker sending
+   * one again does not bring it back, they are needed no longer than the collector accepts an
+   * event that old. Resolves to how many went.
+   */
+  expireForgotten(before: number): Promise<number>
+  /**
    * Messages between every process that uses this database, on any machine (PostgreSQL's
    * LISTEN/NOTIFY): what one sends, every other one hears, its sender included. Absent for SQLite,
    * whose processes share one machine and are relayed by the primary.
@@ -163,6 +169,8 @@ export interface SchemaState {
   events: number
   /** Transactions the release before schema 3 kept under "tx:<order>", which schema 4 gives their maker's key. */
   transactions: number
+  /** Ids of forgotten events kept as they were, which schema 5 keeps as keyed digests. */
+  forgotten: number
   /** PostgreSQL: the schema (namespace) Signet's tables are in, for a backup of those alone. */
   namespace?: string
 }
