@@ -11,7 +11,7 @@
 // dropped after); PostgreSQL's CPU is that of the server's processes on this machine (pgrep -u postgres).
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes, createHmac } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -127,10 +127,23 @@ const sqliteCount = (file) => {
   }
 }
 
+// What SQLite's secure_delete (erasure: what is deleted or overwritten is zeroed) costs ingestion:
+// the collector built without it, a copy of dist/ with the pragma turned off, measured turn about.
+// Inside node_modules, so that the copy finds the packages dist/ does.
+const VARIANT = join(ROOT, 'node_modules/.cache/signet-bench/dist-no-secure-delete')
+rmSync(VARIANT, { recursive: true, force: true })
+cpSync(join(ROOT, 'dist'), VARIANT, { recursive: true })
+const sqliteChunk = join(VARIANT, 'lib/sqlite.mjs')
+const patched = readFileSync(sqliteChunk, 'utf8').replaceAll("secure_delete = ON'", "secure_delete = OFF'")
+if (!patched.includes('secure_delete = OFF')) throw new Error('bench: no secure_delete pragma in dist/lib/sqlite.mjs to turn off')
+writeFileSync(sqliteChunk, patched)
+
 const CONFIGS = [
   { name: 'bare node:http: parse, verify, append', bare: true },
   { name: 'collector, SQLite, 1 worker', workers: 1 },
   { name: 'collector, SQLite, 2 workers', workers: 2 },
+  { name: 'collector, SQLite, 1 worker, secure_delete off', workers: 1, dist: VARIANT, without: 'collector, SQLite, 1 worker' },
+  { name: 'collector, SQLite, 2 workers, secure_delete off', workers: 2, dist: VARIANT, without: 'collector, SQLite, 2 workers' },
   ...(PG_URL
     ? [
         { name: 'PostgreSQL floor: parse and verify as the collector, one INSERT … ON CONFLICT a batch', pg: true, floor: true },
@@ -146,7 +159,7 @@ async function measure(config) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-collector-'))
   const db = config.pg ? await pgSchema() : undefined
   const collector = () =>
-    start(['dist/cli.mjs', 'collector', '--port', '0', '--workers', String(config.workers), '--db', join(dir, 'signet.db')], db ? { SIGNET_DATABASE_URL: db.url } : {})
+    start([join(config.dist || 'dist', 'cli.mjs'), 'collector', '--port', '0', '--workers', String(config.workers), '--db', join(dir, 'signet.db')], db ? { SIGNET_DATABASE_URL: db.url } : {})
   const servers = config.bare
     ? [start(['bench/bare-server.mjs'], { BARE_FILE: join(dir, 'events.jsonl'), BARE_SECRET: SECRET })]
     : config.floor
@@ -246,8 +259,15 @@ const body = JSON.stringify({
 const answer = await (await fetch(url, { method: 'POST', body })).json()
 await server.stop()
 const storedAfter = sqliteCount(file)
+// An erasure on the full store: one of the 5,000 people, their events, and the write-ahead log emptied.
+const erasing = await openStore({ file, log: () => {} })
+const forgetStarted = performance.now()
+const forgot = await erasing.forget('person-7@example.com')
+const forgetMs = performance.now() - forgetStarted
+await erasing.close()
 rmSync(dir, { recursive: true, force: true })
-const fill = { bytes: fillBytes, acked, failures: tenth.failures + rest.failures, rssTenth, rssFull, stoppedCode: stopped.code, size, restartMs: restarted.ms, rssRestart, again: answer.accepted, storedAfter }
+rmSync(VARIANT, { recursive: true, force: true })
+const fill = { bytes: fillBytes, acked, failures: tenth.failures + rest.failures, rssTenth, rssFull, stoppedCode: stopped.code, size, restartMs: restarted.ms, rssRestart, again: answer.accepted, storedAfter, forgot, forgetMs }
 console.log(fill)
 
 // The same fill on PostgreSQL, for its bytes.
@@ -339,6 +359,24 @@ ${fillPg ? `| PostgreSQL, ${fmt(FILL)} events | ${fmt(fillPg.events / FILL)} | $
 | RSS after the restart | ${fmt(fill.rssRestart)} MB |
 | 20 stored events sent again | ${fill.again} accepted, stored again: ${fill.storedAfter - fill.acked} |
 | stored after all | ${fmt(fill.storedAfter)}: ${fill.storedAfter == fill.acked ? 'the same as acknowledged, 0 duplicates' : 'NOT the number acknowledged'} |
+| \`forget\` of one person, collector stopped | ${fmt(fill.forgot)} events, ${fmt(fill.forgetMs)} ms (the dictionary's entries only they used deleted, the log emptied) |
+
+## What erasure costs ingestion (SQLite's secure_delete)
+
+Since schema 5 SQLite zeroes what is deleted or overwritten (\`PRAGMA secure_delete = ON\`), so that an erased
+person's bytes do not stay in the file's free space. The same collector with the pragma off (a copy of dist/,
+turned off there), in the same rounds: the ratio of each figure with secure_delete to that without, the median
+of the per-round ratios.
+
+| collector | events/s | p99 | server CPU per event |
+| --- | --- | --- | --- |
+${CONFIGS.filter((c) => c.without)
+  .map((c) => {
+    const [off, on] = [CONFIGS.indexOf(c), CONFIGS.findIndex((x) => x.name == c.without)]
+    const ratio = (key) => median(results[on].map((r, round) => r[key] / results[off][round][key]))
+    return `| ${c.without} | ${ratio('rate').toFixed(2)} | ${ratio('p99').toFixed(2)} | ${ratio('cpuUs').toFixed(2)} |`
+  })
+  .join('\n')}
 `
 writeFileSync(new URL('collector.md', import.meta.url), md)
 console.log(md)

@@ -83,7 +83,13 @@ export interface Fixtures {
   /** A verification token for id, issued `ageSeconds` ago. */
   token: (id: string, ageSeconds?: number) => string
   /** A local identity provider: its JWKS, and ES256 tokens it hands a signed-in person. */
-  provider: { jwksUrl: string; mint: (id: string, lifetimeSeconds: number) => Promise<string>; fetches: () => number }
+  provider: {
+    jwksUrl: string
+    mint: (id: string, lifetimeSeconds: number) => Promise<string>
+    fetches: () => number
+    /** Signs with a new key (a new kid) from now on; its JWKS lists both. */
+    rotate: () => Promise<void>
+  }
   collector: TestCollector
   site: Site
   /** Events in POST /track bodies the page sent, in order, read off the wire. */
@@ -105,20 +111,28 @@ export const test = base.extend<Fixtures>({
   token: async ({ verificationKey }, use) => use((id, age = 0) => verificationToken(verificationKey, id, Date.now() - age * 1000)),
 
   provider: async ({}, use) => {
-    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
-    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'e2e-1', alg: 'ES256', use: 'sig' }] })
+    const keys: { kid: string; privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: object }[] = []
+    const add = async () => {
+      const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+      const kid = `e2e-${keys.length + 1}`
+      keys.push({ kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } })
+    }
+    await add()
     let fetches = 0
-    const server = createServer((_req, res) => (fetches++, res.writeHead(200, { 'Content-Type': 'application/json' }).end(jwks)))
+    const server = createServer((_req, res) => (fetches++, res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: keys.map((k) => k.jwk) }))))
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     await use({
       jwksUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`,
-      mint: (id, lifetime) =>
-        new SignJWT({ sub: id, iss: ISSUER, aud: AUDIENCE })
-          .setProtectedHeader({ alg: 'ES256', kid: 'e2e-1' })
+      mint: (id, lifetime) => {
+        const { kid, privateKey } = keys[keys.length - 1]
+        return new SignJWT({ sub: id, iss: ISSUER, aud: AUDIENCE })
+          .setProtectedHeader({ alg: 'ES256', kid })
           .setIssuedAt()
           .setExpirationTime(Math.floor(Date.now() / 1000) + lifetime)
-          .sign(privateKey),
+          .sign(privateKey)
+      },
       fetches: () => fetches,
+      rotate: add,
     })
     await new Promise((r) => server.close(r))
   },

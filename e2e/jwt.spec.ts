@@ -35,3 +35,35 @@ test("an identity provider's short-lived token expires while events wait: every 
   expect((await collector.events()).filter((e) => e.verdict != 'verified')).toEqual([])
   expect(provider.fetches()).toBe(1)
 })
+
+// Issue 32: the provider rotates its signing key within seconds of the collector's last fetch of its
+// JWKS. The collector fetches it again for an unknown kid at most every 5 s, and answers 503 for a
+// batch with a kid its JWKS has not shown yet; the tracker keeps those events and sends them again
+// after a backoff, so every one arrives verified, once, and none is reported rejected.
+test("the provider rotates its key right after the collector fetched its JWKS: every event arrives verified, each once", async ({ page, site, provider, collector, stored, sent, answers, warnings }) => {
+  site.route('/provider-token', (url) => provider.mint(url.searchParams.get('id')!, 600))
+  await page.goto(
+    site.snippetPage(
+      `_gs(${js(JWT_PROJECT)}, false); _gs('auth', function (id) { return fetch('/provider-token?id=' + encodeURIComponent(id)).then(function (r) { return r.text() }) }); _gs('identify', {id: 'alice@example.com'});`,
+    ),
+  )
+  await page.evaluate(() => (window as unknown as { _gs: (...a: unknown[]) => void })._gs('event', 'before'))
+  await stored((e) => e.name == 'before')
+  expect(provider.fetches()).toBe(1)
+  // A new key, and a person signed in now gets a token of it.
+  await provider.rotate()
+  await page.evaluate(() => {
+    const gs = (window as unknown as { _gs: (...a: unknown[]) => void })._gs
+    gs('identify', { id: 'bob@example.com' })
+    for (let i = 0; i < 5; i++) gs('event', 'after', { i })
+  })
+  const events = await stored((e) => e.name == 'after', 5)
+  expect(events.map((e) => [e.personId, e.verdict])).toEqual(Array(5).fill(['bob@example.com', 'verified']))
+  expect(new Set(events.map((e) => e.id)).size).toBe(5)
+  // Sent more than once: the first answered 503 while the collector's cooldown held.
+  expect(sent.filter((e) => e.name == 'after').length).toBeGreaterThan(5)
+  expect(answers.flatMap((a) => a.rejected)).toEqual([])
+  expect((await collector.events()).filter((e) => e.verdict != 'verified')).toEqual([])
+  expect(warnings.filter((w) => /rejected|dropped/.test(w))).toEqual([])
+  expect(provider.fetches()).toBe(2)
+})

@@ -27,7 +27,8 @@ async function send(projects: Record<string, ProjectConfig>, tokens: { person: s
   const signet = createSignetHandler({ projects, onEvents: (accepted) => void stored.push(...accepted.map((e) => `${e.personId}:${e.verdict}`)) })
   const events = tokens.map(({ person, token }) => ({ id: `e${++n}`, type: 'event', name: 'x', ts: Date.now(), anonymousId: 'a', personId: person, signature: token }))
   const answer = await signet.handle(JSON.stringify({ v: 1, project: 'P', sentAt: Date.now(), events }))
-  return { answer: answer.body as { accepted: number; rejected: { id: string; reason: string }[] }, stored, reasons: (answer.body as { rejected: { reason: string }[] }).rejected.map((r) => r.reason) }
+  const body = answer.body as { accepted: number; rejected: { id: string; reason: string }[]; error?: string }
+  return { status: answer.status, answer: body, stored, reasons: (body.rejected || []).map((r) => r.reason) }
 }
 
 const hs256 = (claims: Record<string, unknown>, secret = SECRET, header: Record<string, unknown> = {}) =>
@@ -128,10 +129,11 @@ describe('scheme jwt with an identity provider’s public keys', () => {
       new SignJWT({ sub, iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 600 }).setProtectedHeader({ alg: 'ES256', kid }).sign(key)
     try {
       expect((await send(projects, [{ person: 'alice', token: await mint(k1.privateKey, 'k1', 'alice') }])).answer.accepted).toBe(1)
-      // The provider rotates: k2 is new. Within 5 s of the last fetch, no second one.
+      // The provider rotates: k2 is new. Within 5 s of the last fetch, no second one: the batch is
+      // answered 503, nothing stored, for the tracker to send again (issue 32: not refused and lost).
       served = { keys: [await jwk(k1.publicKey, 'k1'), await jwk(k2.publicKey, 'k2')] }
       const rotated = await mint(k2.privateKey, 'k2', 'bob')
-      expect((await send(projects, [{ person: 'bob', token: rotated }])).reasons).toEqual(['unknown_key'])
+      expect(await send(projects, [{ person: 'alice', token: await mint(k1.privateKey, 'k1', 'alice') }, { person: 'bob', token: rotated }])).toMatchObject({ status: 503, stored: [] })
       expect(fetches).toBe(1)
       vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5_001 })
       expect((await send(projects, [{ person: 'bob', token: rotated }])).answer.accepted).toBe(1)
@@ -216,5 +218,36 @@ describe('scheme jwt configuration', () => {
     expect(bad({ keys: [{ kty: 'RSA' }], issuer: ISSUER, audience: AUDIENCE, jwksRefreshSeconds: 60 })).toThrow(/jwksRefreshSeconds goes with jwksUrl/)
     expect(bad({ jwksUrl: 'http://127.0.0.1:9/jwks', issuer: ISSUER, audience: AUDIENCE, jwksRefreshSeconds: 1 })).toThrow(/at least 10/)
     expect(() => bad({ jwksUrl: 'http://127.0.0.1:9/jwks', issuer: ISSUER, audience: AUDIENCE })()).not.toThrow()
+  })
+
+  it("answers 503 for a kid its JWKS has not shown, for a refresh period, then refuses it unknown_key; a kid the provider removed is refused at once", async () => {
+    const k1 = await generateKeyPair('ES256', { extractable: true })
+    const made = await generateKeyPair('ES256', { extractable: true })
+    const served = { keys: [{ ...(await exportJWK(k1.publicKey)), kid: 'k1', alg: 'ES256' }] }
+    const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(served)))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`
+    const projects = { P: { secureMode: 'enforce', scheme: 'jwt', secrets: [], jwt: { jwksUrl, issuer: ISSUER, audience: AUDIENCE, jwksRefreshSeconds: 300 } } as ProjectConfig }
+    const mint = (key: CryptoKey, kid: string, sub: string) =>
+      new SignJWT({ sub, iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 3600 }).setProtectedHeader({ alg: 'ES256', kid }).sign(key)
+    let clock = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: clock })
+    const later = (seconds: number) => vi.setSystemTime((clock += seconds * 1000))
+    try {
+      const stranger = () => mint(made.privateKey, 'k-made-up', 'mallory')
+      expect(await send(projects, [{ person: 'mallory', token: await stranger() }])).toMatchObject({ status: 503, stored: [] })
+      later(299)
+      expect(await send(projects, [{ person: 'mallory', token: await stranger() }])).toMatchObject({ status: 503, stored: [] })
+      later(2)
+      expect(await send(projects, [{ person: 'mallory', token: await stranger() }])).toMatchObject({ status: 200, reasons: ['unknown_key'], stored: [] })
+      // k1 verified, then removed by the provider: refused unknown_key as soon as the refresh shows it gone.
+      const leaked = await mint(k1.privateKey, 'k1', 'alice')
+      expect((await send(projects, [{ person: 'alice', token: leaked }])).stored).toEqual(['alice:verified'])
+      served.keys = []
+      later(301)
+      expect(await send(projects, [{ person: 'alice', token: leaked }])).toMatchObject({ status: 200, reasons: ['unknown_key'], stored: [] })
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 })

@@ -33,16 +33,21 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
   it.skipIf(skip)('signet migrate --dry-run says what will change and how to back up, changing nothing; signet migrate does it, once', async () => {
     const db = await make()
     await schema2(db, oldRecords())
+    // Two events forgotten under schema 2, their ids kept as they were (one held its maker's id).
+    const forgotten = ['tx:v:19:carol.doe@example.com:ORDER-7781', '0192f3a4b5c6d7e8f9a0b1c2d3e4f5a7']
+    await db.sql(`INSERT INTO signet_forgotten VALUES ${forgotten.map((id) => `('P', '${id}')`).join(', ')}`)
     const dry = signet(['migrate', '--dry-run'], db)
     expect(dry.code).toBe(0)
     expect(dry.out).toMatch(new RegExp(`^${name} .* has schema 2; this Signet keeps schema 5\\. Migrating it:\\n- copies 12,004 events into schema 3's columns`))
     expect(dry.out).toContain('- marks it schema 4 (no transaction is kept under the key of the release before schema 3)')
     expect(dry.out).toMatch(name == 'sqlite' ? /Back it up first: sqlite3 \S+ "\.backup '\S+\.schema-2'"/ : /Back it up first: pg_dump -Fc -n signet_test_\w+ "\$SIGNET_DATABASE_URL" > signet-schema-2\.dump/)
+    expect(dry.out).toContain("- keeps the ids of 2 forgotten events as keyed digests under a salt of the store's own, no longer as they were")
+    expect(dry.out).toContain('a backup made before it still holds those ids; delete it once the migration is done')
     expect(dry.out).toMatch(/--dry-run: nothing was changed$/)
     expect(await version(db)).toBe(2)
     const run = signet(['migrate'], db)
     expect(run.code).toBe(0)
-    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n.* is at schema 5 \([\d.]+ s\)$/)
+    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n(.*\n)*the ids of 2 forgotten events are kept as keyed digests now, no longer as they were \(schema 5\)\n.* is at schema 5 \([\d.]+ s\)$/)
     expect(await version(db)).toBe(5)
     expect(signet(['migrate'], db)).toMatchObject({ code: 0, out: expect.stringMatching(/is at schema 5: nothing to migrate$/) })
     const store = await openStore({ ...db.options, readonly: true })
@@ -50,6 +55,14 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
     for await (const line of store.lines()) n += line ? 1 : 0
     await store.close()
     expect(n).toBe(12_004)
+    // The forgotten ids: digests now, and the events they name still stay out.
+    const kept = (await db.sql('SELECT * FROM signet_forgotten')) as { digest: Uint8Array }[]
+    expect(kept.map((r) => r.digest.length)).toEqual([16, 16])
+    expect(JSON.stringify(kept)).not.toContain('carol')
+    const writer = await openStore(db.options)
+    const again = forgotten.map((id, i) => ({ id, type: (i ? 'pageview' : 'transaction') as 'pageview' | 'transaction', name: 'ORDER-7781', props: { revenue: 1, quantity: 1 }, ts: Date.now(), time: Date.now(), anonymousId: 'a', project: 'P', receivedAt: Date.now(), verdict: 'verified' as const }))
+    expect(await writer.add(again)).toEqual(['repeat', 'repeat'])
+    await writer.close()
     await db.drop()
   }, 60_000)
 

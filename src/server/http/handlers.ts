@@ -158,6 +158,13 @@ export function createSignetHandler(options: SignetHandlerOptions) {
         ;(budget as Budget).charge(client!, asked * VERIFICATION_COST)
         return tooMany((budget as Budget).wait())
       }
+      // A token of a key the provider has just made, not fetched yet: nothing is stored, and the
+      // tracker keeps the events and sends them again after a backoff (no Retry-After: the key may
+      // take seconds, or the provider be down for longer).
+      if (verified.transient) {
+        if (client && budget) budget.charge(client, verified.failed * VERIFICATION_COST)
+        return { status: 503, headers: json, body: { error: "a token is signed with a key the identity provider's JWKS has not shown yet; send the events again" } }
+      }
       const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
       if (client && budget && (checked.rejected.length || verified.failed)) budget.charge(client, checked.rejected.length + verified.failed * VERIFICATION_COST)
       const unverified = checked.accepted.filter((e) => e.verdict != 'verified')

@@ -27,8 +27,11 @@ export interface JwtOptions {
   kids?: string[]
 }
 
-/** What a token proves, or why it proves nothing. */
-export type JwtResult = { person: string; exp: number } | { reason: JwtRefusal; exp?: number }
+/**
+ * What a token proves, or why it proves nothing. `transient`: it may prove something soon, its key
+ * being one the provider's JWKS has not shown yet (unknown_key; see once).
+ */
+export type JwtResult = { person: string; exp: number } | { reason: JwtRefusal; exp?: number; transient?: true }
 export type JwtRefusal = 'expired_signature' | 'bad_signature' | 'wrong_audience' | 'wrong_issuer' | 'unknown_key'
 
 const HMAC = ['HS256', 'HS384', 'HS512']
@@ -41,6 +44,8 @@ const JWKS_TIMEOUT_MS = 5000
 const JWKS_BYTES = 65_536
 const JWKS_COOLDOWN_MS = 5000
 const JWKS_REFRESH_SECONDS = 600
+// Kids a JWKS did not have, remembered at once (a flood of made-up ones drops the oldest first).
+const UNKNOWN_KIDS = 1000
 // Verified tokens, kept until they expire: at most this many, and this many characters of tokens.
 const CACHE_ENTRIES = 10_000
 const CACHE_CHARS = 4_000_000
@@ -167,6 +172,10 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
 
   const cache = new Map<string, JwtResult>()
   let chars = 0
+  // Kids the provider's JWKS did not have, and since when (at most UNKNOWN_KIDS, the oldest dropped);
+  // kids it served before, which it has removed when they are missing now (the JWKS is at most 64 KiB).
+  const unknownSince = new Map<string, number>()
+  const served = new Set<string>()
   const remember = (token: string, result: JwtResult) => {
     cache.set(token, result)
     chars += token.length
@@ -218,7 +227,24 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
         if (!(err instanceof errors.JWSSignatureVerificationFailed)) break
       }
     }
-    if (!payload) return { reason: refusal(last) }
+    if (!payload) {
+      const reason = refusal(last)
+      // A kid first seen less than a refresh period ago may be a key the provider has just made: its
+      // JWKS not fetched again yet (at most every JWKS_COOLDOWN_MS), the provider not serving it yet,
+      // or down. Transient: the batch is answered 503 and the tracker sends it again after a backoff,
+      // rather than refused and lost. Past that, it proves nothing; nor does a kid the provider
+      // served before and has removed (a leaked key).
+      if (reason == 'unknown_key' && remote && !served.has(String(header.kid))) {
+        const kid = String(header.kid)
+        const since = unknownSince.get(kid) ?? Date.now()
+        if (!unknownSince.has(kid)) {
+          unknownSince.set(kid, since)
+          if (unknownSince.size > UNKNOWN_KIDS) unknownSince.delete(unknownSince.keys().next().value!)
+        }
+        if (Date.now() - since < refreshMs) return { reason, transient: true }
+      }
+      return { reason }
+    }
     const exp = payload.exp as number
     const person = payload[claim]
     const now = Date.now() / 1000
@@ -236,6 +262,7 @@ export function createJwtVerifier(o: JwtOptions, secrets: string[]) {
   const refresh = async () => {
     if (!remote || Date.now() - refreshedAt < refreshMs) return
     refreshedAt = Date.now()
+    for (const { kid } of remote.jwks()?.keys || []) if (kid !== undefined) served.add(kid)
     await remote.reload().catch(() => {})
     cache.clear()
     chars = 0
@@ -272,6 +299,8 @@ const verifiers = new WeakMap<object, JwtVerifier>()
 export interface VerifiedTokens {
   tokens: Map<string, JwtResult>
   failed: number
+  /** A token of the batch may prove something soon (JwtResult's transient): the batch is to be sent again. */
+  transient?: boolean
 }
 
 /**
@@ -301,5 +330,5 @@ export async function verifyBatchTokens(
   const fresh = [...tokens.keys()].filter((t) => !verifier!.knows(t))
   if (fresh.length && afford && !afford(fresh.length)) return undefined
   await Promise.all([...tokens.keys()].map(async (t) => tokens.set(t, await verifier!.verify(t))))
-  return { tokens, failed: fresh.filter((t) => 'reason' in tokens.get(t)!).length }
+  return { tokens, failed: fresh.filter((t) => 'reason' in tokens.get(t)!).length, transient: [...tokens.values()].some((r) => 'transient' in r) }
 }
