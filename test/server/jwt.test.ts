@@ -24,11 +24,16 @@ afterEach(() => void vi.useRealTimers())
 /** Sends one batch of events signed with `token` for `person`; resolves to the collector's answer. */
 async function send(projects: Record<string, ProjectConfig>, tokens: { person: string; token: string }[]) {
   const stored: string[] = []
-  const signet = createSignetHandler({ projects, onEvents: (accepted) => void stored.push(...accepted.map((e) => `${e.personId}:${e.verdict}`)) })
+  // What the collector hands its store to keep as refused attempts.
+  const attempts: string[] = []
+  const signet = createSignetHandler({
+    projects,
+    onEvents: (accepted, rejected) => void (stored.push(...accepted.map((e) => `${e.personId}:${e.verdict}`)), attempts.push(...rejected.map((r) => `${r.event?.personId}:${r.reason}`))),
+  })
   const events = tokens.map(({ person, token }) => ({ id: `e${++n}`, type: 'event', name: 'x', ts: Date.now(), anonymousId: 'a', personId: person, signature: token }))
   const answer = await signet.handle(JSON.stringify({ v: 1, project: 'P', sentAt: Date.now(), events }))
   const body = answer.body as { accepted: number; rejected: { id: string; reason: string }[]; error?: string }
-  return { status: answer.status, answer: body, stored, reasons: (body.rejected || []).map((r) => r.reason) }
+  return { status: answer.status, answer: body, stored, attempts, reasons: (body.rejected || []).map((r) => r.reason) }
 }
 
 const hs256 = (claims: Record<string, unknown>, secret = SECRET, header: Record<string, unknown> = {}) =>
@@ -235,7 +240,8 @@ describe('scheme jwt configuration', () => {
     const later = (seconds: number) => vi.setSystemTime((clock += seconds * 1000))
     try {
       const stranger = () => mint(made.privateKey, 'k-made-up', 'mallory')
-      expect(await send(projects, [{ person: 'mallory', token: await stranger() }])).toMatchObject({ status: 503, stored: [] })
+      // Nothing stored, but what the token claimed is kept as a refused attempt: a forger's made-up kids leave evidence.
+      expect(await send(projects, [{ person: 'mallory', token: await stranger() }])).toMatchObject({ status: 503, stored: [], attempts: ['mallory:unknown_key'] })
       later(299)
       expect(await send(projects, [{ person: 'mallory', token: await stranger() }])).toMatchObject({ status: 503, stored: [] })
       later(2)

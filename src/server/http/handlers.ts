@@ -158,22 +158,28 @@ export function createSignetHandler(options: SignetHandlerOptions) {
         ;(budget as Budget).charge(client!, asked * VERIFICATION_COST)
         return tooMany((budget as Budget).wait())
       }
-      // A token of a key the provider has just made, not fetched yet: nothing is stored, and the
-      // tracker keeps the events and sends them again after a backoff (no Retry-After: the key may
-      // take seconds, or the provider be down for longer).
+      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
+      const anonymized = kept && (batch as { anonymizeIP?: unknown }).anonymizeIP === true ? anonymizeIp(kept) : kept
+      const where = { project: checked.project, token: (batch as { project: string }).project, ip: anonymized }
+      // A token of a key the provider has just made, not fetched yet: no event is stored, and the
+      // tracker keeps them and sends them again after a backoff (no Retry-After: the key may take
+      // seconds, or the provider be down for longer). What those tokens claimed is kept as refused
+      // attempts, as a refusal would be: a forger's made-up kids leave their evidence too.
       if (verified.transient) {
         if (client && budget) budget.charge(client, verified.failed * VERIFICATION_COST)
+        // Not kept if the store cannot take them now: the 503 stands either way.
+        await Promise.resolve()
+          .then(() => onEvents([], checked.rejected.filter((r) => r.reason == 'unknown_key'), where))
+          .catch(() => {})
         return { status: 503, headers: json, body: { error: "a token is signed with a key the identity provider's JWKS has not shown yet; send the events again" } }
       }
-      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
       if (client && budget && (checked.rejected.length || verified.failed)) budget.charge(client, checked.rejected.length + verified.failed * VERIFICATION_COST)
       const unverified = checked.accepted.filter((e) => e.verdict != 'verified')
       const over = client && budget && unverified.length && budget.take(client, unverified.length, unverified.reduce((n, e) => n + jsonOf(e).length, 0))
       if (over) return tooMany(over.retryAfter)
       let conflicts: Conflicts
       try {
-        const anonymized = kept && (batch as { anonymizeIP?: unknown }).anonymizeIP === true ? anonymizeIp(kept) : kept
-        conflicts = await onEvents(checked.accepted, checked.rejected, { project: checked.project, token: (batch as { project: string }).project, ip: anonymized })
+        conflicts = await onEvents(checked.accepted, checked.rejected, where)
       } catch (err) {
         // Nothing was stored: the tracker keeps the events and sends them again.
         log(`signet: could not store a batch: ${err instanceof Error ? err.message : String(err)}`)
