@@ -154,6 +154,14 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     // Her tracker's outbox sends one of her events again: answered as absorbed, not stored.
     expect(await store.add([{ ...resent, receivedAt: Date.now() }])).toEqual(['repeat'])
     expect(await store.timeline('P', 'alice', { limit: 10 })).toEqual([])
+    // What stops it is a digest of each id, dated; the upkeep deletes those older than a tracker
+    // could send again (issue 32): not yet, then all six.
+    const digests = async () => Number(Object.values(((await db.sql('SELECT count(*) AS n FROM signet_forgotten')) as object[])[0])[0])
+    expect(await digests()).toBe(6)
+    expect(await store.expireForgotten(Date.now() - 8 * DAY)).toBe(0)
+    expect(await digests()).toBe(6)
+    expect(await store.expireForgotten(Date.now() + DAY)).toBe(6)
+    expect(await digests()).toBe(0)
   })
 
   it.skipIf(skip)('purges events received before a time, a chunk at a time, with their summaries and counts', async () => {
