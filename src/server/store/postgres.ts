@@ -330,7 +330,7 @@ function makeInterner() {
   let cache: Map<string, [number, number, number]>[] = []
   let chars = 0
   let epoch: string | undefined
-  const reset = (now: string) => {
+  const reset = (now: string | undefined) => {
     cache = []
     chars = 0
     epoch = now
@@ -567,8 +567,10 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   }
 
   /** fn in a transaction of its own connection, tried again when the database says it will succeed then. */
-  // The store's salt for forgotten ids' digests (schema 5), read once the store is at that schema.
+  // The store's salt for forgotten ids' digests (schema 5), read once the store is at that schema;
+  // whether any event is forgotten, as of the dictionary's epoch.
   let salt: Buffer | undefined
+  let forgetting = true
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     for (let attempt = 0; ; attempt++)
       try {
@@ -681,7 +683,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       // of a month is the only one a batch of events received together can be early in), or none.
       early.some(Boolean) ? months[early.indexOf(true)] - 1 : null,
       ...[0, 1, 2, 3, 4].map((i) => missing.map((m) => m[i])),
-      events.map((e) => forgottenKey(salt!, e.id)),
+      // While no event is forgotten, no digest is made (5 µs an event): known with the epoch, which every forget raises.
+      events.map((e) => (forgetting ? forgottenKey(salt!, e.id) : null)),
       dictionary.epoch(),
     ]
     for (let attempt = 0; ; attempt++)
@@ -742,16 +745,19 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       const encoded = events.map((e) => encodeEvent(e as unknown as Record<string, unknown>))
       const months = events.map((e) => monthOf(e.receivedAt))
       await makePartitions(months)
-      if (dictionary.epoch() === undefined) dictionary.reset(String((await pool.query('SELECT epoch FROM signet_dictionary')).rows[0].epoch))
       let planned: ReturnType<typeof dictionary.plan>
       let answer: Awaited<ReturnType<typeof store>>['rows']
-      // A forget deleted entries of the dictionary since its numbers were cached: planned again, without them.
+      // A forget since the numbers were cached (it may have deleted entries): planned again, without them.
       for (;;) {
+        if (dictionary.epoch() === undefined) {
+          const { rows } = await pool.query<{ epoch: string; forgotten: boolean }>('SELECT epoch, EXISTS (SELECT 1 FROM signet_forgotten) AS forgotten FROM signet_dictionary')
+          dictionary.reset(String(rows[0].epoch))
+          forgetting = rows[0].forgotten
+        }
         planned = dictionary.plan(encoded)
         ;({ rows: answer } = await store(events, months, encoded.map((e, i) => toRow(e, planned.ids[i])), planned.missing, jobs.flatMap((job) => job.rejected)))
-        const now = answer.find((r) => r.epoch !== null)!.epoch!
-        if (now == dictionary.epoch()) break
-        dictionary.reset(now)
+        if (answer.find((r) => r.epoch !== null)!.epoch == dictionary.epoch()) break
+        dictionary.reset(undefined)
       }
       const { ids, missing } = planned
       answer = answer.filter((r) => r.epoch === null)
@@ -1105,7 +1111,9 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
           await client.query(`DELETE FROM ${table} WHERE person_id = $1 AND ($2::text IS NULL OR project = $2)`, [personId, project ?? null])
         // The dictionary's entries only these events used.
         const candidates = [...new Set(all.flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r.row[`n_${c}`]).filter((n) => n !== null) as number[]))]
-        if (await unusedGone(client, candidates)) await client.query('UPDATE signet_dictionary SET epoch = epoch + 1')
+        await unusedGone(client, candidates)
+        // Every writer plans its numbers again, and learns that events are forgotten (ADD, write).
+        if (all.length) await client.query('UPDATE signet_dictionary SET epoch = epoch + 1')
         return { n: all.length, months: [...new Set(all.map((r) => r.row.month))] }
       })
       if (forgot.n)

@@ -266,11 +266,15 @@ function writerThread() {
   const intern = interner(db, (entry) => createHash('sha256').update(entry).digest().subarray(0, 16))
   const epoch = db.prepare(epochSql).pluck()
   let known: unknown
+  // Whether any event is forgotten: while none is, no digest is made (5 µs an event). Read again
+  // with the epoch, which every forget raises.
+  const anyForgotten = db.prepare('SELECT 1 FROM signet_forgotten LIMIT 1').pluck()
+  let forgetting = true
   // record.ts's forgottenKey.
   const forgottenKey = (id: string) => createHmac('sha256', salt).update(id).digest().subarray(0, 16)
   const write = db.transaction((jobs: WriteJob[]) => {
     const now = epoch.get()
-    if (now !== known) intern.reset(), (known = now)
+    if (now !== known) intern.reset(), (known = now), (forgetting = !!anyForgotten.get())
     // Keyed kind, name, project: kind and name are words, so the project is whatever follows them.
     const added = new Map<string, number>()
     const up = (kind: string, name: unknown, project: unknown) => {
@@ -283,7 +287,7 @@ function writerThread() {
         const [project, id, verdict] = rows.slice(i, i + 3) as string[]
         let outcome: Outcome = 'repeat'
         // A forgotten event is absorbed as a repeat.
-        if (!forgotten.get(project, forgottenKey(id))) {
+        if (!(forgetting && forgotten.get(project, forgottenKey(id)))) {
           const receivedAt = rows[i + 12] as number
           const day = Math.floor(receivedAt / DAY_MS)
           const ids = rows.slice(i + 3, i + 11).map((value, k) => (value === null ? null : intern(k + 1, value as string, day)))
@@ -675,8 +679,9 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       gone.run(seq)
       remember.run(record.project, forgottenKey(salt(), record.id), today)
     }
-    if (unusedGone(new Set([...rows.values()].flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r[`n_${c}`]).filter((n) => n != null) as number[]))))
-      db.prepare('UPDATE signet_dictionary SET epoch = epoch + 1').run()
+    unusedGone(new Set([...rows.values()].flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r[`n_${c}`]).filter((n) => n != null) as number[])))
+    // Every writer drops its cached numbers, and learns that events are forgotten (makeInterner, writerThread).
+    if (rows.size) db.prepare('UPDATE signet_dictionary SET epoch = epoch + 1').run()
     for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
       db.prepare(`DELETE FROM ${table} WHERE person_id = ? AND (? IS NULL OR project = ?)`).run(personId, project, project)
     return rows.size
