@@ -41,6 +41,7 @@ beforeEach(() => {
 })
 afterEach(() => vi.useRealTimers())
 
+// 1.5 s beside stress-ng --cpu 2 (issue 33): given 10 s, not the default 5.
 it('every event that leaves carries no signature, or the one given for exactly its personId, and no person outlives their window', async () => {
   let run = 0
   await fc.assert(
@@ -160,4 +161,4 @@ it('every event that leaves carries no signature, or the one given for exactly i
     }),
     { seed: 20261121, numRuns: 1000 },
   )
-})
+}, 10_000)

@@ -31,6 +31,7 @@ describe('batching', () => {
 })
 
 describe('durable outbox', () => {
+  // 1.7 s beside stress-ng --cpu 2 (issue 33): given 10 s, not the default 5.
   it('stores every event before it is sent and removes it only when the collector answered 2xx', async () => {
     loadTracker()
     wire.answer(503)
@@ -44,7 +45,7 @@ describe('durable outbox', () => {
     await wait(1600)
     expect(wire.batches).toHaveLength(2)
     expect(queues()[0].i).toEqual([])
-  })
+  }, 10_000)
 
   it('gives up a request that never answers after 10 s and sends its events again, with those made meanwhile', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
@@ -118,6 +119,7 @@ describe('retries', () => {
     expect(wire.batches[1].events[0].id).toBe(wire.batches[0].events[0].id)
   })
 
+  // 1.8 s beside stress-ng --cpu 2 (issue 33): given 10 s, not the default 5.
   it('does not retry other 4xx; reports 400 and 413 as dropped', async () => {
     const dropped: unknown[] = []
     loadTracker()
@@ -136,7 +138,7 @@ describe('retries', () => {
       { count: 1, reason: 'http_404' },
     ])
     expect(queues()[0].i).toEqual([])
-  })
+  }, 10_000)
 })
 
 describe('unload', () => {

@@ -26,6 +26,7 @@ function errors(calls: string[]): string[] {
 }
 
 describe('a wrong _gs call', () => {
+  // 3.0 s beside stress-ng --cpu 2 (issue 33): given 15 s, not the default 5.
   it('is refused with the command it names and the arguments that command takes', () => {
     const [event, identify, set, on, transaction] = errors([
       "_gs('event')",
@@ -40,9 +41,10 @@ describe('a wrong _gs call', () => {
     expect(on).toContain(`'"_gs('on', 'rejected' or 'state' or 'dropped', handler)"'`)
     expect(transaction).toContain(`'"_gs('transaction', id: string or number`)
     for (const message of [event, identify, set, on, transaction]) expect(message).not.toContain("'never'")
-  })
+  }, 15_000)
 
+  // 2.2 s beside stress-ng --cpu 2 (issue 33): given 15 s, not the default 5.
   it('and a right one compiles', () => {
     expect(errors(["_gs('event', 'signup', { plan: 'pro' })", "_gs('GSN-123456-A')", "_gs('set', { trackHash: true })"])).toEqual(['', '', ''])
-  })
+  }, 15_000)
 })

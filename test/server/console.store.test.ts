@@ -164,6 +164,7 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     expect(await digests()).toBe(0)
   })
 
+  // 3.1 s beside stress-ng --cpu 2 (issue 33): given 15 s, not the default 5.
   it.skipIf(skip)('purges events received before a time, a chunk at a time, with their summaries and counts', async () => {
     db = await make()
     const store = await start()
@@ -177,5 +178,5 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     expect(overview.verdicts).toEqual({ anonymous: 1, verified: 4 })
     expect((await store.people('P', { period: everything, limit: 10 })).map((p) => p.id)).toEqual(['bob', 'alice'])
     expect(await store.purge(today - DAY)).toBe(0)
-  })
+  }, 15_000)
 })
