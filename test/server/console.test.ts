@@ -240,9 +240,17 @@ describe('the live feed', () => {
     const [urlA, urlB] = (await Promise.all([a.url, b.url])).map((u) => u.replace('/track', ''))
     const stream = watch(urlA)
     await stream.until(1)
-    // A's dashboard has said that it watches; B sends its rows from when it hears so.
-    await new Promise((r) => setTimeout(r, 300))
     const send = (url: string, events: unknown[]) => fetch(url + '/track', { method: 'POST', body: JSON.stringify({ v: 1, project: 'P', sentAt: Date.now(), events }) }).then((r) => r.json())
+    // A's dashboard says that it watches; B sends its rows from when it hears so (each of B's
+    // workers once its LISTEN connection is up: under load, seconds). Probes go to B until four in a
+    // row show, whichever worker each reached.
+    const shown = (id: string) => stream.messages.some((m) => m.data?.id == id)
+    let row = 0
+    for (let i = 0; i < 100 && row < 4; i++) {
+      await send(urlB, [event({ id: `probe-${i}`, type: 'event', name: 'probe' })])
+      await expect.poll(() => shown(`probe-${i}`), { timeout: 300 }).toBe(true).then(() => row++, () => (row = 0))
+    }
+    expect(row).toBe(4)
     // Rows that another process of the database sends, not a collector: ignored, nothing else changes.
     await db.sql(`SELECT pg_notify('signet_feed:' || current_schema(), 'not json'), pg_notify('signet_feed:' || current_schema(), '{"from":"x","rows":[{"id":{"toString":1}},{"id":"planted","time":"now","verdict":"verified","type":"x"}]}')`)
     const long = 'é'.repeat(250)
@@ -252,9 +260,10 @@ describe('the live feed', () => {
     const many = Array.from({ length: 300 }, (_, i) => event({ id: `m${i}`, type: 'event', name: 'n'.repeat(200) }))
     expect(await send(urlB, many)).toEqual({ accepted: 300, rejected: [] })
     await send(urlA, [signed('dave', { id: 'on-a', type: 'event', name: 'from_a' })])
-    await stream.until(1 + 2 + 1 + 300 + 1)
+    const rows = () => stream.messages.slice(1).filter((m) => !String(m.data?.id).startsWith('probe-')).length
+    await expect.poll(rows, { timeout: 5000 }).toBeGreaterThanOrEqual(2 + 1 + 300 + 1)
     await new Promise((r) => setTimeout(r, 300))
-    const live = stream.messages.slice(1).map((m) => m.data)
+    const live = stream.messages.slice(1).map((m) => m.data).filter((r) => !String(r.id).startsWith('probe-'))
     expect(live.map((r) => r.id).sort()).toEqual(['forged-b', 'long', 'on-a', 'on-b', ...many.map((e) => e.id)].sort())
     expect(live.find((r) => r.id == 'on-b')).toMatchObject({ verdict: 'verified', person: 'bob', name: 'from_b', project: 'P' })
     expect(live.find((r) => r.id == 'forged-b')).toMatchObject({ verdict: 'rejected', reason: 'bad_signature', person: 'alice' })
