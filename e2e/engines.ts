@@ -51,51 +51,40 @@ export function engineMissing(name: Engine['name']): string | undefined {
   return undefined
 }
 
+/**
+ * Playwright's and puppeteer's pages and contexts have the same shape for what the scenarios do:
+ * an engine over either, given how it opens a profile.
+ */
+type PageLike = { goto(url: string): Promise<unknown>; evaluate(expression: string): Promise<unknown>; reload(): Promise<unknown>; close(): Promise<void> }
+const pagesEngine = (name: Engine['name'], newContext: () => Promise<{ newPage(): Promise<PageLike>; close(): Promise<void> }>, close: () => Promise<void>): Engine => ({
+  name,
+  async profile() {
+    const context = await newContext()
+    return {
+      async tab() {
+        const page = await context.newPage()
+        return {
+          goto: async (url) => void (await page.goto(url)),
+          run: (expression) => page.evaluate(expression),
+          reload: async () => void (await page.reload()),
+          close: () => page.close(),
+        }
+      },
+      close: () => context.close(),
+    }
+  },
+  close,
+})
+
 async function chromiumEngine(): Promise<Engine> {
   const browser = await chromium.launch(launchOptions())
-  return {
-    name: 'chromium',
-    async profile() {
-      const context = await browser.newContext()
-      return {
-        async tab() {
-          const page = await context.newPage()
-          return {
-            goto: async (url) => void (await page.goto(url)),
-            run: (expression) => page.evaluate(expression),
-            reload: async () => void (await page.reload()),
-            close: () => page.close(),
-          }
-        },
-        close: () => context.close(),
-      }
-    },
-    close: () => browser.close(),
-  }
+  return pagesEngine('chromium', () => browser.newContext(), () => browser.close())
 }
 
 async function firefoxEngine(): Promise<Engine> {
   const { default: puppeteer } = await import('puppeteer-core')
   const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true })
-  return {
-    name: 'firefox',
-    async profile() {
-      const context = await browser.createBrowserContext()
-      return {
-        async tab() {
-          const page = await context.newPage()
-          return {
-            goto: async (url) => void (await page.goto(url)),
-            run: (expression) => page.evaluate(expression),
-            reload: async () => void (await page.reload()),
-            close: () => page.close(),
-          }
-        },
-        close: () => context.close(),
-      }
-    },
-    close: () => browser.close(),
-  }
+  return pagesEngine('firefox', () => browser.createBrowserContext(), () => browser.close())
 }
 
 const freePort = () =>
