@@ -6,6 +6,7 @@
 // so in its tests' names (engines.spec.ts), never skipped silently.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
+import { createServer as createHttpServer, request } from 'node:http'
 import { createServer } from 'node:net'
 import { chromium } from '@playwright/test'
 import { launchOptions } from './chromium'
@@ -16,6 +17,8 @@ export interface Tab {
   /** Evaluates a JavaScript expression in the page; resolves to its value (JSON-able). */
   run(expression: string): Promise<unknown>
   reload(): Promise<void>
+  /** The cookies the browser keeps for url, with when each expires (seconds since the epoch; undefined: the session's). */
+  cookies(url: string): Promise<{ name: string; domain: string; expires?: number }[]>
   close(): Promise<void>
 }
 
@@ -27,10 +30,13 @@ export interface Profile {
 
 export interface Engine {
   name: 'chromium' | 'firefox' | 'webkit'
-  /** Why it cannot run here, or undefined. */
-  missing?: string
   profile(): Promise<Profile>
   close(): Promise<void>
+}
+
+export interface EngineOptions {
+  /** Host names the browser resolves to 127.0.0.1 (the URL's port kept), so that pages can be on real domains and subdomains. */
+  hosts?: string[]
 }
 
 const FIREFOX = '/usr/bin/firefox-esr'
@@ -56,7 +62,13 @@ export function engineMissing(name: Engine['name']): string | undefined {
  * an engine over either, given how it opens a profile.
  */
 type PageLike = { goto(url: string): Promise<unknown>; evaluate(expression: string): Promise<unknown>; reload(): Promise<unknown>; close(): Promise<void> }
-const pagesEngine = (name: Engine['name'], newContext: () => Promise<{ newPage(): Promise<PageLike>; close(): Promise<void> }>, close: () => Promise<void>): Engine => ({
+type Cookie = { name: string; domain: string; expires: number }
+const pagesEngine = (
+  name: Engine['name'],
+  newContext: () => Promise<{ newPage(): Promise<PageLike>; close(): Promise<void> }>,
+  cookies: (page: PageLike, url: string) => Promise<Cookie[]>,
+  close: () => Promise<void>,
+): Engine => ({
   name,
   async profile() {
     const context = await newContext()
@@ -67,6 +79,8 @@ const pagesEngine = (name: Engine['name'], newContext: () => Promise<{ newPage()
           goto: async (url) => void (await page.goto(url)),
           run: (expression) => page.evaluate(expression),
           reload: async () => void (await page.reload()),
+          // Both drivers say -1 for a session cookie.
+          cookies: async (url) => (await cookies(page, url)).map((c) => ({ name: c.name, domain: c.domain, expires: c.expires > 0 ? c.expires : undefined })),
           close: () => page.close(),
         }
       },
@@ -76,15 +90,30 @@ const pagesEngine = (name: Engine['name'], newContext: () => Promise<{ newPage()
   close,
 })
 
-async function chromiumEngine(): Promise<Engine> {
-  const browser = await chromium.launch(launchOptions())
-  return pagesEngine('chromium', () => browser.newContext(), () => browser.close())
+async function chromiumEngine({ hosts = [] }: EngineOptions): Promise<Engine> {
+  const browser = await chromium.launch(launchOptions(...(hosts.length ? [`--host-resolver-rules=${hosts.map((h) => `MAP ${h} 127.0.0.1`).join(',')}`] : [])))
+  return pagesEngine(
+    'chromium',
+    () => browser.newContext(),
+    (page, url) => (page as unknown as import('@playwright/test').Page).context().cookies(url),
+    () => browser.close(),
+  )
 }
 
-async function firefoxEngine(): Promise<Engine> {
+async function firefoxEngine({ hosts = [] }: EngineOptions): Promise<Engine> {
   const { default: puppeteer } = await import('puppeteer-core')
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true })
-  return pagesEngine('firefox', () => browser.createBrowserContext(), () => browser.close())
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    extraPrefsFirefox: hosts.length ? { 'network.dns.localDomains': hosts.join(',') } : {},
+  })
+  return pagesEngine(
+    'firefox',
+    () => browser.createBrowserContext(),
+    (page, url) => (page as unknown as import('puppeteer-core').Page).cookies(url),
+    () => browser.close(),
+  )
 }
 
 const freePort = () =>
@@ -97,11 +126,31 @@ const freePort = () =>
 const stop = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill())))
 
 /**
+ * A forward proxy for MiniBrowser, which has no host resolver rules: a request for one of `hosts`
+ * goes to 127.0.0.1 at the URL's port, any other where it was going (MiniBrowser sends requests
+ * for 127.0.0.1 and localhost here too, whatever --ignore-host says).
+ */
+async function hostsProxy(hosts: string[]) {
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url!)
+    const upstream = request({ host: hosts.includes(url.hostname) ? '127.0.0.1' : url.hostname, port: url.port || 80, path: url.pathname + url.search, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers)
+      answer.pipe(res)
+    })
+    upstream.on('error', () => res.destroy())
+    req.pipe(upstream)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { port: (server.address() as { port: number }).port, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) }
+}
+
+/**
  * WebKitGTK: one Xvfb display (unless there is a display) and one WebKitWebDriver for the engine;
  * a WebDriver session, which is a MiniBrowser of its own with its own storage, per profile; a
- * window per tab.
+ * window per tab. (MiniBrowser's --enable-itp did not reach WebDriver's sessions: a script's
+ * cookie kept the lifetime it asked for, where Safari's tracking prevention caps it at 7 days.)
  */
-async function webkitEngine(): Promise<Engine> {
+async function webkitEngine({ hosts = [] }: EngineOptions): Promise<Engine> {
   const { Builder } = await import('selenium-webdriver')
   let display = process.env.DISPLAY
   let xvfb: ChildProcess | undefined
@@ -118,13 +167,15 @@ async function webkitEngine(): Promise<Engine> {
     if (up) break
     await new Promise((r) => setTimeout(r, 100))
   }
+  const proxy = hosts.length ? await hostsProxy(hosts) : undefined
+  const args = ['--automation', ...(proxy ? [`--proxy=http://127.0.0.1:${proxy.port}`, '--ignore-host=127.0.0.1,localhost'] : [])]
   const binary = miniBrowser()!
   return {
     name: 'webkit',
     async profile() {
       const session = await new Builder()
         .usingServer(`http://127.0.0.1:${port}`)
-        .withCapabilities({ browserName: 'MiniBrowser', 'webkitgtk:browserOptions': { binary, args: ['--automation'] } })
+        .withCapabilities({ browserName: 'MiniBrowser', 'webkitgtk:browserOptions': { binary, args } })
         .build()
       const first = await session.getWindowHandle()
       let used = false
@@ -142,6 +193,8 @@ async function webkitEngine(): Promise<Engine> {
             goto: async (url) => (await here(), await session.get(url)),
             run: async (expression) => (await here(), session.executeScript<unknown>(`return (${expression})`)),
             reload: async () => (await here(), await session.navigate().refresh()),
+            // WebDriver gives the cookies of the window's document, whose URL the scenario has gone to.
+            cookies: async () => (await here(), (await session.manage().getCookies()).map((c) => ({ name: c.name, domain: c.domain!, expires: typeof c.expiry == 'number' ? c.expiry : c.expiry ? Math.floor(+c.expiry / 1000) : undefined }))),
             close: async () => (await here(), await session.close()),
           }
         },
@@ -150,10 +203,11 @@ async function webkitEngine(): Promise<Engine> {
     },
     async close() {
       await stop(driver)
+      await proxy?.close()
       if (xvfb) await stop(xvfb)
     },
   }
 }
 
-export const launchEngine = (name: Engine['name']): Promise<Engine> =>
-  name == 'chromium' ? chromiumEngine() : name == 'firefox' ? firefoxEngine() : webkitEngine()
+export const launchEngine = (name: Engine['name'], options: EngineOptions = {}): Promise<Engine> =>
+  name == 'chromium' ? chromiumEngine(options) : name == 'firefox' ? firefoxEngine(options) : webkitEngine(options)
