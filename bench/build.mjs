@@ -9,9 +9,11 @@ import { rollup } from 'rollup'
 export const PEERS = ['plausible', 'segment', 'snowplow', 'mixpanel', 'posthog']
 
 // signet-npm: Signet's own ES module entry (dist/signet.mjs), bundled the same way.
-for (const peer of ['signet-npm', ...PEERS]) {
+// plausible-script: Plausible's bundle again as one classic script, for a page that loads it by a
+// script element, as tracker.js is loaded (bench/start.mjs), so that start-up compares like for like.
+for (const peer of ['signet-npm', ...PEERS, 'plausible-script']) {
   const bundle = await rollup({
-    input: new URL(`./peers/${peer}.js`, import.meta.url).pathname,
+    input: new URL(`./peers/${peer == 'plausible-script' ? 'plausible' : peer}.js`, import.meta.url).pathname,
     plugins: [
       replace({ preventAssignment: true, values: { 'process.env.NODE_ENV': JSON.stringify('production') } }),
       nodeResolve({ browser: true }),
@@ -20,6 +22,6 @@ for (const peer of ['signet-npm', ...PEERS]) {
     ],
     onwarn: () => {},
   })
-  await bundle.write({ dir: new URL(`./build/${peer}/`, import.meta.url).pathname, format: 'es', entryFileNames: 'index.js' })
+  await bundle.write({ dir: new URL(`./build/${peer}/`, import.meta.url).pathname, format: peer == 'plausible-script' ? 'iife' : 'es', entryFileNames: 'index.js' })
   await bundle.close()
 }

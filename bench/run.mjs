@@ -16,7 +16,7 @@ const RUNS = Number(process.env.BENCH_RUNS || 15)
 const EVENTS = 1000
 const WIRE_EVENTS = 100
 const ROOT = new URL('..', import.meta.url).pathname
-const TRACKERS = ['signet', 'signet-npm', ...PEERS]
+const TRACKERS = ['signet', 'signet-npm', ...PEERS, 'plausible-script']
 
 // Signet goes to the real reference collector (Secure Mode off); peers to a permissive mock.
 const store = await openStore({ file: join(mkdtempSync(join(tmpdir(), 'signet-bench-')), 'signet.db') })
@@ -142,6 +142,14 @@ const rows = TRACKERS.map((name) => {
   return `| ${name} | ${fmt(r.min)} | ${fmt(r.gzip)} (${ratio(r.gzip, s.gzip)}) | ${fmt(r.brotli)} | ${r.files} | ${fmt(m.init, 1)} (${ratio(m.init, median(s.init))}) | ${fmt(m.init4x, 1)} (${ratio(m.init4x, median(s.init4x))}) | ${fmt(m.events, 1)} (${ratio(m.events, median(s.events))}) | ${m.long} | ${r.wireRequests} | ${fmt(r.wireBytes)} (${ratio(r.wireBytes, s.wireBytes)}) |`
 })
 
+const likeForLike = [
+  ['a script element', 'signet', 'plausible-script'],
+  ['import()', 'signet-npm', 'plausible'],
+].map(([way, a, b]) => {
+  const [x, y] = [results[a].medians, results[b].medians]
+  return `| ${way} | ${a} | ${b} | ${fmt(x.init, 1)} vs ${fmt(y.init, 1)} (${fmt(x.init / y.init, 2)}×) | ${fmt(x.init4x, 1)} vs ${fmt(y.init4x, 1)} (${fmt(x.init4x / y.init4x, 2)}×) |`
+})
+
 const versions = Object.fromEntries(
   ['@plausible-analytics/tracker', '@segment/analytics-next', '@snowplow/browser-tracker', 'mixpanel-browser', 'posthog-js'].map((p) => [
     p,
@@ -167,12 +175,24 @@ ${rows.join('\n')}
 
 - Bytes are what the page downloaded for the tracker (all script files), compressed here at gzip -9 / brotli 11.
 - *signet* is \`tracker.js\` loaded by a script element, as the snippet loads it; *signet-npm* is the package's ES
-  module (\`createTracker\`) bundled and loaded by \`import()\`, as every peer is.
+  module (\`createTracker\`) bundled and loaded by \`import()\`, as every peer is; *plausible-script* is
+  Plausible's same bundle built as one classic script and loaded by a script element.
 - *load + init*: from inserting the script (or \`import()\`) to the init call returning, loopback network included.
   The two ways differ before any code runs: \`node bench/startup-profile.mjs\` times a file with no code loaded
   each way.
 - *1,000 event calls*: main-thread time of the loop alone; long tasks are counted during it and for 1 s after.
 - *the wire*: requests (not preflights) and URL + body bytes sent within 6 s of tracking ${WIRE_EVENTS} events.
+
+## Start-up, like for like
+
+Each way of loading against Plausible loaded the same way, from the table above (medians of
+${RUNS} loads, ratios Signet ÷ Plausible):
+
+| loaded by | Signet | Plausible | load + init ms | load + init ms, 4× CPU |
+| --- | --- | --- | --- | --- |
+${likeForLike.join('\n')}
+
+\`node bench/startup-profile.mjs\` shows where each one's time goes.
 
 Versions: ${Object.entries(versions).map(([p, v]) => `${p} ${v}`).join(', ')}.
 

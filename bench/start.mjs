@@ -1,23 +1,25 @@
 // Runs in the page (page.evaluate): loads one tracker, initialises it and returns how long that took
 // (ms). Signet from /signet/tracker.js by a script element, as the snippet does; a peer from its
-// bundle /build/<name>/index.js (bench/peers/<name>.js sets window.bench). Shared by bench/run.mjs
+// bundle /build/<name>/index.js (bench/peers/<name>.js sets window.bench) by import(), or by a
+// script element for a classic-script build (plausible-script). Shared by bench/run.mjs
 // and bench/startup-profile.mjs, so both time the same thing; it leaves benchStart and benchLoaded on
 // window for the profile's phases.
 export async function startInPage({ name, base }) {
   const t0 = (window.benchStart = performance.now())
-  if (name == 'signet') {
+  if (name == 'signet' || name == 'plausible-script')
     await new Promise((resolve, reject) => {
       const s = document.createElement('script')
-      s.src = base + '/signet/tracker.js'
+      s.src = name == 'signet' ? base + '/signet/tracker.js' : `${base}/build/${name}/index.js`
       s.onload = resolve
       s.onerror = reject
       document.head.appendChild(s)
     })
+  else await import(`${base}/build/${name}/index.js`)
+  if (name == 'signet')
     window.bench = {
       init: (host) => _gs('GSN-BENCH', { endpoint: host + '/track' }),
       event: (n, p) => _gs('event', n, p),
     }
-  } else await import(`${base}/build/${name}/index.js`)
   window.benchLoaded = performance.now()
   window.bench.init(base)
   return performance.now() - t0

@@ -16,14 +16,18 @@ import { launchChromium, median } from './browser.mjs'
 import { startInPage } from './start.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
-const paths = { signet: '/signet/tracker.js', plausible: '/build/plausible/index.js' }
+// Plausible twice: its bundle by import() as a bundler user loads it, and the same code as a classic
+// script by a script element, as tracker.js is loaded.
+const paths = { signet: '/signet/tracker.js', 'plausible-script': '/build/plausible-script/index.js', plausible: '/build/plausible/index.js' }
 // Each file is served between two marks of the time, so its own top-level run can be told apart from
 // what comes before (request, download, compile) and after it. The builds are one line: the marks
 // shift the profile's columns, which are read in the text served.
 const marked = (code) => `window.benchRan=[performance.now()];${code}\n;benchRan.push(performance.now());`
 const scripts = { signet: marked(readFileSync(new URL('../dist/tracker.js', import.meta.url), 'utf8')) }
-const plausible = new URL('.' + paths.plausible, import.meta.url)
-if (existsSync(plausible)) scripts.plausible = marked(readFileSync(plausible, 'utf8'))
+for (const name of ['plausible-script', 'plausible']) {
+  const file = new URL('.' + paths[name], import.meta.url)
+  if (existsSync(file)) scripts[name] = marked(readFileSync(file, 'utf8'))
+}
 
 // While set, each tracker's path serves a file that only defines what the bench calls: what loading
 // a file costs by each tracker's way (a script element for Signet, import() for a peer) with no code.
