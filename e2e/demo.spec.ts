@@ -118,3 +118,28 @@ test('the demo signs people in through its own server, and the console shows the
     await demo.stop()
   }
 })
+
+// A busy CI saw the overview's answer arrive after the operator had gone on to the people view,
+// and overwrite it. The overview's answer is held back here for 1.5 s.
+test("a view's late answer does not replace the view the operator has gone on to", async ({ context }) => {
+  const db = join(mkdtempSync(join(tmpdir(), 'signet-demo-')), 'signet.db')
+  const demo = start({ SIGNET_SECRET: randomBytes(32).toString('hex'), SIGNET_DB: db })
+  try {
+    const [, board] = await demo.url
+    const page = await context.newPage()
+    let held = 0
+    await page.route('**/api/overview?*', async (route) => {
+      held++
+      await new Promise((r) => setTimeout(r, 1500))
+      await route.continue()
+    })
+    await page.goto(board)
+    await expect.poll(() => held).toBe(1)
+    await page.click('nav a[href="#people"]')
+    await expect(page.locator('main h2').first()).toHaveText('Verified people seen in the period')
+    await page.waitForTimeout(2500)
+    await expect(page.locator('main h2').first()).toHaveText('Verified people seen in the period')
+  } finally {
+    await demo.stop()
+  }
+})

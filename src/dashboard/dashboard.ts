@@ -83,9 +83,17 @@ async function api<T>(path: string, extra?: Record<string, string | number>, met
   return body
 }
 
-const show = (...nodes: (Node | string)[]) => view.replaceChildren(...nodes)
+// A view's answer can come after the operator has gone to another view (a slow overview overwrote
+// the people view a busy CI had gone to): each view shows only while no other view was routed to
+// since it started.
+let routed = 0
+const shower = () => {
+  const turn = routed
+  return (...nodes: (Node | string)[]) => void (turn == routed && view.replaceChildren(...nodes))
+}
 
 async function overview() {
+  const show = shower()
   const o = await api<Overview>('overview')
   const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
   const events = total(o.verdicts)
@@ -112,6 +120,7 @@ async function overview() {
 }
 
 async function people(offset = 0) {
+  const show = shower()
   const search = Object.assign(el('input') as HTMLInputElement, { type: 'search', placeholder: 'person id starts with…', value: sessionStorage.getItem('prefix') || '' })
   const list = el('div')
   const load = async (at: number) => {
@@ -127,6 +136,7 @@ async function people(offset = 0) {
 }
 
 async function person(id: string) {
+  const show = shower()
   const summary = await api<{ person: PersonSummary }>(`people/${encodeURIComponent(id)}`).catch(() => undefined)
   const list = el('div')
   const load = async (at: number) => {
@@ -150,6 +160,7 @@ async function person(id: string) {
 }
 
 async function pages() {
+  const show = shower()
   const n = await api<{ pages: Named[]; events: Named[]; referrers: Named[] }>('pages')
   const ranked = (title: string, head: string, list: Named[]) => {
     const most = Math.max(1, ...list.map((x) => x.n))
@@ -160,6 +171,7 @@ async function pages() {
 }
 
 async function security() {
+  const show = shower()
   const { attempts } = await api<{ attempts: Attempts[] }>('security')
   const rows = attempts.map((a) => [
     link(a.personId, `#person/${encodeURIComponent(a.personId)}`),
@@ -179,6 +191,7 @@ async function security() {
 
 let live: EventSource | undefined
 function feed() {
+  const show = shower()
   const counts = el('p', 'connecting…', 'muted')
   const status = el('small', 'connecting…', 'muted')
   status.id = 'status'
@@ -211,6 +224,8 @@ function feed() {
 const VIEWS: Record<string, (arg?: string) => Promise<void> | void> = { overview, people: () => people(), person: (id) => person(id || ''), pages, security, live: feed }
 
 async function route() {
+  routed++
+  const show = shower()
   live?.close()
   live = undefined
   const [name, arg] = (location.hash.slice(1) || 'overview').split('/')
