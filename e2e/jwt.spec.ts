@@ -57,7 +57,12 @@ test("the provider rotates its key right after the collector fetched its JWKS: e
     gs('identify', { id: 'bob@example.com' })
     for (let i = 0; i < 5; i++) gs('event', 'after', { i })
   })
-  const events = await stored((e) => e.name == 'after', 5)
+  // 503s until the collector's 5 s cooldown lets it fetch the JWKS again; the tracker's backoff
+  // (at most 1.5, 3, 6, then 12 s, jittered) can put the retry that succeeds up to ~22 s after the
+  // events: more than `stored` waits (a CI run beside a CPU hog saw none stored within 10 s).
+  test.setTimeout(60_000)
+  await expect.poll(async () => (await collector.events()).filter((e) => e.name == 'after').length, { timeout: 30_000 }).toBe(5)
+  const events = (await collector.events()).filter((e) => e.name == 'after')
   expect(events.map((e) => [e.personId, e.verdict])).toEqual(Array(5).fill(['bob@example.com', 'verified']))
   expect(new Set(events.map((e) => e.id)).size).toBe(5)
   // Sent more than once: the first answered 503 while the collector's cooldown held.
