@@ -10,6 +10,7 @@ import { createServer as createHttpServer, request } from 'node:http'
 import { createServer } from 'node:net'
 import { chromium } from '@playwright/test'
 import { launchOptions } from './chromium'
+import { test } from './fixtures'
 
 /** A tab: where it is, a script run in it (an expression, its value JSON), closed. */
 export interface Tab {
@@ -211,3 +212,35 @@ async function webkitEngine({ hosts = [] }: EngineOptions): Promise<Engine> {
 
 export const launchEngine = (name: Engine['name'], options: EngineOptions = {}): Promise<Engine> =>
   name == 'chromium' ? chromiumEngine(options) : name == 'firefox' ? firefoxEngine(options) : webkitEngine(options)
+
+/** Runs fn in a profile of its own, closed however fn ends. */
+export type InProfile = <T>(fn: (profile: Profile) => Promise<T>) => Promise<T>
+
+/**
+ * The tests of `body` once per engine, in a describe block named after it (and, where it is not
+ * installed, what is missing: CI fails on it, a laptop skips it). One browser per engine for its
+ * tests, taken in turn; each test opens the profiles it needs with `inProfile`.
+ */
+export function forEachEngine(options: EngineOptions, body: (name: Engine['name'], inProfile: InProfile) => void) {
+  for (const name of ['chromium', 'firefox', 'webkit'] as const) {
+    const missing = engineMissing(name)
+    test.describe(`${name}${missing ? ` (not installed here: ${missing})` : ''}`, () => {
+      test.describe.configure({ mode: 'default' })
+      test.skip(!!missing && !process.env.CI, `${name} is not installed`)
+      let engine: Engine | undefined
+      test.beforeAll(async () => {
+        test.setTimeout(60_000)
+        engine = await launchEngine(name, options)
+      })
+      test.afterAll(async () => engine?.close())
+      body(name, async (fn) => {
+        const profile = await engine!.profile()
+        try {
+          return await fn(profile)
+        } finally {
+          await profile.close()
+        }
+      })
+    })
+  }
+}

@@ -1,59 +1,7 @@
-import { loader } from '../src/server/http/snippet'
-import { call, expect, noPageErrors, test, TOKEN, TOKEN_PROJECT } from './fixtures'
+// The strict-CSP, sandboxed-iframe and single-page-app scenarios run in every engine (engines.spec.ts).
+import { call, expect, test, TOKEN, TOKEN_PROJECT } from './fixtures'
 
 const js = JSON.stringify
-
-test('works under a strict nonce CSP with no violation', async ({ page, site, collector, stored }) => {
-  const nonce = 'r4nd0m-n0nce'
-  const url = site.page(
-    `<!doctype html><html><head><title>CSP</title><script nonce="${nonce}">
-      window.violations = []
-      document.addEventListener('securitypolicyviolation', function (e) { violations.push(e.violatedDirective + ' ' + e.blockedURI) })
-      ${loader(site.trackerUrl)}
-      _gs(${js(TOKEN)}); _gs('event', 'under-csp');
-    </script></head><body></body></html>`,
-    { 'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src ${collector.url}` },
-  )
-  const errors = noPageErrors(page)
-  await page.goto(url)
-  await stored((e) => e.name == 'under-csp')
-  await stored((e) => e.type == 'pageview')
-  await page.evaluate(() => new Promise((r) => setTimeout(r, 200)))
-  expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([])
-  expect(errors).toEqual([])
-})
-
-test('tracks from a sandboxed iframe, where storage throws', async ({ page, site, stored }) => {
-  const inner = site.snippetPage(
-    `_gs(${js(TOKEN)}, false);
-     var storageWorks = true; try { localStorage.length } catch (e) { storageWorks = false }
-     _gs('event', 'from-sandbox', {storageWorks: storageWorks});`,
-  )
-  const errors = noPageErrors(page)
-  await page.goto(site.page(`<!doctype html><title>host</title><iframe sandbox="allow-scripts" src="${inner}"></iframe>`))
-  const [e] = await stored((e) => e.name == 'from-sandbox')
-  expect(e.props).toEqual({ storageWorks: false })
-  expect(errors).toEqual([])
-})
-
-test('single-page app route changes send pageviews; a new query string does not', async ({ page, site, stored }) => {
-  await page.goto(site.snippetPage(`_gs(${js(TOKEN)});`))
-  await stored((e) => e.type == 'pageview')
-  await page.evaluate(() => {
-    history.pushState(null, '', '/app/one')
-    history.replaceState(null, '', '/app/one?tab=2')
-    history.pushState(null, '', '/app/two')
-  })
-  await stored((e) => e.type == 'pageview', 3)
-  await page.goBack()
-  const views = await stored((e) => e.type == 'pageview', 4)
-  expect(views.map((e) => new URL(e.page!.url!).pathname + new URL(e.page!.url!).search)).toEqual([
-    expect.stringMatching(/^\/page-\d+$/),
-    '/app/one',
-    '/app/two',
-    '/app/one?tab=2',
-  ])
-})
 
 test('consent: nothing stored or sent before it, sent once given, remembered; a refusal stops everything', async ({ page, site, stored, sent, collector }) => {
   const url = site.snippetPage(`_gs(${js(TOKEN)}, {requireConsent: true}); _gs('event', 'waiting-for-consent');`)
