@@ -169,7 +169,7 @@ console.log(JSON.stringify({
 })
 
 describe('docs/examples, run as written against the installed package', () => {
-  /** Starts a server example; its /track URL from what it prints, and a way to stop it. */
+  /** Starts a server example; its URL from what it prints, and a way to stop it. */
   const serve = async (file: string) => {
     const dir = join(WORK, 'examples', file.replace(/\.\w+$/, ''))
     mkdirSync(dir, { recursive: true })
@@ -189,14 +189,18 @@ describe('docs/examples, run as written against the installed package', () => {
   const stored = (dir: string) => readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).name)
 
   for (const file of ['node-http.mjs', 'express.mjs', 'fastify.mjs'])
-    it(`${file} accepts a signed batch`, async () => {
+    it(`${file} accepts a signed batch, and serves its page and the installed tracker.js`, async () => {
       const { url, dir, stop } = await serve(file)
       try {
-        expect(await (await fetch(url, { method: 'POST', body: batch('from-' + file) })).json()).toEqual({ accepted: 1, rejected: [] })
-        if (file != 'node-http.mjs') expect(stored(dir)).toEqual(['from-' + file])
-        // Its page for a signed-in person, written by renderSnippet.
-        const html = await (await fetch(url.replace(/\/track$/, '/'))).text()
+        expect(await (await fetch(url + 'track', { method: 'POST', body: batch('from-' + file) })).json()).toEqual({ accepted: 1, rejected: [] })
+        expect(stored(dir)).toEqual(['from-' + file])
+        // Its page for a signed-in person, written by renderSnippet (e2e/examples.spec.ts opens it in a browser).
+        const html = await (await fetch(url)).text()
         expect(html).toContain(`_gs('identify', {"id":"u-123","name":"Ann"});\n_gs('auth', "${personSignature(SECRET, 'u-123')}");`)
+        const tracker = await fetch(url + 'tracker.js')
+        expect(await tracker.text()).toBe(readFileSync(join(WORK, 'node_modules/signet-tracker/dist/tracker.js'), 'utf8'))
+        expect(tracker.headers.get('cache-control')).toBe('public, max-age=3600')
+        expect((await fetch(url + 'tracker.js', { headers: { 'If-None-Match': tracker.headers.get('etag')! } })).status).toBe(304)
       } finally {
         stop()
       }

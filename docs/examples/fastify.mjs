@@ -3,13 +3,15 @@
 // Run: SIGNET_SECRET=… node docs/examples/fastify.mjs
 import { appendFile } from 'node:fs/promises'
 import Fastify from 'fastify'
-import { createSignetHandler, personSignature, renderSnippet } from 'signet-tracker/server'
+import { createSignetHandler, personSignature, renderSnippet, trackerScript } from 'signet-tracker/server'
 
 const signet = createSignetHandler({
   projects: { 'GSN-123456-A': { secureMode: 'enforce', secrets: [process.env.SIGNET_SECRET] } },
   // Your store or queue; keyed by event id, since a re-sent event keeps its id.
   onEvents: (accepted) => appendFile('events.jsonl', accepted.map((e) => JSON.stringify(e) + '\n').join('')),
 })
+// The installed package's tracker.js, served by this app (an ETag and an hour's caching).
+const tracker = trackerScript()
 
 const fastify = Fastify()
 fastify.removeAllContentTypeParsers()
@@ -30,5 +32,9 @@ const page = (person) =>
     signature: personSignature(process.env.SIGNET_SECRET, person.id),
   })}</head><body>Hello</body></html>`
 fastify.get('/', (request, reply) => reply.type('text/html').send(page({ id: 'u-123', name: 'Ann' })))
+fastify.get('/tracker.js', (request, reply) => {
+  const { status, headers, body } = tracker.answer(request.headers['if-none-match'])
+  return reply.code(status).headers(headers).send(body)
+})
 const url = await fastify.listen({ port: Number(process.env.PORT ?? 8787), host: '127.0.0.1' })
-console.log(`listening on ${url}/track`)
+console.log(`listening on ${url}/ (collecting at /track)`)

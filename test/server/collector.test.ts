@@ -212,6 +212,16 @@ describe('collector robustness', () => {
     expect(await (await fetch(url + '/adapters/beacon.js')).text()).toBe('/* beacon */')
     expect((await fetch(url + '/adapters/engagespot.js')).status).toBe(404)
     expect((await fetch(url + '/tracker.js')).status).toBe(200)
+    // Cached an hour, then revalidated: a 304 while it is the same file, the new text once rebuilt.
+    expect(js.headers.get('cache-control')).toBe('public, max-age=3600')
+    const etag = js.headers.get('etag')!
+    expect(etag).toMatch(/^"[\w-]{22}"$/)
+    const again = await fetch(url + '/tracker.js', { headers: { 'If-None-Match': etag } })
+    expect([again.status, await again.text()]).toEqual([304, ''])
+    writeFileSync(join(dir, 'tracker.js'), '/* tracker, rebuilt */')
+    const rebuilt = await fetch(url + '/tracker.js', { headers: { 'If-None-Match': etag } })
+    expect([rebuilt.status, await rebuilt.text()]).toEqual([200, '/* tracker, rebuilt */'])
+    expect(rebuilt.headers.get('etag')).not.toBe(etag)
     for (const path of ['/secret.txt', '/adapters/../secret.txt', '/%2e%2e/secret.txt']) expect((await fetch(url + path)).status).toBe(404)
     const pre = await fetch(url + '/track', { method: 'OPTIONS' })
     expect(pre.status).toBe(204)

@@ -6,6 +6,7 @@ import { clientKey, trustedProxies, trusts, type Budget, type ClientBudget } fro
 import { createDoor, targetOf, type Route } from './door'
 import { createSignetHandler } from './handlers'
 import { send } from './http'
+import { scriptAnswer, SCRIPTS } from './script'
 import type { Store } from '../store/store'
 import { throttled, type Log } from '../ops/log'
 import type { Metrics } from '../ops/metrics'
@@ -46,7 +47,7 @@ export interface CollectorOptions {
   onResult?: (stored: StoredEvent[], rejected: RejectedEvent[], project?: string) => void
 }
 
-const ASSETS = new Set(['/tracker.js', '/adapters/beacon.js', '/adapters/engagespot.js'])
+const ASSETS = new Set(SCRIPTS.map((name) => '/' + name))
 // What was accepted and rejected is logged as a sum per project at most this often, not per request:
 // a line per request would cost a busy collector a tenth of its time and fill its disk with logs.
 const SUMMARY_MS = 10_000
@@ -155,7 +156,10 @@ export function createCollector(options: CollectorOptions) {
       // Not built: a 404, not a failure of the collector.
     }
     if (text === undefined) send(res, 404, { error: `${path} is not built (npm run build)` })
-    else send(res, 200, text, 'text/javascript; charset=utf-8')
+    else {
+      const { status, headers, body } = scriptAnswer(text, req.headers['if-none-match'])
+      res.writeHead(status, headers).end(req.method == 'HEAD' ? undefined : body)
+    }
     return true
   }
   const track: Route = (req, res, { path }) => path == '/track' && signet.node(req, res)
