@@ -187,4 +187,22 @@ describe.skipIf(!PG_URL)('PostgreSQL monthly partitions', () => {
     // An October event sent again after its month went is stored into a partition made again.
     expect(await store.add([oct[0]])).toEqual(['stored'])
   })
+
+  it('two collectors purging at once (--workers 2, or two machines): one drops each month, both end without error, and what went is counted once', async () => {
+    db = await postgresDatabase()
+    const clock = Date.UTC(2026, 11, 20)
+    const [a, b] = [await open(db, { now: () => clock }), await open(db, { now: () => clock })]
+    stores.push(a, b)
+    await a.add(Array.from({ length: 400 }, (_, i) => event(`oct-${i}`, Date.UTC(2026, 9, 5) + i)))
+    await a.add(Array.from({ length: 200 }, (_, i) => event(`sep-${i}`, Date.UTC(2026, 8, 5) + i)))
+    await a.add(Array.from({ length: 10 }, (_, i) => event(`nov-${i}`, Date.UTC(2026, 10, 1 + 2 * i))))
+    for (let round = 0; round < 3; round++) {
+      const gone = await Promise.all([a.purge(Date.UTC(2026, 10, 10)), b.purge(Date.UTC(2026, 10, 10))])
+      expect(gone[0] + gone[1]).toBe(round == 0 ? 605 : 0)
+    }
+    expect(await partitions()).not.toContain('signet_events_y2026m10')
+    expect((await a.counts('P')).stored).toEqual({ anonymous: 5 })
+    // The collector that did not drop October learns it went when it next stores there.
+    expect(await b.add([event('oct-0', Date.UTC(2026, 9, 5))])).toEqual(['stored'])
+  })
 })

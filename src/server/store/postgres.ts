@@ -270,6 +270,8 @@ const keyOf = (value: string) => entryKey(entryOf(value))
 
 // Only one collector rolls summaries up at a time; any fixed number will do.
 const ROLLUP_LOCK = 0x516e6575
+// Held while a month's partition is counted and dropped: one collector drops it, the others find it gone.
+const PURGE_LOCK = 0x516e6577
 // Events a summary chunk reads, and events a purge chunk deletes.
 const ROLLUP_CHUNK = 500
 const PURGE_CHUNK = 5000
@@ -453,11 +455,24 @@ async function copyEvents(pool: Pool, log: Log, makePartitions: MakePartitions, 
   progress?.(0, 0)
 }
 
+/**
+ * Fails, naming the schema and the fix, when no schema of the connection's search_path exists
+ * (a URL's `options=-c search_path=signet` before `CREATE SCHEMA signet`): PostgreSQL would only say
+ * that no schema has been selected to create in.
+ */
+async function checkSchema(db: Pool | PoolClient) {
+  const { rows } = await db.query<{ schema: string | null; path: string }>("SELECT current_schema() AS schema, current_setting('search_path') AS path")
+  if (rows[0].schema) return
+  const wanted = rows[0].path.split(',').map((s) => s.trim()).find((s) => s && s != '"$user"') ?? 'signet'
+  throw new Error(`no schema of the search_path "${rows[0].path}" exists in the database: create it first (CREATE SCHEMA ${wanted}), or name one that does in options=-c search_path=… (docs/storage.md)`)
+}
+
 async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, progress?: Progress) {
   // A session's lock, held through the copy's many transactions: a second collector starting now
   // waits, then finds the schema made.
   const lock = await pool.connect()
   try {
+    await checkSchema(lock)
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK + 1])
     await lock.query('CREATE TABLE IF NOT EXISTS signet_schema (version integer NOT NULL)')
     const { rows } = await lock.query<{ version: number }>('SELECT version FROM signet_schema')
@@ -554,6 +569,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
   let legacy = false
   try {
     if (readonly) {
+      await checkSchema(pool)
       await pool.query('SELECT 1 FROM signet_events LIMIT 0')
       const { rows } = await pool.query<{ version: number }>('SELECT version FROM signet_schema')
       legacy = (rows[0]?.version ?? 0) < V3
@@ -1137,6 +1153,12 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       // are taken off the counts (one pass over each, not a delete of each of its rows).
       for (const month of (await partitions()).filter((m) => m < cutoff))
         total += await transaction(async (client) => {
+          // Another collector (or worker) purging at once may have dropped it while this one waited.
+          await client.query('SELECT pg_advisory_xact_lock($1)', [PURGE_LOCK])
+          if (!(await client.query(`SELECT to_regclass($1) AS t`, [partitionOf(month)])).rows[0].t) {
+            makePartitions.dropped(month)
+            return 0
+          }
           const { rows } = await client.query<{ project: string; verdict: number | null; n: string }>(
             `SELECT s.value AS project, e.verdict, count(*) AS n FROM ${partitionOf(month)} e JOIN signet_strings s ON s.id = e.project GROUP BY 1, 2`,
           )
