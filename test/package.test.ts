@@ -166,6 +166,25 @@ console.log(JSON.stringify({
     expect(sh(join(WORK, 'node_modules/.bin/signet'), ['--version']).trim()).toBe(VERSION)
     expect(sh(join(WORK, 'node_modules/.bin/signet'), ['sign', '--id', 'ada'], WORK, { SIGNET_SECRET: SECRET }).trim()).toBe(personSignature(SECRET, 'ada'))
   })
+
+  it('stops `npx signet collector` when npx is told to stop (npm does not pass the SIGTERM on)', async () => {
+    const db = join(WORK, 'npx-collector/signet.db')
+    const npx = spawn('npm', ['exec', '--', 'signet', 'collector', '--port', '0', '--mode', 'off', '--project', 'GSN-123456-A', '--db', db], { cwd: WORK })
+    let printed = ''
+    npx.stderr.on('data', (d) => (printed += d))
+    const url = await new Promise<string>((resolve, reject) => {
+      npx.stdout.on('data', (d) => {
+        printed += d
+        const m = /Collector: (\S+)\/track/.exec(printed)
+        if (m) resolve(m[1])
+      })
+      npx.on('exit', (code) => reject(new Error(`npx signet collector exited ${code}: ${printed}`)))
+    })
+    expect((await fetch(url + '/healthz')).status).toBe(200)
+    npx.kill('SIGTERM')
+    // The collector notices within a second, and stops as for its own SIGTERM (within 10 s).
+    await expect.poll(() => fetch(url + '/healthz').then((r) => r.status, () => 'closed'), { timeout: 15_000, interval: 250 }).toBe('closed')
+  }, 60_000)
 })
 
 describe('docs/examples, run as written against the installed package', () => {

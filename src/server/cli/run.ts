@@ -315,6 +315,20 @@ async function primary(configOf: () => ServerConfig, { banner }: RunOptions) {
   }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(0))
+  // Under npm (npx signet, npm start) a shell of npm's stands between npm and this process: a
+  // SIGTERM to npm ends npm and that shell and reaches no further, and the collector would run on,
+  // orphaned. So here, its parent gone, it stops as for a SIGTERM. (Outside npm, a parent that
+  // leaves is a shell that started it in the background on purpose: nohup, &.)
+  if (process.env.npm_command) {
+    const parent = process.ppid
+    const watch = setInterval(() => {
+      if (process.ppid == parent) return
+      clearInterval(watch)
+      log(`npm (pid ${parent}) has ended: stopping, as for SIGTERM`)
+      void stop(0)
+    }, 500)
+    watch.unref()
+  }
   // SIGHUP: the configuration's files read again (SIGNET_CONFIG, the secret files), their projects
   // handed to every worker for the requests from then on; a configuration that does not load is
   // refused with one line, and the one running stays. The rest (port, store, workers) needs a restart.
