@@ -21,6 +21,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { progress } from './progress.mjs'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const CLI = process.env.BENCH_CLI || join(ROOT, 'dist/cli.mjs')
@@ -109,6 +110,7 @@ async function time() {
   const c = await collector({ SIGNET_CLIENT_EVENTS: '0' })
   const base = []
   const rows = []
+  const costly = progress('costly bodies', Object.keys(COSTLY).length + FLOOD_ROUNDS)
   for (const [name, make] of Object.entries(COSTLY)) {
     const body = make()
     if (body.length > 1024) throw new Error(`abuse: "${name}" is ${body.length} B of gzip, over 1 KiB`)
@@ -123,6 +125,7 @@ async function time() {
       status = s
     }
     rows.push({ name, bytes: body.length, status, ms: median(costs) })
+    costly.tick(name)
   }
   await c.stop()
   const baseMs = median(base)
@@ -154,7 +157,9 @@ async function time() {
     loaded.push(await timed())
     stop = true
     await Promise.all(senders)
+    costly.tick(`flood round ${round + 1}`)
   }
+  costly.stop()
   await d.stop()
   return { baseMs, rows, worst: worst.name, idle, loaded, refused }
 }
@@ -244,11 +249,14 @@ async function flood() {
   // each ratio is the median of the rounds' ratios to that round's idle.
   const rounds = { idle: [], tokens: [], unsigned: [] }
   const answers = { tokens: {}, unsigned: {} }
+  const flooding = progress('floods', FLOOD_ROUNDS)
   for (let round = 0; round < FLOOD_ROUNDS; round++) {
     rounds.idle.push(await timed(RUNS))
     rounds.tokens.push(await under(forged, answers.tokens))
     rounds.unsigned.push(await under(claims, answers.unsigned))
+    flooding.tick(`round ${round + 1}`)
   }
+  flooding.stop()
   await new Promise((r) => setTimeout(r, 11_000))
   const security = await fetch(c.url + `/api/security?project=${PROJECT}&limit=500`, { headers: { Authorization: 'Bearer bench' } }).then((r) => r.json(), () => ({ attempts: [] }))
   const kept = (security.attempts || []).filter((a) => a.personId == 'claimed-by-192.0.2.7').reduce((n, a) => n + a.n, 0)

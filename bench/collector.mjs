@@ -16,6 +16,7 @@ import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../dist/server.mjs'
+import { progress } from './progress.mjs'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3)
@@ -71,8 +72,9 @@ const cpu = (server) => cpuOf(server.pids())
 const pgCpu = () => cpuOf((spawnSync('pgrep', ['-u', 'postgres', 'postgres'], { encoding: 'utf8' }).stdout || '').split('\n').filter(Boolean).map(Number))
 
 function load(url, args) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bench/load.mjs'), '--url', url, '--secret', SECRET, '--project', PROJECT, ...args], { encoding: 'utf8' })
-  if (r.status) throw new Error(r.stderr)
+  // Its stderr is this one's: its progress bar, or why it failed.
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench/load.mjs'), '--url', url, '--secret', SECRET, '--project', PROJECT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  if (r.status) throw new Error(`bench/load.mjs exited ${r.status}`)
   return JSON.parse(r.stdout)
 }
 
@@ -191,16 +193,22 @@ async function measure(config) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const results = CONFIGS.map(() => [])
+// Each round's figures, printed once every round has run (a bar meanwhile, on a terminal).
+const roundLines = []
+const rounds = progress('rounds', ROUNDS * CONFIGS.length)
 for (let round = 0; round < ROUNDS; round++)
   for (const [i, config] of CONFIGS.entries()) {
     const r = await measure(config)
     results[i].push(r)
-    console.log(
+    rounds.tick(`round ${round + 1}: ${config.name}`)
+    roundLines.push(
       `round ${round + 1}: ${config.name}: ${Math.round(r.rate)} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.rss.toFixed(0)} MB, stored ${r.stored} of ${r.acked} acknowledged` +
         (r.pgCpuUs ? `, PostgreSQL CPU ${r.pgCpuUs.toFixed(1)} µs/event` : '') +
         (r.perEvent ? `, ${r.perEvent.events.toFixed(0)} B/event (store ${r.perEvent.all.toFixed(0)})` : ''),
     )
   }
+rounds.stop()
+console.log(roundLines.join('\n'))
 
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 const rows = CONFIGS.map((config, i) => {

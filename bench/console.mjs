@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openStore } from '../dist/server.mjs'
+import { progress } from './progress.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FILL = Number(process.env.BENCH_FILL || 2_500_000)
@@ -126,7 +127,7 @@ async function engine(name, options, env, size, drop) {
   const now = Date.now()
   const first = now - 60 * DAY
   const cut = now - 35 * DAY - DAY
-  console.log(`${name}: filling to ${fmt(FILL)} events`)
+  const filling = progress(`${name}: filling`, FILL)
   const store = await openStore(options)
   let started = performance.now()
   const BATCH = 5000
@@ -140,9 +141,10 @@ async function engine(name, options, env, size, drop) {
     // Refused attempts that claimed someone: a forged signature now and then.
     const rejected = n % 50_000 >= BATCH ? [] : Array.from({ length: 200 }, (_, i) => ({ project: PROJECT, reason: i % 3 ? 'bad_signature' : 'expired_signature', personId: `person-${i}@example.com`, receivedAt: now - (i % 30) * DAY, ip: `198.51.100.${i % 50}`, origin: 'https://evil.example' }))
     await store.add(batch, rejected)
-    if (Math.floor(n / 250_000) != Math.floor((n + batch.length) / 250_000)) console.log(`  ${fmt(n + batch.length)} …`)
+    filling.tick(`${fmt(n + batch.length)} events`, batch.length)
     n += batch.length
   }
+  filling.stop()
   const fillSeconds = (performance.now() - started) / 1000
   started = performance.now()
   await store.rollUp()
@@ -154,6 +156,9 @@ async function engine(name, options, env, size, drop) {
   const server = collector(env)
   const base = await server.url
   const views = []
+  // Each view's figures, printed once all are measured (a bar meanwhile, on a terminal).
+  const viewLines = []
+  const timing = progress(`${name}: views`, VIEWS.length)
   for (const [label, path] of VIEWS) {
     const day = (t) => new Date(t).toISOString().slice(0, 10)
     const url = `${base}${path || `/api/overview?from=${day(first)}&to=${day(now)}`}${path && !path.includes('?') ? '?' : '&'}project=${PROJECT}`
@@ -167,8 +172,11 @@ async function engine(name, options, env, size, drop) {
       times.push(performance.now() - t)
     }
     views.push({ label, median: median(times), max: Math.max(...times), bytes: answer.length })
-    console.log(`  ${label}: median ${median(times).toFixed(1)} ms, slowest ${Math.max(...times).toFixed(1)} ms`)
+    viewLines.push(`  ${label}: median ${median(times).toFixed(1)} ms, slowest ${Math.max(...times).toFixed(1)} ms`)
+    timing.tick(label)
   }
+  timing.stop()
+  console.log(viewLines.join('\n'))
   // The live view: the time to its first message (the counters and the latest rows).
   const streamTimes = []
   for (let i = 0; i < TIMES; i++) {

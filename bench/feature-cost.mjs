@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { rollup } from 'rollup'
 import { terserOptions } from '../scripts/terser-options.mjs'
+import { progress } from './progress.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FEATURES_FILE = fileURLToPath(new URL('../src/features.ts', import.meta.url))
@@ -76,8 +77,16 @@ export async function featureCosts() {
   if (full != gzipSync(readFileSync(ROOT + 'dist/tracker.js'), { level: 9 }).length)
     throw new Error('feature-cost: the full build differs from dist/tracker.js (run npm run build)')
   const rows = []
-  for (const [flag, feature] of Object.entries(FEATURES)) rows.push({ flag, feature, bytes: full - (await gzipOf([flag])) })
-  return { full, rows, rest: await gzipOf(Object.keys(FEATURES)), codeOnly: await gzipOf([], true) }
+  const builds = progress('feature builds', Object.keys(FEATURES).length + 2)
+  for (const [flag, feature] of Object.entries(FEATURES)) {
+    rows.push({ flag, feature, bytes: full - (await gzipOf([flag])) })
+    builds.tick(`without ${flag}`)
+  }
+  const rest = await gzipOf(Object.keys(FEATURES))
+  builds.tick('without any')
+  const codeOnly = await gzipOf([], true)
+  builds.stop()
+  return { full, rows, rest, codeOnly }
 }
 
 if (process.argv[1] == fileURLToPath(import.meta.url)) {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { createJwtVerifier, personSignature, verifySignature } from '../dist/server.mjs'
+import { progress } from './progress.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const N = Number(process.env.BENCH_N || 5000)
@@ -34,6 +35,8 @@ async function rate(fn, list) {
 }
 
 const rounds = { hex: [], hs256: [], es256: [], cached: [] }
+// Ticked between the timed loops, never inside them.
+const steps = progress('jwt', 6)
 for (let round = 0; round < 5; round++) {
   rounds.hex.push(await rate((s, i) => verifySignature([SECRET], people[i], s), hexSignatures))
   // A new verifier each round: nothing cached from the round before.
@@ -43,6 +46,7 @@ for (let round = 0; round < 5; round++) {
   rounds.es256.push(await rate((t) => es.verify(t), esTokens))
   // The same token again, as the 100 events of a batch carry it.
   rounds.cached.push(await rate((t) => es.verify(t), Array(N).fill(esTokens[0])))
+  steps.tick(`round ${round + 1}`)
 }
 const r = Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)]))
 const ratio = (k) => median(rounds[k].map((x, i) => x / rounds.hex[i]))
@@ -60,6 +64,8 @@ for (let i = 0; i < FLOOD; i++) {
   reasons.set(result.reason, (reasons.get(result.reason) || 0) + 1)
 }
 const floodRate = FLOOD / ((performance.now() - started) / 1000)
+steps.tick('flood')
+steps.stop()
 globalThis.gc?.()
 const rssAfter = process.memoryUsage().rss
 

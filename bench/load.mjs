@@ -5,6 +5,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { parseArgs } from 'node:util'
+import { progress } from './progress.mjs'
 
 const { values: o } = parseArgs({
   options: {
@@ -70,6 +71,8 @@ let requests = 0
 let failures = 0
 let sent = 0
 const started = performance.now()
+// A fill (--total) can take minutes: its bar on a terminal (bench/progress.mjs), the caller's stderr.
+const bar = total ? progress('sending', total) : { tick() {}, stop() {} }
 await Promise.all(
   Array.from({ length: Number(o.concurrency) }, async (_, sender) => {
     for (let k = sender; total ? sent < total : Date.now() < until; k += Number(o.concurrency)) {
@@ -82,9 +85,11 @@ await Promise.all(
       requests++
       if (accepted < 0) failures++
       else acked += accepted
+      bar.tick(`${acked.toLocaleString('en-US')} acknowledged`, Number(o.batch))
     }
   }),
 )
+bar.stop()
 const seconds = (performance.now() - started) / 1000
 latencies.sort((a, b) => a - b)
 const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { progress } from './progress.mjs'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const EVENTS = Number(process.env.MIGRATE_EVENTS || 2_500_000)
@@ -89,17 +90,22 @@ async function sqlite() {
   db.pragma('user_version = 2')
   const insert = db.prepare('INSERT INTO signet_events (project, id, received_at, person_id, verdict, event) VALUES (?, ?, ?, ?, ?, ?)')
   const all = db.transaction((rows) => rows.forEach((r) => insert.run(r.project, r.id, r.receivedAt, r.personId, r.verdict, JSON.stringify(r))))
+  const bar = progress('SQLite', Math.ceil(EVENTS / 50_000) + 3)
   let rows = []
-  for (const r of records()) if (rows.push(r) == 50_000) all(rows), (rows = [])
+  for (const r of records()) if (rows.push(r) == 50_000) all(rows), (rows = []), bar.tick('schema 2 filled')
   all(rows)
+  bar.tick('schema 2 filled')
   db.prepare("INSERT INTO signet_counts VALUES (?, 'stored', 'verified', 0, ?)").run(PROJECT, EVENTS)
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()
   const env = { SIGNET_SECRET: 'x'.repeat(32), SIGNET_PROJECT: PROJECT }
   const sizeBefore = statSync(file).size
   const before = await signet(['export', '--db', file], env)
+  bar.tick('exported before')
   const run = await signet(['collector', '--port', '0', '--db', file], env, { listen: true })
+  bar.tick('migrated')
   const after = await signet(['export', '--db', file], env)
+  bar.stop()
   const check = new Sqlite(file, { readonly: true })
   const free = check.pragma('freelist_count', { simple: true }) * check.pragma('page_size', { simple: true })
   check.close()
@@ -123,6 +129,7 @@ async function postgres() {
   try {
     await client.query(steps('PostgreSQL').join(';\n'))
     await client.query('CREATE TABLE signet_schema (version integer NOT NULL); INSERT INTO signet_schema VALUES (2)')
+    const bar = progress('PostgreSQL', Math.ceil(EVENTS / 20_000) + 3)
     let rows = []
     const flush = async () => {
       await client.query(
@@ -130,6 +137,7 @@ async function postgres() {
         [rows.map((r) => r.project), rows.map((r) => r.id), rows.map((r) => r.receivedAt), rows.map((r) => r.personId), rows.map((r) => r.verdict), rows.map((r) => JSON.stringify(r))],
       )
       rows = []
+      bar.tick('schema 2 filled')
     }
     for (const r of records()) if (rows.push(r) == 20_000) await flush()
     await flush()
@@ -138,8 +146,11 @@ async function postgres() {
     const sizeBefore = await size()
     const env = { SIGNET_SECRET: 'x'.repeat(32), SIGNET_PROJECT: PROJECT, SIGNET_DATABASE_URL: url.href }
     const before = await signet(['export'], env)
+    bar.tick('exported before')
     const run = await signet(['collector', '--port', '0'], env, { listen: true })
+    bar.tick('migrated')
     const after = await signet(['export'], env)
+    bar.stop()
     await client.query('VACUUM')
     return { engine: 'PostgreSQL', before, after, run, sizeBefore, sizeAfter: await size(), note: 'every table and index of the schema, after a VACUUM' }
   } finally {

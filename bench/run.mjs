@@ -10,6 +10,7 @@ import { createCollector, openStore } from '../dist/server.mjs'
 import { PEERS } from './build.mjs'
 import { featureCosts } from './feature-cost.mjs'
 import { launchChromium, median } from './browser.mjs'
+import { progress } from './progress.mjs'
 import { eventCallsInPage, startInPage } from './start.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
@@ -67,6 +68,7 @@ async function withPage(fn, throttle = 1) {
 
 const results = {}
 
+const sizes = progress('sizes', TRACKERS.length)
 for (const name of TRACKERS) {
   const r = (results[name] = { init: [], init4x: [], events: [], longTasks: [] })
   // Bytes: every script the page downloads for this tracker.
@@ -83,10 +85,13 @@ for (const name of TRACKERS) {
     r.gzip = scripts.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0)
     r.brotli = scripts.reduce((n, b) => n + brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0)
   })
+  sizes.tick(name)
 }
+sizes.stop()
 
 // Timings: run by run, every tracker in turn (starting with a different one each run), so a slow
 // stretch of a noisy machine falls on all of them alike.
+const timings = progress('timings', RUNS * TRACKERS.length)
 for (let i = 0; i < RUNS; i++) {
   for (const name of [...TRACKERS.slice(i % TRACKERS.length), ...TRACKERS.slice(0, i % TRACKERS.length)]) {
     const r = results[name]
@@ -98,10 +103,12 @@ for (let i = 0; i < RUNS; i++) {
       r.longTasks.push(longTasks)
     })
     await withPage(async (page) => r.init4x.push(await load(page, name)), 4)
+    timings.tick(`run ${i + 1}: ${name}`)
   }
-  console.log(`timings: run ${i + 1} of ${RUNS}`)
 }
+timings.stop()
 
+const wire = progress('the wire', TRACKERS.length)
 for (const name of TRACKERS) {
   const r = results[name]
   // The wire: requests and bytes (URL + body) for 100 events, after the trackers' own batching timers.
@@ -125,8 +132,9 @@ for (const name of TRACKERS) {
     r.wireRequests = requests - before.requests
     r.wireBytes = bytes - before.bytes
   })
-  console.log(`${name}: done`)
+  wire.tick(name)
 }
+wire.stop()
 
 await browser.close()
 server.close()

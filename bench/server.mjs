@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { personSignature, userSignature, verificationToken, verifySignature, verifyVerificationToken } from '../dist/server.mjs'
+import { progress } from './progress.mjs'
 
 const SECRET = 'bench-secret-0123456789abcdef'
 const SECRET_BYTES = Buffer.from(SECRET)
@@ -21,9 +22,13 @@ const rate = (fn) => {
   return PER_ROUND / (Number(process.hrtime.bigint() - start) / 1e9)
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-const compare = (...loops) => {
+const compare = (name, ...loops) => {
   loops.forEach(rate)
-  const rounds = Array.from({ length: ROUNDS }, () => loops.map(rate))
+  const rounds = Array.from({ length: ROUNDS }, (_, i) => {
+    const rates = loops.map(rate)
+    bar.tick(`${name}, round ${i + 1}`)
+    return rates
+  })
   return {
     rates: loops.map((_, i) => median(rounds.map((r) => r[i]))),
     ratios: loops.map((_, i) => median(rounds.map((r) => r[0] / r[i]))),
@@ -63,11 +68,13 @@ const lines = [
   '| scheme | helper verifications/s | bare createHmac loop/s | ratio | bare loop, key as Buffer/s | ratio |',
   '| --- | --- | --- | --- | --- | --- |',
 ]
+const bar = progress('rounds', rows.length * ROUNDS)
 for (const [name, ...loops] of rows) {
-  const { rates, ratios } = compare(...loops)
+  const { rates, ratios } = compare(name, ...loops)
   lines.push(`| ${name} | ${fmt(rates[0])} | ${fmt(rates[1])} | ${ratios[1].toFixed(2)} | ${rates[2] ? fmt(rates[2]) : '(same)'} | ${ratios[2] ? ratios[2].toFixed(2) : ''} |`)
-  console.log(lines[lines.length - 1])
 }
+bar.stop()
+console.log(lines.slice(2).join('\n'))
 writeFileSync(
   new URL('server-results.md', import.meta.url),
   `# Node helpers against a bare createHmac loop

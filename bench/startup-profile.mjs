@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { launchChromium, median } from './browser.mjs'
 import { startInPage } from './start.mjs'
+import { progress } from './progress.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 // Plausible twice: its bundle by import() as a bundler user loads it, and the same code as a classic
@@ -61,6 +62,7 @@ const freshPage = async () => {
 const PHASES = ['until the file runs', "the file's top-level run", 'until loaded', 'the init call', 'load + init']
 const columns = names.flatMap((name) => [name, `empty, as ${name}`])
 const phases = Object.fromEntries(columns.map((c) => [c, PHASES.map(() => [])]))
+const phasing = progress('phases', RUNS)
 for (let run = 0; run < RUNS; run++) {
   for (const column of run % 2 ? [...columns].reverse() : columns) {
     const name = names.find((n) => column.endsWith(n))
@@ -71,7 +73,9 @@ for (let run = 0; run < RUNS; run++) {
     ;[ran - start, done - ran, loaded - done, start + total - loaded, total].forEach((ms, i) => phases[column][i].push(ms))
     await context.close()
   }
+  phasing.tick(`run ${run + 1}`)
 }
+phasing.stop()
 empty = false
 // Medians, with means beside them: the phases' means add up to the total's, their medians need not.
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -110,6 +114,7 @@ const firstUses = Object.fromEntries([...Object.keys(FIRST_USES), ...Object.keys
 const source = `({${Object.entries({ ...FIRST_USES, ...TAB_SYNC })
   .map(([k, fn]) => `${JSON.stringify(k)}: ${fn}`)
   .join(',')}})`
+const using = progress('first uses', RUNS)
 for (let run = 0; run < RUNS; run++) {
   const { context, page } = await freshPage()
   const costs = await page.evaluate((source) => {
@@ -124,13 +129,16 @@ for (let run = 0; run < RUNS; run++) {
   }, source)
   for (const k in costs) firstUses[k].push(costs[k])
   await context.close()
+  using.tick(`page ${run + 1}`)
 }
+using.stop()
 console.log(`\nfirst use of a browser API in a fresh page at 4× CPU, median ms over ${RUNS} pages:`)
 for (const k in FIRST_USES) console.log(`${median(firstUses[k]).toFixed(2).padStart(7)}  ${k}`)
 console.log(`\nsharing the identity between tabs, after those, median ms:`)
 for (const k in TAB_SYNC) console.log(`${median(firstUses[k]).toFixed(2).padStart(7)}  ${k}`)
 
 const runs = Object.fromEntries(names.map((n) => [n, { totals: [], times: [] }]))
+const profiling = progress('profiles', RUNS)
 for (let run = 0; run < RUNS; run++) {
   for (const name of run % 2 ? [...names].reverse() : names) {
     const { context, page, cdp } = await freshPage()
@@ -158,7 +166,9 @@ for (let run = 0; run < RUNS; run++) {
     runs[name].times.push(times)
     await context.close()
   }
+  profiling.tick(`run ${run + 1}`)
 }
+profiling.stop()
 await browser.close()
 server.close()
 
