@@ -6,6 +6,7 @@
 import type { FeedRow } from '../server/console/feed'
 import type { Attempts, Named, Overview, PersonSummary, StoreCounts } from '../server/store/store'
 import type { StoredEvent } from '../server/verify/batch'
+import { csvOf } from './csv'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const view = $('view')
@@ -23,47 +24,86 @@ function el(tag: string, text?: string | number | null, cls?: string, ...childre
   return e
 }
 const link = (text: string, hash: string) => Object.assign(el('a', text), { href: hash })
-const when = (ms: number) => new Date(ms).toLocaleString()
+// Times in the operator's own time zone, which the header names; days are UTC days (the store's).
+const when = (ms: number) => new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 const num = (n: number) => n.toLocaleString()
+/** A count: shown in the operator's format, its plain number in a CSV. */
+const count = (n: number) => Object.assign(el('span', num(n)), { title: String(n) })
+/** A path or URL as people read it: its percent-encoding decoded where that is valid UTF-8 (reserved characters stay encoded). */
+const readable = (s: string) => {
+  try {
+    return decodeURI(s)
+  } catch {
+    return s
+  }
+}
+/** Text that may be long (a URL, properties): one line, cut to its cell so that the counts beside it stay in view; whole on hover and in a CSV. */
+const cut = (text: string, cls = '') => Object.assign(el('span', text, `cut ${cls}`), { title: text })
 
-function table(head: string[], rows: (Node | string | number)[][]) {
+/** What a cell holds in a CSV: its whole text (a cut cell's, a count's plain number). */
+const cellText = (c: Node | string | number) => (c instanceof Element ? (c.getAttribute('title') ?? c.textContent ?? '') : c instanceof Node ? (c.textContent ?? '') : String(c))
+const download = (name: string, text: string) => {
+  const a = Object.assign(el('a'), { href: URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' })), download: name })
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000)
+}
+
+/** A table; with a name, a button beside it downloads what it shows as `<name>.csv`. */
+function table(head: string[], rows: (Node | string | number)[][], name?: string) {
   const t = el('table')
   t.append(el('thead', null, undefined, el('tr', null, undefined, ...head.map((h) => el('th', h)))))
   const body = el('tbody')
   for (const row of rows) body.append(el('tr', null, undefined, ...row.map((c) => (c instanceof Node ? el('td', null, undefined, c) : el('td', c)))))
   t.append(body)
-  return t
+  if (!name) return t
+  const csv = Object.assign(el('button', 'Download CSV', 'csv'), { type: 'button', onclick: () => download(`${name}.csv`, csvOf([head, ...rows.map((r) => r.map(cellText))])) })
+  return el('div', null, 'tablebox', t, csv)
 }
 
-/** Bars for a series of days, as inline SVG. */
+const SVG = 'http://www.w3.org/2000/svg'
+const svgEl = (tag: string, attrs: Record<string, string | number>, text?: string) => {
+  const e = document.createElementNS(SVG, tag)
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v))
+  if (text !== undefined) e.textContent = text
+  return e
+}
+/** The axis's top: the most, rounded up to 1, 2 or 5 times a power of ten. */
+const ceiling = (most: number) => {
+  const power = 10 ** Math.floor(Math.log10(Math.max(1, most)))
+  return [1, 2, 5, 10].map((k) => k * power).find((v) => v >= most) || 1
+}
+
+/**
+ * Bars for a series of days, as inline SVG: values on the left axis, days below, and the day and
+ * figure of the bar under the pointer (or focused, on a keyboard or a touch screen) above it.
+ */
 function chart(title: string, points: { label: string; value: number }[]) {
-  const ns = 'http://www.w3.org/2000/svg'
-  const width = 720
-  const height = 160
-  const most = Math.max(1, ...points.map((p) => p.value))
-  const svg = document.createElementNS(ns, 'svg')
-  svg.setAttribute('viewBox', `0 0 ${width} ${height + 24}`)
-  svg.setAttribute('class', 'chart')
-  svg.setAttribute('role', 'img')
-  svg.setAttribute('aria-label', title)
+  const [left, top, width, height] = [48, 20, 720, 150]
+  const most = ceiling(Math.max(0, ...points.map((p) => p.value)))
+  const svg = svgEl('svg', { viewBox: `0 0 ${left + width} ${top + height + 24}`, class: 'chart', role: 'img', 'aria-label': title })
+  for (const tick of [0, most / 2, most]) {
+    const y = top + height - (tick / most) * height
+    svg.append(svgEl('line', { x1: left, x2: left + width, y1: y, y2: y, class: 'grid' }), svgEl('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, num(tick)))
+  }
+  const readout = svgEl('text', { x: left + width, y: 12, 'text-anchor': 'end', class: 'readout' })
   const step = width / Math.max(1, points.length)
+  const every = Math.ceil(points.length / 8)
   points.forEach((p, i) => {
     const h = Math.round((p.value / most) * height)
-    const rect = document.createElementNS(ns, 'rect')
-    rect.setAttribute('x', String(i * step + 2))
-    rect.setAttribute('y', String(height - h))
-    rect.setAttribute('width', String(Math.max(1, step - 4)))
-    rect.setAttribute('height', String(h))
-    rect.append(Object.assign(document.createElementNS(ns, 'title'), { textContent: `${p.label}: ${p.value}` }))
-    svg.append(rect)
-    if (points.length <= 31 && (points.length <= 10 || i % Math.ceil(points.length / 10) == 0)) {
-      const text = document.createElementNS(ns, 'text')
-      text.setAttribute('x', String(i * step + 2))
-      text.setAttribute('y', String(height + 16))
-      text.textContent = p.label.slice(5)
-      svg.append(text)
-    }
+    const figure = `${p.label}: ${num(p.value)}`
+    const rect = svgEl('rect', { x: left + i * step + 1, y: top + height - h, width: Math.max(1, step - 2), height: Math.max(h, 0), tabindex: 0, 'aria-label': figure })
+    rect.append(svgEl('title', {}, figure))
+    const show = () => (readout.textContent = figure)
+    rect.addEventListener('pointerenter', show)
+    rect.addEventListener('focus', show)
+    // A day without events still answers the pointer: a bar's whole column does.
+    const column = svgEl('rect', { x: left + i * step, y: top, width: step, height, class: 'column' })
+    column.addEventListener('pointerenter', show)
+    svg.append(column, rect)
+    if (i % every == 0) svg.append(svgEl('text', { x: left + i * step + step / 2, y: top + height + 16, 'text-anchor': 'middle' }, p.label.slice(5)))
   })
+  svg.addEventListener('pointerleave', () => (readout.textContent = ''))
+  svg.append(readout)
   return el('figure', null, undefined, el('figcaption', title), svg)
 }
 
@@ -94,41 +134,52 @@ const shower = () => {
 
 async function overview() {
   const show = shower()
-  const o = await api<Overview>('overview')
+  const o = await api<Overview & { previous: Pick<Overview, 'verdicts' | 'rejected'> }>('overview')
   const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
   const events = total(o.verdicts)
   const verified = o.verdicts.verified || 0
   const refused = total(o.rejected)
+  const before = { events: total(o.previous.verdicts), verified: o.previous.verdicts.verified || 0, refused: total(o.previous.rejected) }
   const share = (n: number, of: number) => (of ? `${Math.round((100 * n) / of)} %` : '–')
+  // Each figure beside the same figure of the period just before, as long.
+  const change = (now: number, then: number) =>
+    el('small', then ? `${now >= then ? '▲' : '▼'} ${Math.abs(Math.round((100 * (now - then)) / then))} % on the period before (${num(then)})` : now ? 'none in the period before' : 'none before either', 'delta')
+  const points = (shareOf: number, of: number) => (of ? Math.round((100 * shareOf) / of) : 0)
+  const pointsChange = (now: number, then: number) => el('small', `${now >= then ? '+' : '−'}${Math.abs(now - then)} points on the period before`, 'delta')
   show(
     el(
       'div',
       null,
       'kpis',
-      el('div', null, 'kpi', el('b', num(events)), el('span', 'events stored')),
-      el('div', null, 'kpi', el('b', share(verified, events), 'verified'), el('span', 'verified')),
+      el('div', null, 'kpi', el('b', num(events)), el('span', 'events stored'), change(events, before.events)),
+      el('div', null, 'kpi', el('b', share(verified, events), 'verified'), el('span', 'verified'), pointsChange(points(verified, events), points(before.verified, before.events))),
       el('div', null, 'kpi', el('b', share(events - verified, events)), el('span', 'unsigned or anonymous')),
-      el('div', null, 'kpi', el('b', num(refused), refused ? 'rejected' : undefined), el('span', 'attempts refused')),
+      el('div', null, 'kpi', el('b', num(refused), refused ? 'rejected' : undefined), el('span', 'attempts refused'), change(refused, before.refused)),
     ),
-    chart('Events per day', o.days.map((d) => ({ label: d.day, value: d.events }))),
-    chart('Distinct people per day', o.days.map((d) => ({ label: d.day, value: d.people }))),
+    chart('Events per day (UTC days)', o.days.map((d) => ({ label: d.day, value: d.events }))),
+    chart('Distinct people per day (UTC days)', o.days.map((d) => ({ label: d.day, value: d.people }))),
     el('h2', 'Events by verdict'),
-    table(['verdict', 'events', 'share'], Object.entries(o.verdicts).map(([v, n]) => [el('span', v, v), num(n), share(n, events)])),
+    table(['verdict', 'events', 'share'], Object.entries(o.verdicts).map(([v, n]) => [el('span', v, v), count(n), share(n, events)]), 'verdicts'),
     el('h2', 'Refused attempts by reason'),
-    Object.keys(o.rejected).length ? table(['reason', 'attempts'], Object.entries(o.rejected).map(([r, n]) => [el('span', r, r), num(n)])) : el('p', 'None in this period.', 'muted'),
+    Object.keys(o.rejected).length ? table(['reason', 'attempts'], Object.entries(o.rejected).map(([r, n]) => [el('span', r, r), count(n)]), 'refused') : el('p', 'None in this period.', 'muted'),
   )
 }
 
 async function people(offset = 0) {
   const show = shower()
-  const search = Object.assign(el('input') as HTMLInputElement, { type: 'search', placeholder: 'person id starts with…', value: sessionStorage.getItem('prefix') || '' })
+  const search = Object.assign(el('input') as HTMLInputElement, {
+    type: 'search',
+    placeholder: 'part of an id or a property, or key=value',
+    value: sessionStorage.getItem('search') || '',
+  })
+  search.setAttribute('aria-label', 'search people')
   const list = el('div')
   const load = async (at: number) => {
-    sessionStorage.setItem('prefix', search.value)
-    const { people } = await api<{ people: PersonSummary[] }>('people', { prefix: search.value, limit: 50, offset: at })
-    const rows = people.map((p) => [link(p.id, `#person/${encodeURIComponent(p.id)}`), when(p.firstSeen), when(p.lastSeen), num(p.events), el('span', p.props ? JSON.stringify(p.props) : '', 'muted')])
+    sessionStorage.setItem('search', search.value)
+    const { people } = await api<{ people: PersonSummary[] }>('people', { search: search.value, limit: 50, offset: at })
+    const rows = people.map((p) => [link(p.id, `#person/${encodeURIComponent(p.id)}`), when(p.firstSeen), when(p.lastSeen), count(p.events), cut(p.props ? JSON.stringify(p.props) : '', 'muted')])
     const more = people.length == 50 ? Object.assign(el('button', 'more'), { onclick: () => load(at + 50) }) : ''
-    list.replaceChildren(people.length ? table(['verified person', 'first seen', 'last seen', 'events', 'properties'], rows) : el('p', 'No verified person in this period.', 'muted'), more)
+    list.replaceChildren(people.length ? table(['verified person', 'first seen', 'last seen', 'events', 'properties'], rows, 'people') : el('p', 'No verified person in this period.', 'muted'), more)
   }
   search.oninput = () => void load(0)
   show(el('h2', 'Verified people seen in the period'), search, list)
@@ -141,9 +192,15 @@ async function person(id: string) {
   const list = el('div')
   const load = async (at: number) => {
     const { events } = await api<{ events: StoredEvent[] }>(`people/${encodeURIComponent(id)}/events`, { limit: 50, offset: at })
-    const rows = events.map((e) => [when(e.receivedAt), e.type, e.name || e.page?.url || '', el('span', e.verdict, e.verdict)])
+    const rows = events.map((e) => [
+      when(e.receivedAt),
+      e.type,
+      cut(readable(e.name || e.page?.url || '')),
+      cut(e.props ? JSON.stringify(e.props) : '', 'muted'),
+      el('span', e.verdict, e.verdict),
+    ])
     const more = events.length == 50 ? Object.assign(el('button', 'older'), { onclick: () => load(at + 50) }) : ''
-    list.replaceChildren(events.length ? table(['received', 'type', 'name or page', 'verdict'], rows) : el('p', 'No stored event of this person.', 'muted'), more)
+    list.replaceChildren(events.length ? table(['received', 'type', 'name or page', 'properties', 'verdict'], rows, 'timeline') : el('p', 'No stored event of this person.', 'muted'), more)
   }
   const forget = Object.assign(el('button', `Forget ${id}`, 'danger'), {
     onclick: async () => {
@@ -162,12 +219,12 @@ async function person(id: string) {
 async function pages() {
   const show = shower()
   const n = await api<{ pages: Named[]; events: Named[]; referrers: Named[] }>('pages')
-  const ranked = (title: string, head: string, list: Named[]) => {
+  const ranked = (title: string, head: string, list: Named[], name: string, shown = (s: string) => s) => {
     const most = Math.max(1, ...list.map((x) => x.n))
-    const bar = (x: Named) => el('span', null, undefined, Object.assign(el('span', null, 'bar'), { style: `width:${Math.max(2, (120 * x.n) / most)}px` }), num(x.n))
-    return [el('h2', title), list.length ? table([head, 'events'], list.map((x) => [el('span', x.name, 'wrap'), bar(x)])) : el('p', 'None in this period.', 'muted')]
+    const bar = (x: Named) => Object.assign(el('span', null, 'counted', Object.assign(el('span', null, 'bar'), { style: `width:${Math.max(2, (96 * x.n) / most)}px` }), num(x.n)), { title: String(x.n) })
+    return [el('h2', title), list.length ? table([head, 'events'], list.map((x) => [cut(shown(x.name)), bar(x)]), name) : el('p', 'None in this period.', 'muted')]
   }
-  show(...ranked('Top pages', 'path', n.pages), ...ranked('Top events', 'name', n.events), ...ranked('Referrers', 'host', n.referrers))
+  show(...ranked('Top pages', 'path', n.pages, 'pages', readable), ...ranked('Top events', 'name', n.events, 'events'), ...ranked('Referrers', 'host', n.referrers, 'referrers'))
 }
 
 async function security() {
@@ -176,16 +233,16 @@ async function security() {
   const rows = attempts.map((a) => [
     link(a.personId, `#person/${encodeURIComponent(a.personId)}`),
     el('span', a.reason, a.reason),
-    num(a.n),
+    count(a.n),
     when(a.first),
     when(a.last),
-    el('span', a.ips.join(', '), 'wrap'),
-    el('span', a.origins.join(', '), 'wrap'),
+    cut(a.ips.join(', ')),
+    cut(a.origins.join(', ')),
   ])
   show(
     el('h2', 'Refused attempts, by the person id they claimed'),
     el('p', 'Events sent under a person id without that person’s signature: forged, expired, missing, or dated outside the window. Addresses as the collector stores them.', 'muted'),
-    rows.length ? table(['claimed person', 'reason', 'attempts', 'first', 'last', 'addresses', 'page origins'], rows) : el('p', 'None in this period.', 'muted'),
+    rows.length ? table(['claimed person', 'reason', 'attempts', 'first', 'last', 'addresses', 'page origins'], rows, 'refused-attempts') : el('p', 'None in this period.', 'muted'),
   )
 }
 
@@ -237,6 +294,13 @@ async function route() {
   } catch (err) {
     show(el('p', `The collector could not answer: ${(err as Error).message}`, 'error'))
   }
+}
+
+{
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
+  const offset = -new Date().getTimezoneOffset()
+  const utc = `UTC${offset < 0 ? '−' : '+'}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0')}:${String(Math.abs(offset) % 60).padStart(2, '0')}`
+  $('zone').textContent = `Times in ${zone} (${utc}); days are UTC days`
 }
 
 period.onchange = () => {

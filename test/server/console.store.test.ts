@@ -86,6 +86,15 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
       { id: 'alice', firstSeen: T1 + 2, lastSeen: T2 + 2, events: 4, props: { plan: 'pro' } },
     ])
     expect((await store.people('P', { period: everything, prefix: 'al', limit: 10 })).map((p) => p.id)).toEqual(['alice'])
+    // Any part of the id, in either case, or of the latest properties; key=value, a property's value.
+    const found = async (search: string) => (await store.people('P', { period: everything, search, limit: 10 })).map((p) => p.id)
+    expect(await found('LIC')).toEqual(['alice'])
+    expect(await found('o')).toEqual(['bob', 'alice'])
+    expect(await found('pro')).toEqual(['alice'])
+    expect(await found('plan=pro')).toEqual(['alice'])
+    expect(await found('plan = free')).toEqual([])
+    expect(await found("'; DROP TABLE signet_people; --")).toEqual([])
+    expect(await found('%')).toEqual([])
     expect(await store.people('P', { period: { from: T2 + HOUR, to: T2 + 2 * HOUR }, limit: 10 })).toEqual([])
     expect(await store.person('P', 'alice')).toEqual(people[1])
     const timeline = await store.timeline('P', 'alice', { limit: 3 })

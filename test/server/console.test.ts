@@ -70,12 +70,16 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     const overview = await (await c.get('/api/overview?project=P&period=24h')).json()
     expect(overview).toMatchObject({ project: 'P', verdicts: { anonymous: 1, verified: 3 }, rejected: { bad_signature: 1 } })
     expect(overview.days.map((d: { events: number; people: number }) => [d.events, d.people]).filter(([e]: number[]) => e)).toEqual([[4, 2]])
+    // The 24 hours before, for the comparison: nothing then.
+    expect(overview.previous).toEqual({ period: { from: 2 * overview.period.from - overview.period.to, to: overview.period.from }, verdicts: {}, rejected: {} })
     const people = await (await c.get('/api/people?project=P&period=7d')).json()
     expect(people.people.map((p: { id: string; events: number; props: unknown }) => [p.id, p.events, p.props])).toEqual([
       ['bob', 1, { name: 'Bob' }],
       ['alice', 2, { name: 'Alice' }],
     ])
     expect((await (await c.get('/api/people?project=P&prefix=al')).json()).people.map((p: { id: string }) => p.id)).toEqual(['alice'])
+    expect((await (await c.get('/api/people?project=P&search=LIC')).json()).people.map((p: { id: string }) => p.id)).toEqual(['alice'])
+    expect((await (await c.get('/api/people?project=P&search=name%3DBob')).json()).people.map((p: { id: string }) => p.id)).toEqual(['bob'])
     expect((await (await c.get('/api/people/alice?project=P')).json()).person).toMatchObject({ id: 'alice', events: 2 })
     expect((await c.get('/api/people/nobody?project=P')).status).toBe(404)
     const timeline = await (await c.get('/api/people/alice/events?project=P&limit=10')).json()

@@ -127,10 +127,17 @@ export function createConsole({ store, feed, access, projects: configured, dist 
     if (path == '/api/projects' && method == 'GET') return json(res, 200, { projects: projectList() })
     const project = projectOf(query)
     if (path == '/api/stream' && method == 'GET') return stream(req, res, project)
-    if (method == 'GET' && path == '/api/overview') return json(res, 200, { project, period: periodOf(query), ...(await store.overview(project, periodOf(query))) })
+    if (method == 'GET' && path == '/api/overview') {
+      const period = periodOf(query)
+      // The period just before, as long: what the console compares the figures with.
+      const before = { from: 2 * period.from - period.to, to: period.from }
+      const [now, then] = await Promise.all([store.overview(project, period), store.overview(project, before)])
+      return json(res, 200, { project, period, ...now, previous: { period: before, verdicts: then.verdicts, rejected: then.rejected } })
+    }
     if (method == 'GET' && path == '/api/people') {
       const prefix = query.get('prefix') || undefined
-      const people = await store.people(project, { period: periodOf(query), prefix, limit: limitOf(query, 'limit', LIMIT, MAX_LIMIT), offset: limitOf(query, 'offset', 0, 1e9) })
+      const search = query.get('search')?.slice(0, 200) || undefined
+      const people = await store.people(project, { period: periodOf(query), prefix, search, limit: limitOf(query, 'limit', LIMIT, MAX_LIMIT), offset: limitOf(query, 'offset', 0, 1e9) })
       return json(res, 200, { project, people })
     }
     if (method == 'GET' && path == '/api/pages') return json(res, 200, { project, ...(await store.names(project, periodOf(query), limitOf(query, 'limit', 20, MAX_LIMIT))) })

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, tally, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
+import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, peopleSearch, tally, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
 import { POSTGRES_SCHEMA } from './schema'
 
@@ -1052,11 +1052,14 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
         rejected: Object.fromEntries(rejected.rows.map((r) => [r.reason, Number(r.n)])),
       }
     },
-    async people(project, { period, prefix, limit, offset = 0 }) {
+    async people(project, { period, prefix, search, limit, offset = 0 }) {
+      const asked = search ? peopleSearch(search) : undefined
       const { rows } = await pool.query<PersonRow>(
         `SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = $1 AND last_seen >= $2 AND first_seen < $3
-         AND ($4::text IS NULL OR starts_with(person_id, $4)) ORDER BY last_seen DESC LIMIT $5 OFFSET $6`,
-        [project, period.from, period.to, prefix || null, limit, offset],
+         AND ($4::text IS NULL OR starts_with(person_id, $4))
+         AND ($7::text IS NULL OR strpos(lower(person_id), $7) > 0 OR strpos(lower(coalesce(props, '')), $7) > 0)
+         AND ($8::text IS NULL OR (props::jsonb ->> $8) = $9) ORDER BY last_seen DESC LIMIT $5 OFFSET $6`,
+        [project, period.from, period.to, prefix || null, limit, offset, asked && 'text' in asked ? asked.text : null, asked && 'property' in asked ? asked.property : null, asked && 'property' in asked ? asked.value : null],
       )
       return rows.map(person)
     },

@@ -6,7 +6,7 @@ import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, loadDriver, tally, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
+import { attemptColumns, loadDriver, peopleSearch, tally, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import type { StoredEvent } from '../verify/batch'
 import { SQLITE_SCHEMA } from './schema'
 
@@ -879,12 +879,18 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       for (let day = first; day <= last; day++) days.push({ day: isoDay(day), events: events.get(day) || 0, people: people.get(day) || 0 })
       return { days, verdicts: Object.fromEntries(verdicts), rejected: Object.fromEntries(rejected) }
     },
-    async people(project, { period, prefix, limit, offset = 0 }) {
+    async people(project, { period, prefix, search, limit, offset = 0 }) {
+      const asked = search ? peopleSearch(search) : undefined
+      const [where, args] = !asked
+        ? ['', []]
+        : 'text' in asked
+          ? [' AND (instr(lower(person_id), ?) > 0 OR instr(lower(coalesce(props, \'\')), ?) > 0)', [asked.text, asked.text]]
+          : [' AND CAST(json_extract(props, ?) AS TEXT) = ?', [`$."${asked.property}"`, asked.value]]
       const rows = db
         .prepare(
-          `SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = ? AND last_seen >= ? AND first_seen < ?${prefix ? ' AND person_id >= ? AND person_id < ?' : ''} ORDER BY last_seen DESC LIMIT ? OFFSET ?`,
+          `SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = ? AND last_seen >= ? AND first_seen < ?${prefix ? ' AND person_id >= ? AND person_id < ?' : ''}${where} ORDER BY last_seen DESC LIMIT ? OFFSET ?`,
         )
-        .all(project, period.from, period.to, ...(prefix ? [prefix, prefix + '\uffff'] : []), limit, offset) as Parameters<typeof person>[0][]
+        .all(project, period.from, period.to, ...(prefix ? [prefix, prefix + '\uffff'] : []), ...args, limit, offset) as Parameters<typeof person>[0][]
       return rows.map(person)
     },
     async person(project, personId) {

@@ -98,8 +98,11 @@ export interface Store {
    */
   rollUp(): Promise<void>
   overview(project: string, period: Period): Promise<Overview>
-  /** Verified people seen in the period, the latest first; with `prefix`, those whose id starts so. */
-  people(project: string, options: { period: Period; prefix?: string; limit: number; offset?: number }): Promise<PersonSummary[]>
+  /**
+   * Verified people seen in the period, the latest first; with `prefix`, those whose id starts so;
+   * with `search`, those it finds (peopleSearch).
+   */
+  people(project: string, options: { period: Period; prefix?: string; search?: string; limit: number; offset?: number }): Promise<PersonSummary[]>
   person(project: string, personId: string): Promise<PersonSummary | undefined>
   /** A person's stored events, newest first, a page at a time. */
   timeline(project: string, personId: string, options: { limit: number; offset?: number }): Promise<StoredEvent[]>
@@ -143,6 +146,17 @@ export interface Channel {
 
 /** The largest message a channel carries: PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
 export const CHANNEL_BYTES = 7900
+
+/**
+ * What a people search asks: `key=value`, the people whose latest property `key` has that value (as
+ * text); anything else, the people with it in any part of their id or of their latest properties
+ * (ASCII letters in either case).
+ */
+export type PeopleSearch = { property: string; value: string } | { text: string }
+export function peopleSearch(search: string): PeopleSearch {
+  const m = /^\s*([^=\s"]+)\s*=\s*(.*?)\s*$/.exec(search)
+  return m ? { property: m[1], value: m[2] } : { text: search.toLowerCase() }
+}
 
 export interface StoreOptions {
   /** PostgreSQL connection string; the SQLite file is used without one. */
