@@ -1,8 +1,8 @@
 // The operator's console as it is opened daily, on a store the test fills (SQLite, and PostgreSQL
 // when SIGNET_TEST_DATABASE_URL names one): figures on the charts' axes and under the pointer, the
 // period compared with the one before, long and non-ASCII paths, the operator's time zone, people
-// found by any part of their id or a property, a timeline with each event's properties, a CSV of
-// each table, and every view on a 390 px phone.
+// found by any part of their id or a property, a timeline with each event's properties, campaign
+// sources, a CSV of each table, and every view on a 390 px phone.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
@@ -60,7 +60,7 @@ async function fill(options: StoreOptions) {
     ...[8, 9, 10].map((d) => event(now - d * DAY, 'bob@other.example', { type: 'pageview', page: { url: 'https://shop.example/' } })),
     event(now - 2 * DAY, 'ann@acme.example', { type: 'identify', props: { plan: 'pro', company: 'Acme' } }),
     event(now - 2 * DAY + 1000, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example/produits/%C3%A9t%C3%A9' } }),
-    event(now - DAY, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example' + LONG } }),
+    event(now - DAY, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example' + LONG + '?utm_source=newsletter&utm_campaign=spring' } }),
     event(now - DAY + 1000, 'ann@acme.example', { name: 'signed-up', props: { source: 'newsletter' } }),
     event(now - 60_000, 'bob@other.example', { type: 'identify', props: { plan: 'free' } }),
   ])
@@ -114,6 +114,9 @@ for (const engine of engines)
       const count = await long.locator('.counted').boundingBox()
       expect(count!.x + count!.width).toBeLessThanOrEqual(page.viewportSize()!.width)
       await expect(page.locator('main')).toContainText('/produits/été')
+      // Sources: the campaign the long page was landed on from.
+      await expect(page.locator('.tablebox', { hasText: 'utm_source' })).toContainText('newsletter')
+      await expect(page.locator('.tablebox', { hasText: 'utm_campaign' })).toContainText('spring')
       // Its CSV: what the table shows, whole.
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.tablebox button.csv').first().click()])
       expect(download.suggestedFilename()).toBe('pages.csv')

@@ -4,7 +4,7 @@
 // are inline SVG. Built by rollup like the tracker.
 
 import type { FeedRow } from '../server/console/feed'
-import type { Attempts, Named, Overview, PersonSummary, StoreCounts } from '../server/store/store'
+import type { Attempts, Named, NamedLists, Overview, PersonSummary, StoreCounts } from '../server/store/store'
 import type { StoredEvent } from '../server/verify/batch'
 import { csvOf } from './csv'
 
@@ -218,13 +218,22 @@ async function person(id: string) {
 
 async function pages() {
   const show = shower()
-  const n = await api<{ pages: Named[]; events: Named[]; referrers: Named[] }>('pages')
+  const n = await api<NamedLists>('pages')
   const ranked = (title: string, head: string, list: Named[], name: string, shown = (s: string) => s) => {
     const most = Math.max(1, ...list.map((x) => x.n))
     const bar = (x: Named) => Object.assign(el('span', null, 'counted', Object.assign(el('span', null, 'bar'), { style: `width:${Math.max(2, (96 * x.n) / most)}px` }), num(x.n)), { title: String(x.n) })
     return [el('h2', title), list.length ? table([head, 'events'], list.map((x) => [cut(shown(x.name)), bar(x)]), name) : el('p', 'None in this period.', 'muted')]
   }
-  show(...ranked('Top pages', 'path', n.pages, 'pages', readable), ...ranked('Top events', 'name', n.events, 'events'), ...ranked('Referrers', 'host', n.referrers, 'referrers'))
+  show(
+    ...ranked('Top pages', 'path', n.pages, 'pages', readable),
+    ...ranked('Top events', 'name', n.events, 'events'),
+    el('h2', 'Sources'),
+    el('p', 'Where visits came from: the host of an outside referrer, and the utm_* parameters of the page landed on.', 'muted'),
+    ...ranked('Referrers', 'host', n.referrers, 'referrers'),
+    ...ranked('Campaign sources', 'utm_source', n.utm_source, 'utm-source'),
+    ...ranked('Campaign media', 'utm_medium', n.utm_medium, 'utm-medium'),
+    ...ranked('Campaigns', 'utm_campaign', n.utm_campaign, 'utm-campaign'),
+  )
 }
 
 async function security() {

@@ -51,7 +51,8 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
       record(T2 + 1, { ...alice, type: 'event', name: 'checkout' }),
       record(T2 + 2, { ...alice }),
       record(T2 + 3, { anonymousId: 'anon-b', personId: 'bob', verdict: 'verified', type: 'identify', props: {} }),
-      record(T2 + 4, { anonymousId: 'anon-b' }),
+      // Landed from a campaign.
+      record(T2 + 4, { anonymousId: 'anon-b', page: { url: 'https://shop.test/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=winter%20sale', referrer: 'https://news.test/story' } }),
     ])
     const forged = (at: number, ip: string) => ({ project: 'P', reason: 'bad_signature', personId: 'alice', receivedAt: at, ip, origin: 'https://evil.test' })
     await store.add([], [forged(T2 + 10, '203.0.113.0'), forged(T2 + 11, '203.0.113.0'), forged(T2 + 12, '198.51.100.0'), { project: 'P', reason: 'invalid_event' }])
@@ -106,7 +107,7 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     expect((await store.timeline('P', 'alice', { limit: 3, offset: 3 })).map((e) => e.type)).toEqual(['identify'])
   })
 
-  it.skipIf(skip)('names the top pages by path, event names and outside referrers; groups the attempts by the person they claimed', async () => {
+  it.skipIf(skip)('names the top pages by path, event names, outside referrers and the campaigns landed from; groups the attempts by the person they claimed', async () => {
     db = await make()
     const store = await start()
     await seed(store)
@@ -117,6 +118,9 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
         { name: 'search', n: 1 },
       ],
       referrers: [{ name: 'news.test', n: 3 }],
+      utm_source: [{ name: 'newsletter', n: 1 }],
+      utm_medium: [{ name: 'email', n: 1 }],
+      utm_campaign: [{ name: 'winter sale', n: 1 }],
     })
     expect(await store.attempts('P', everything, 10)).toEqual([
       { personId: 'alice', reason: 'bad_signature', n: 3, first: T2 + 10, last: T2 + 12, ips: ['203.0.113.0', '198.51.100.0'], origins: ['https://evil.test'] },

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, peopleSearch, tally, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
+import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
 import { POSTGRES_SCHEMA } from './schema'
 
@@ -1077,8 +1077,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
             [project, first, last, kind, limit],
           )
         ).rows.map((r) => ({ name: r.name, n: Number(r.n) }))
-      const [pages, events, referrers] = await Promise.all([top('page'), top('event'), top('referrer')])
-      return { pages, events, referrers }
+      const lists = await Promise.all(Object.entries(NAMED_KINDS).map(async ([list, kind]) => [list, await top(kind)] as const))
+      return Object.fromEntries(lists) as NamedLists
     },
     async attempts(project, period, limit) {
       const { rows } = await pool.query<AttemptRow>(

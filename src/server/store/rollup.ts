@@ -41,7 +41,7 @@ export interface Summaries {
   days: [string, number, string, number][]
   /** project, day, person id */
   dayPeople: [string, number, string][]
-  /** project, day, kind (page, event, referrer), name, events */
+  /** project, day, kind (page, event, referrer, utm_source, utm_medium, utm_campaign: store.ts's NAMED_KINDS), name, events */
   names: [string, number, string, string, number][]
   /** project, person id, first seen, last seen, verified events, latest properties as JSON or null */
   people: [string, string, number, number, number, string | null][]
@@ -54,6 +54,16 @@ const pathOf = (url: unknown) => {
     return typeof url == 'string' && url ? new URL(url).pathname : undefined
   } catch {
     return undefined
+  }
+}
+/** The utm_* parameters a page's address carries (a visit that landed from a campaign), each at most 200 characters. */
+const UTM = ['utm_source', 'utm_medium', 'utm_campaign'] as const
+const campaignOf = (url: unknown) => {
+  try {
+    const query = typeof url == 'string' && url.includes('utm_') ? new URL(url).searchParams : undefined
+    return UTM.map((key) => [key, query?.get(key)?.trim().slice(0, 200)] as const)
+  } catch {
+    return []
   }
 }
 const hostOf = (url: unknown) => {
@@ -87,6 +97,7 @@ export function summarise(rows: Iterable<EventRow>): Summaries {
       name('page', pathOf(r.url))
       const from = hostOf(r.referrer)
       if (from && from != hostOf(r.url)) name('referrer', from)
+      for (const [key, value] of campaignOf(r.url)) name(key, value)
     } else if (r.type == 'event') name('event', r.name)
     if (r.verdict == 'verified' && r.personId !== null) {
       const props = r.props

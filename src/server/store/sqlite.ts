@@ -6,7 +6,7 @@ import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
-import { attemptColumns, loadDriver, peopleSearch, tally, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
+import { attemptColumns, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import type { StoredEvent } from '../verify/batch'
 import { SQLITE_SCHEMA } from './schema'
 
@@ -906,7 +906,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
         db
           .prepare('SELECT name, sum(n) AS n FROM signet_day_names WHERE project = ? AND day BETWEEN ? AND ? AND kind = ? GROUP BY name ORDER BY n DESC, name LIMIT ?')
           .all(project, first, last, kind, limit) as { name: string; n: number }[]
-      return { pages: top('page'), events: top('event'), referrers: top('referrer') }
+      return Object.fromEntries(Object.entries(NAMED_KINDS).map(([list, kind]) => [list, top(kind)])) as NamedLists
     },
     async attempts(project, period, limit) {
       const rows = db

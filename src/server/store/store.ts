@@ -53,6 +53,13 @@ export interface Named {
   n: number
 }
 
+/**
+ * The console's ranked lists of a period, by what the summaries count them under (rollup.ts): page
+ * paths, event names, outside referrer hosts, and the utm_* parameters of pages landed on.
+ */
+export const NAMED_KINDS = { pages: 'page', events: 'event', referrers: 'referrer', utm_source: 'utm_source', utm_medium: 'utm_medium', utm_campaign: 'utm_campaign' } as const
+export type NamedLists = Record<keyof typeof NAMED_KINDS, Named[]>
+
 /** Refused attempts that claimed one person id, for one reason. */
 export interface Attempts {
   personId: string
@@ -107,7 +114,7 @@ export interface Store {
   /** A person's stored events, newest first, a page at a time. */
   timeline(project: string, personId: string, options: { limit: number; offset?: number }): Promise<StoredEvent[]>
   /** The most frequent page paths, event names and referrer hosts of the period. */
-  names(project: string, period: Period, limit: number): Promise<{ pages: Named[]; events: Named[]; referrers: Named[] }>
+  names(project: string, period: Period, limit: number): Promise<NamedLists>
   /** Refused attempts of the period, by the person id they claimed and the reason, the most frequent first. */
   attempts(project: string, period: Period, limit: number): Promise<Attempts[]>
   /**
