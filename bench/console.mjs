@@ -116,10 +116,13 @@ const VIEWS = [
   ['overview, 60 days (custom)', null],
   ['people, 30 days', '/api/people?period=30d'],
   ['people, id prefix', '/api/people?period=30d&prefix=person-123'],
+  ['people, search by part of an id', '/api/people?period=30d&search=son-123'],
+  ['people, search by a property (key=value)', '/api/people?period=30d&search=plan%3Dpro'],
   ['a person', '/api/people/person-1234%40example.com'],
   ['a person’s timeline', '/api/people/person-1234%40example.com/events'],
   ['a person’s timeline, page 3', '/api/people/person-1234%40example.com/events?offset=100'],
   ['pages and events, 30 days', '/api/pages?period=30d'],
+  ['goals, 30 days (3 event names)', '/api/goals?period=30d&name=event_1&name=event_2&name=event_3'],
   ['security, 30 days', '/api/security?period=30d'],
 ]
 

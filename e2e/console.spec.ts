@@ -2,7 +2,7 @@
 // when SIGNET_TEST_DATABASE_URL names one): figures on the charts' axes and under the pointer, the
 // period compared with the one before, long and non-ASCII paths, the operator's time zone, people
 // found by any part of their id or a property, a timeline with each event's properties, campaign
-// sources, a CSV of each table, and every view on a 390 px phone.
+// sources, goals, a CSV of each table, and every view on a 390 px phone.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
@@ -101,6 +101,7 @@ for (const engine of engines)
       // Overview: 5 events this week against 3 the week before; values on the axis; the figure under the pointer.
       await expect(page.locator('.kpi').first().locator('b')).toHaveText('5')
       await expect(page.locator('.kpi').first().locator('.delta')).toHaveText('▲ 67 % on the period before (3)')
+      await expect(page.locator('.kpi').nth(1).locator('.delta')).toHaveText('+0 points on the period before (100 %)')
       const chart = page.locator('svg.chart').first()
       await expect(chart.locator('text')).toContainText(['0', '1', '2'])
       const today = new Date().toISOString().slice(0, 10)
@@ -125,6 +126,19 @@ for (const engine of engines)
       expect(csv).toContain(`${LONG},1`)
       expect(csv).toContain('/produits/été,1')
 
+      // Goals: signed-up marked in the top events; counted on the Goals view, with its chart.
+      await page.locator('tr', { hasText: 'signed-up' }).locator('button.goal').click()
+      await expect(page.locator('tr', { hasText: 'signed-up' }).locator('button.goal')).toHaveText('★ goal')
+      await page.click('nav a[href="#goals"]')
+      await expect(page.locator('main tbody tr td').first()).toHaveText('signed-up')
+      await expect(page.locator('main tbody tr td').nth(1)).toHaveText('1')
+      await expect(page.locator('main tbody tr td').nth(2)).toHaveText('none in the period before')
+      await expect(page.locator('figcaption')).toHaveText(['signed-up: conversions per day (UTC days)'])
+      // One added by name, with none yet.
+      await page.fill('.addgoal input', 'upgraded')
+      await page.click('.addgoal button')
+      await expect(page.locator('main tbody tr td:first-child')).toHaveText(['signed-up', 'upgraded'])
+
       // People: by any part of the id, by a property's value, by key=value.
       await page.click('nav a[href="#people"]')
       const search = page.locator('input[type=search]')
@@ -145,7 +159,7 @@ for (const engine of engines)
 
       // A phone: every view within its 390 px, the pages' counts on screen.
       await page.setViewportSize({ width: 390, height: 844 })
-      for (const view of ['overview', 'people', 'pages', 'security', 'live']) {
+      for (const view of ['overview', 'people', 'pages', 'goals', 'security', 'live']) {
         await page.click(`nav a[href="#${view}"]`)
         await expect(page.locator('main')).not.toContainText('loading…')
         expect(await page.evaluate(() => document.documentElement.scrollWidth), view).toBeLessThanOrEqual(390)

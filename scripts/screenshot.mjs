@@ -1,6 +1,8 @@
 // npm run screenshot: the pictures of docs/ and the README, taken from `npm start` as a newcomer
 // clicks through it (Alice signs in, tracks, an attacker forges her signature, Bob signs in), then
-// the console's overview and people: docs/dashboard.png. Written by this script only, never by a test.
+// the console's views: docs/dashboard.png (overview, the pointer on today's bar), docs/console-security.png,
+// docs/console-pages.png and docs/console-phone.png (the overview on a 390 px phone). Written by this
+// script only, never by a test.
 import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -33,11 +35,19 @@ try {
   await console_.goto(board)
   await console_.goto(url + '/dashboard#overview')
   await console_.locator('svg.chart').first().waitFor()
+  await console_.locator('svg.chart').first().locator('rect:not(.column)').last().hover()
   await console_.screenshot({ path: join(root, 'docs/dashboard.png'), fullPage: true })
   await console_.goto(url + '/dashboard#security')
   await console_.locator('main tbody tr').first().waitFor()
   await console_.screenshot({ path: join(root, 'docs/console-security.png'), fullPage: true })
-  console.log('wrote docs/dashboard.png and docs/console-security.png')
+  await console_.goto(url + '/dashboard#pages')
+  await console_.locator('main tbody tr').first().waitFor()
+  await console_.screenshot({ path: join(root, 'docs/console-pages.png'), fullPage: true })
+  await console_.setViewportSize({ width: 390, height: 844 })
+  await console_.goto(url + '/dashboard#overview')
+  await console_.locator('svg.chart').first().waitFor()
+  await console_.screenshot({ path: join(root, 'docs/console-phone.png'), fullPage: true })
+  console.log('wrote docs/dashboard.png, docs/console-security.png, docs/console-pages.png and docs/console-phone.png')
 } finally {
   await browser.close()
   child.kill('SIGTERM')

@@ -56,7 +56,9 @@ function table(head: string[], rows: (Node | string | number)[][], name?: string
   for (const row of rows) body.append(el('tr', null, undefined, ...row.map((c) => (c instanceof Node ? el('td', null, undefined, c) : el('td', c)))))
   t.append(body)
   if (!name) return t
-  const csv = Object.assign(el('button', 'Download CSV', 'csv'), { type: 'button', onclick: () => download(`${name}.csv`, csvOf([head, ...rows.map((r) => r.map(cellText))])) })
+  // Columns without a heading hold buttons, not data.
+  const data = (r: (Node | string | number)[]) => r.filter((_, i) => head[i] !== '')
+  const csv = Object.assign(el('button', 'Download CSV', 'csv'), { type: 'button', onclick: () => download(`${name}.csv`, csvOf([data(head), ...rows.map((r) => data(r).map(cellText))] as string[][])) })
   return el('div', null, 'tablebox', t, csv)
 }
 
@@ -116,8 +118,10 @@ function query(extra: Record<string, string | number> = {}) {
   return q
 }
 
-async function api<T>(path: string, extra?: Record<string, string | number>, method = 'GET'): Promise<T> {
-  const res = await fetch(`/api/${path}?${query(extra)}`, { method, credentials: 'same-origin' })
+async function api<T>(path: string, extra?: Record<string, string | number>, method = 'GET', repeated: [string, string][] = []): Promise<T> {
+  const q = query(extra)
+  for (const [k, v] of repeated) q.append(k, v)
+  const res = await fetch(`/api/${path}?${q}`, { method, credentials: 'same-origin' })
   const body = await res.json()
   if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`)
   return body
@@ -145,14 +149,15 @@ async function overview() {
   const change = (now: number, then: number) =>
     el('small', then ? `${now >= then ? '▲' : '▼'} ${Math.abs(Math.round((100 * (now - then)) / then))} % on the period before (${num(then)})` : now ? 'none in the period before' : 'none before either', 'delta')
   const points = (shareOf: number, of: number) => (of ? Math.round((100 * shareOf) / of) : 0)
-  const pointsChange = (now: number, then: number) => el('small', `${now >= then ? '+' : '−'}${Math.abs(now - then)} points on the period before`, 'delta')
+  const pointsChange = (now: number, then: number, before: number) =>
+    el('small', before ? `${now >= then ? '+' : '−'}${Math.abs(now - then)} points on the period before (${then} %)` : 'none in the period before', 'delta')
   show(
     el(
       'div',
       null,
       'kpis',
       el('div', null, 'kpi', el('b', num(events)), el('span', 'events stored'), change(events, before.events)),
-      el('div', null, 'kpi', el('b', share(verified, events), 'verified'), el('span', 'verified'), pointsChange(points(verified, events), points(before.verified, before.events))),
+      el('div', null, 'kpi', el('b', share(verified, events), 'verified'), el('span', 'verified'), pointsChange(points(verified, events), points(before.verified, before.events), before.events)),
       el('div', null, 'kpi', el('b', share(events - verified, events)), el('span', 'unsigned or anonymous')),
       el('div', null, 'kpi', el('b', num(refused), refused ? 'rejected' : undefined), el('span', 'attempts refused'), change(refused, before.refused)),
     ),
@@ -216,17 +221,75 @@ async function person(id: string) {
   await load(0)
 }
 
+// Goals: event names the operator counts as conversions, kept per project in this browser (the
+// collector keeps no settings of the console). What is read back is checked: a list of names.
+const goalsKey = () => `signet:goals:${project.value}`
+function goalList(): string[] {
+  try {
+    const list: unknown = JSON.parse(localStorage.getItem(goalsKey()) || '[]')
+    return Array.isArray(list) ? [...new Set(list.filter((n): n is string => typeof n == 'string' && n.length > 0 && n.length <= 200))].slice(0, 20) : []
+  } catch {
+    return []
+  }
+}
+const setGoals = (names: string[]) => localStorage.setItem(goalsKey(), JSON.stringify(names))
+/** A button that marks an event name as a goal, or no longer. */
+function goalToggle(name: string) {
+  const b = el('button', '', 'goal') as HTMLButtonElement
+  const label = () => {
+    const on = goalList().includes(name)
+    b.textContent = on ? '★ goal' : '☆ goal'
+    b.setAttribute('aria-pressed', String(on))
+  }
+  b.type = 'button'
+  b.onclick = () => (setGoals(goalList().includes(name) ? goalList().filter((n) => n != name) : [...goalList(), name].slice(0, 20)), label())
+  label()
+  return b
+}
+
+interface Goal {
+  name: string
+  n: number
+  previous: number
+  days: { day: string; n: number }[]
+}
+async function goals() {
+  const show = shower()
+  const names = goalList()
+  const add = Object.assign(el('input') as HTMLInputElement, { placeholder: 'an event name', maxLength: 200 })
+  add.setAttribute('aria-label', 'event name to count as a goal')
+  const form = el('form', null, 'addgoal', add, Object.assign(el('button', 'Add goal'), { type: 'submit' }))
+  form.onsubmit = (e) => {
+    e.preventDefault()
+    const name = add.value.trim()
+    if (name && !goalList().includes(name)) setGoals([...goalList(), name].slice(0, 20))
+    void route()
+  }
+  const intro = el('p', 'Event names counted as conversions: mark them here or with ☆ in Pages and events. Kept in this browser, per project.', 'muted')
+  if (!names.length) return show(el('h2', 'Goals'), intro, form, el('p', 'No goal yet.', 'muted'))
+  const { goals } = await api<{ goals: Goal[] }>('goals', {}, 'GET', names.map((n) => ['name', n]))
+  const change = (g: Goal) => (g.previous ? `${g.n >= g.previous ? '▲' : '▼'} ${Math.abs(Math.round((100 * (g.n - g.previous)) / g.previous))} % on the period before (${num(g.previous)})` : g.n ? 'none in the period before' : '')
+  show(
+    el('h2', 'Goals'),
+    intro,
+    form,
+    table(['goal', 'conversions', 'the period before', ''], goals.map((g) => [g.name, count(g.n), el('span', change(g), 'muted'), goalToggle(g.name)]), 'goals'),
+    ...goals.map((g) => chart(`${g.name}: conversions per day (UTC days)`, g.days.map((d) => ({ label: d.day, value: d.n })))),
+  )
+}
+
 async function pages() {
   const show = shower()
   const n = await api<NamedLists>('pages')
-  const ranked = (title: string, head: string, list: Named[], name: string, shown = (s: string) => s) => {
+  const ranked = (title: string, head: string, list: Named[], name: string, shown = (s: string) => s, extra?: (name: string) => Node) => {
     const most = Math.max(1, ...list.map((x) => x.n))
     const bar = (x: Named) => Object.assign(el('span', null, 'counted', Object.assign(el('span', null, 'bar'), { style: `width:${Math.max(2, (96 * x.n) / most)}px` }), num(x.n)), { title: String(x.n) })
-    return [el('h2', title), list.length ? table([head, 'events'], list.map((x) => [cut(shown(x.name)), bar(x)]), name) : el('p', 'None in this period.', 'muted')]
+    const rows = list.map((x) => [cut(shown(x.name)), bar(x), ...(extra ? [extra(x.name)] : [])])
+    return [el('h2', title), list.length ? table([head, 'events', ...(extra ? [''] : [])], rows, name) : el('p', 'None in this period.', 'muted')]
   }
   show(
     ...ranked('Top pages', 'path', n.pages, 'pages', readable),
-    ...ranked('Top events', 'name', n.events, 'events'),
+    ...ranked('Top events', 'name', n.events, 'events', undefined, goalToggle),
     el('h2', 'Sources'),
     el('p', 'Where visits came from: the host of an outside referrer, and the utm_* parameters of the page landed on.', 'muted'),
     ...ranked('Referrers', 'host', n.referrers, 'referrers'),
@@ -287,7 +350,7 @@ function feed() {
   live.onerror = () => (status.textContent = 'reconnecting…')
 }
 
-const VIEWS: Record<string, (arg?: string) => Promise<void> | void> = { overview, people: () => people(), person: (id) => person(id || ''), pages, security, live: feed }
+const VIEWS: Record<string, (arg?: string) => Promise<void> | void> = { overview, people: () => people(), person: (id) => person(id || ''), pages, goals, security, live: feed }
 
 async function route() {
   routed++

@@ -122,6 +122,15 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
       utm_medium: [{ name: 'email', n: 1 }],
       utm_campaign: [{ name: 'winter sale', n: 1 }],
     })
+    // The console's goals: events of the names asked for, by day.
+    const day = (t: number) => new Date(Math.floor(t / DAY) * DAY).toISOString().slice(0, 10)
+    expect(await store.eventsByDay('P', everything, ['checkout', 'search', 'never'])).toEqual(
+      [
+        { day: day(T1), name: 'search', n: 1 },
+        { day: day(T2), name: 'checkout', n: 1 },
+      ].sort((a, b) => a.day.localeCompare(b.day) || a.name.localeCompare(b.name)),
+    )
+    expect(await store.eventsByDay('P', everything, [])).toEqual([])
     expect(await store.attempts('P', everything, 10)).toEqual([
       { personId: 'alice', reason: 'bad_signature', n: 3, first: T2 + 10, last: T2 + 12, ips: ['203.0.113.0', '198.51.100.0'], origins: ['https://evil.test'] },
     ])

@@ -89,6 +89,12 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     ])
     const pages = await (await c.get('/api/pages?project=P&period=30d')).json()
     expect(pages).toMatchObject({ pages: [{ name: '/pricing', n: 1 }], events: [{ name: 'demo_click', n: 1 }], referrers: [{ name: 'news.test', n: 1 }] })
+    const goals = await (await c.get('/api/goals?project=P&period=7d&name=demo_click&name=never')).json()
+    expect(goals.goals.map((g: { name: string; n: number; previous: number; days: unknown[] }) => [g.name, g.n, g.previous, g.days.length])).toEqual([
+      ['demo_click', 1, 0, 8],
+      ['never', 0, 0, 8],
+    ])
+    expect((await c.get('/api/goals?project=P&' + Array.from({ length: 21 }, (_, i) => `name=g${i}`).join('&'))).status).toBe(400)
     const security = await (await c.get('/api/security?project=P')).json()
     expect(security.attempts).toEqual([
       { personId: 'alice', reason: 'bad_signature', n: 1, first: expect.any(Number), last: expect.any(Number), ips: ['127.0.0.0'], origins: ['https://evil.test'] },

@@ -48,7 +48,7 @@ type Message =
   | { signet: 'sample'; n: number; json?: MetricsJson }
 
 // What a worker may ask of the primary's store.
-const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'attempts', 'forget', 'purge', 'expireForgotten', 'ping'] as const
+const STORE_OPS = ['add', 'counts', 'recent', 'rollUp', 'overview', 'people', 'person', 'timeline', 'names', 'eventsByDay', 'attempts', 'forget', 'purge', 'expireForgotten', 'ping'] as const
 type StoreOp = (typeof STORE_OPS)[number]
 
 /** SQLite shared by several workers is written by the primary alone. */
@@ -437,6 +437,7 @@ function remoteStore(): Store {
     person: (project, personId) => call('person', [project, personId]),
     timeline: (project, personId, options) => call('timeline', [project, personId, options]),
     names: (project, period, limit) => call('names', [project, period, limit]),
+    eventsByDay: (project, period, names) => call('eventsByDay', [project, period, names]),
     attempts: (project, period, limit) => call('attempts', [project, period, limit]),
     forget: (personId, project) => call('forget', [personId, project]),
     purge: (before) => call('purge', [before]),

@@ -7,6 +7,7 @@ import { allowed, tokenCookie, type ConsoleAccess } from './access'
 import { storedRow, type Feed, type FeedRow } from './feed'
 import { page } from './page'
 import { isLostConnection, isUnreachable, StoreUnavailable } from '../store/guard'
+import { daysOf, isoDay } from '../store/rollup'
 
 export interface ConsoleOptions {
   store: Store
@@ -23,6 +24,9 @@ const DAY = 86_400_000
 const PERIODS: Record<string, number> = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY }
 // What a list answers at most, and by default.
 const MAX_LIMIT = 500
+/** The most goals one request asks about, and the longest name of one. */
+const MAX_GOALS = 20
+const MAX_GOAL = 200
 const LIMIT = 50
 // What the live view starts from.
 const RECENT = 200
@@ -122,7 +126,7 @@ export function createConsole({ store, feed, access, projects: configured, dist 
 
   const api = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => {
     const method = req.method || 'GET'
-    if (method == 'GET' && /^\/api\/(overview|people|pages|security)/.test(path)) await fresh()
+    if (method == 'GET' && /^\/api\/(overview|people|pages|goals|security)/.test(path)) await fresh()
     const person = /^\/api\/people\/([^/]+)(\/events)?$/.exec(path)
     if (path == '/api/projects' && method == 'GET') return json(res, 200, { projects: projectList() })
     const project = projectOf(query)
@@ -141,6 +145,21 @@ export function createConsole({ store, feed, access, projects: configured, dist 
       return json(res, 200, { project, people })
     }
     if (method == 'GET' && path == '/api/pages') return json(res, 200, { project, ...(await store.names(project, periodOf(query), limitOf(query, 'limit', 20, MAX_LIMIT))) })
+    if (method == 'GET' && path == '/api/goals') {
+      const names = [...new Set(query.getAll('name'))]
+      if (names.length > MAX_GOALS || names.some((n) => !n || n.length > MAX_GOAL)) throw new Refused(400, `name: 1 to ${MAX_GOALS} event names, each of 1 to ${MAX_GOAL} characters`)
+      const period = periodOf(query)
+      const before = { from: 2 * period.from - period.to, to: period.from }
+      const [now, then] = await Promise.all([store.eventsByDay(project, period, names), store.eventsByDay(project, before, names)])
+      const [first, last] = daysOf(period)
+      const goals = names.map((name) => {
+        const mine = new Map(now.filter((r) => r.name == name).map((r) => [r.day, r.n]))
+        const days = Array.from({ length: last - first + 1 }, (_, i) => ({ day: isoDay(first + i), n: mine.get(isoDay(first + i)) || 0 }))
+        const sum = (rows: { name: string; n: number }[]) => rows.filter((r) => r.name == name).reduce((a, r) => a + r.n, 0)
+        return { name, n: sum(now), previous: sum(then), days }
+      })
+      return json(res, 200, { project, period, goals })
+    }
     if (method == 'GET' && path == '/api/security') return json(res, 200, { project, attempts: await store.attempts(project, periodOf(query), limitOf(query, 'limit', LIMIT, MAX_LIMIT)) })
     if (person) {
       let id: string

@@ -25,14 +25,14 @@ input[type=search]{width:min(28rem,100%)}
 td,th{padding:.25rem .35rem}.cut{max-width:48vw}}
 .bar{display:inline-block;height:.6rem;background:var(--bar);border-radius:.2rem;vertical-align:middle;margin-right:.4rem}
 button.danger{color:#fff;background:var(--bad);border:0;border-radius:.3rem;padding:.35rem .8rem}
-.error{color:var(--bad)}`
+.error{color:var(--bad)}button.goal{font-size:.8rem;padding:.1rem .4rem}.addgoal{display:flex;gap:.4rem;flex-wrap:wrap}`
 
 /** The console's page, naming the projects it answers about. */
 export const page = (projects: string[]) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Signet console</title><style>${STYLE}</style></head>
 <body><header><h1>Signet console</h1>
-<nav><a href="#overview">Overview</a><a href="#people">People</a><a href="#pages">Pages and events</a><a href="#security">Security</a><a href="#live">Live</a></nav>
+<nav><a href="#overview">Overview</a><a href="#people">People</a><a href="#pages">Pages and events</a><a href="#goals">Goals</a><a href="#security">Security</a><a href="#live">Live</a></nav>
 <form id="controls"><label>Project <select id="project">${projects.map((p) => `<option>${html(p)}</option>`).join('')}</select></label>
 <label>Period <select id="period"><option value="24h">last 24 hours</option><option value="7d" selected>last 7 days</option><option value="30d">last 30 days</option><option value="custom">from … to …</option></select></label>
 <span id="custom" hidden><input type="date" id="from" aria-label="from"> – <input type="date" id="to" aria-label="to"></span></form><small id="zone"></small></header>

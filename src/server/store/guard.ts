@@ -174,6 +174,7 @@ export function guardStore(open: () => Promise<Store>, { description, log, chann
     person: call('person', (s, project, personId) => s.person(project, personId)),
     timeline: call('timeline', (s, project, personId, options) => s.timeline(project, personId, options)),
     names: call('names', (s, project, period, limit) => s.names(project, period, limit)),
+    eventsByDay: call('eventsByDay', (s, project, period, names) => s.eventsByDay(project, period, names)),
     attempts: call('attempts', (s, project, period, limit) => s.attempts(project, period, limit)),
     forget: call('forget', (s, personId, project) => s.forget(personId, project)),
     purge: call('purge', (s, before) => s.purge(before)),

@@ -494,6 +494,7 @@ function legacyStore(file: string, db: Database, version: number): Store {
     person: refuse,
     timeline: refuse,
     names: refuse,
+    eventsByDay: refuse,
     attempts: refuse,
     forget: refuse,
     expireForgotten: refuse,
@@ -907,6 +908,16 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
           .prepare('SELECT name, sum(n) AS n FROM signet_day_names WHERE project = ? AND day BETWEEN ? AND ? AND kind = ? GROUP BY name ORDER BY n DESC, name LIMIT ?')
           .all(project, first, last, kind, limit) as { name: string; n: number }[]
       return Object.fromEntries(Object.entries(NAMED_KINDS).map(([list, kind]) => [list, top(kind)])) as NamedLists
+    },
+    async eventsByDay(project, period, names) {
+      if (!names.length) return []
+      const [first, last] = daysOf(period)
+      const rows = db
+        .prepare(
+          `SELECT day, name, sum(n) AS n FROM signet_day_names WHERE project = ? AND day BETWEEN ? AND ? AND kind = 'event' AND name IN (${names.map(() => '?').join(',')}) GROUP BY day, name ORDER BY day, name`,
+        )
+        .all(project, first, last, ...names) as { day: number; name: string; n: number }[]
+      return rows.map((r) => ({ day: isoDay(r.day), name: r.name, n: r.n }))
     },
     async attempts(project, period, limit) {
       const rows = db

@@ -115,6 +115,8 @@ export interface Store {
   timeline(project: string, personId: string, options: { limit: number; offset?: number }): Promise<StoredEvent[]>
   /** The most frequent page paths, event names and referrer hosts of the period. */
   names(project: string, period: Period, limit: number): Promise<NamedLists>
+  /** How many events of each of these names were stored on each day of the period (days with none left out): the console's goals. */
+  eventsByDay(project: string, period: Period, names: string[]): Promise<{ day: string; name: string; n: number }[]>
   /** Refused attempts of the period, by the person id they claimed and the reason, the most frequent first. */
   attempts(project: string, period: Period, limit: number): Promise<Attempts[]>
   /**
