@@ -136,6 +136,10 @@ const shower = () => {
   return (...nodes: (Node | string)[]) => void (turn == routed && view.replaceChildren(...nodes))
 }
 
+/** A figure beside the same figure of the period before: its change, or that there was none then (empty when there is none either time). */
+const versus = (now: number, then: number) =>
+  then ? `${now >= then ? '▲' : '▼'} ${Math.abs(Math.round((100 * (now - then)) / then))} % on the period before (${num(then)})` : now ? 'none in the period before' : ''
+
 async function overview() {
   const show = shower()
   const o = await api<Overview & { previous: Pick<Overview, 'verdicts' | 'rejected'> }>('overview')
@@ -147,7 +151,7 @@ async function overview() {
   const share = (n: number, of: number) => (of ? `${Math.round((100 * n) / of)} %` : '–')
   // Each figure beside the same figure of the period just before, as long.
   const change = (now: number, then: number) =>
-    el('small', then ? `${now >= then ? '▲' : '▼'} ${Math.abs(Math.round((100 * (now - then)) / then))} % on the period before (${num(then)})` : now ? 'none in the period before' : 'none before either', 'delta')
+    el('small', versus(now, then) || 'none before either', 'delta')
   const points = (shareOf: number, of: number) => (of ? Math.round((100 * shareOf) / of) : 0)
   const pointsChange = (now: number, then: number, before: number) =>
     el('small', before ? `${now >= then ? '+' : '−'}${Math.abs(now - then)} points on the period before (${then} %)` : 'none in the period before', 'delta')
@@ -268,12 +272,11 @@ async function goals() {
   const intro = el('p', 'Event names counted as conversions: mark them here or with ☆ in Pages and events. Kept in this browser, per project.', 'muted')
   if (!names.length) return show(el('h2', 'Goals'), intro, form, el('p', 'No goal yet.', 'muted'))
   const { goals } = await api<{ goals: Goal[] }>('goals', {}, 'GET', names.map((n) => ['name', n]))
-  const change = (g: Goal) => (g.previous ? `${g.n >= g.previous ? '▲' : '▼'} ${Math.abs(Math.round((100 * (g.n - g.previous)) / g.previous))} % on the period before (${num(g.previous)})` : g.n ? 'none in the period before' : '')
   show(
     el('h2', 'Goals'),
     intro,
     form,
-    table(['goal', 'conversions', 'the period before', ''], goals.map((g) => [g.name, count(g.n), el('span', change(g), 'muted'), goalToggle(g.name)]), 'goals'),
+    table(['goal', 'conversions', 'the period before', ''], goals.map((g) => [g.name, count(g.n), el('span', versus(g.n, g.previous), 'muted'), goalToggle(g.name)]), 'goals'),
     ...goals.map((g) => chart(`${g.name}: conversions per day (UTC days)`, g.days.map((d) => ({ label: d.day, value: d.n })))),
   )
 }

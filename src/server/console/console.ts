@@ -55,6 +55,9 @@ const instant = (name: string, value: string) => {
 }
 
 /** ?period=24h|7d|30d (the last one, to now), or ?from=&to= (to's whole day included). Default 7d. */
+/** The period just before one, as long: what the console compares its figures with. */
+const periodBefore = ({ from, to }: Period): Period => ({ from: 2 * from - to, to: from })
+
 export function periodOf(query: URLSearchParams, now = Date.now()): Period {
   const from = query.get('from')
   const to = query.get('to')
@@ -133,8 +136,7 @@ export function createConsole({ store, feed, access, projects: configured, dist 
     if (path == '/api/stream' && method == 'GET') return stream(req, res, project)
     if (method == 'GET' && path == '/api/overview') {
       const period = periodOf(query)
-      // The period just before, as long: what the console compares the figures with.
-      const before = { from: 2 * period.from - period.to, to: period.from }
+      const before = periodBefore(period)
       const [now, then] = await Promise.all([store.overview(project, period), store.overview(project, before)])
       return json(res, 200, { project, period, ...now, previous: { period: before, verdicts: then.verdicts, rejected: then.rejected } })
     }
@@ -149,7 +151,7 @@ export function createConsole({ store, feed, access, projects: configured, dist 
       const names = [...new Set(query.getAll('name'))]
       if (names.length > MAX_GOALS || names.some((n) => !n || n.length > MAX_GOAL)) throw new Refused(400, `name: 1 to ${MAX_GOALS} event names, each of 1 to ${MAX_GOAL} characters`)
       const period = periodOf(query)
-      const before = { from: 2 * period.from - period.to, to: period.from }
+      const before = periodBefore(period)
       const [now, then] = await Promise.all([store.eventsByDay(project, period, names), store.eventsByDay(project, before, names)])
       const [first, last] = daysOf(period)
       const goals = names.map((name) => {
