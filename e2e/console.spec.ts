@@ -5,19 +5,16 @@
 // sources, goals, a CSV of each table, and every view on a 390 px phone.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { expect, test } from '@playwright/test'
 import { openStore } from '../src/server/store/open'
 import type { StoreOptions } from '../src/server/store/store'
 import type { StoredEvent } from '../src/server/verify/batch'
+import { DATABASES } from '../test/server/databases'
 
 const PROJECT = 'GSN-CONSOLE-1'
 const DAY = 86_400_000
-const PG_URL = process.env.SIGNET_TEST_DATABASE_URL
 const LONG = '/guides/' + 'a-very-long-article-slug-'.repeat(12) + 'end'
 
 /** Starts the collector (`npm start`'s, as built) on the store; resolves to the console's address with its token. */
@@ -67,31 +64,15 @@ async function fill(options: StoreOptions) {
   await store.close()
 }
 
-const engines = [
-  { name: 'SQLite', make: async () => ({ options: { file: join(mkdtempSync(join(tmpdir(), 'signet-console-')), 'signet.db') }, env: (o: StoreOptions) => ({ SIGNET_DB: o.file! }), drop: async () => {} }) },
-  {
-    name: 'PostgreSQL',
-    make: async () => {
-      const schema = `signet_console_${randomBytes(4).toString('hex')}`
-      const sql = async (text: string) => {
-        const client = new pg.Client({ connectionString: PG_URL })
-        await client.connect()
-        await client.query(text).finally(() => client.end())
-      }
-      await sql(`CREATE SCHEMA ${schema}`)
-      const url = new URL(PG_URL!)
-      url.searchParams.set('options', `-c search_path=${schema}`)
-      return { options: { url: url.href }, env: (o: StoreOptions) => ({ SIGNET_DATABASE_URL: o.url! }), drop: () => sql(`DROP SCHEMA ${schema} CASCADE`) }
-    },
-  },
-]
+/** The collector's environment naming the test's database (a file, or a URL with its own schema). */
+const envOf = (o: StoreOptions): Record<string, string> => (o.url ? { SIGNET_DATABASE_URL: o.url } : { SIGNET_DB: o.file! })
 
-for (const engine of engines)
+for (const engine of DATABASES)
   test(`the console, daily, on ${engine.name}: axes and hover figures, the period before, decoded and cut paths, the time zone, search, timelines, CSV, a phone`, async ({ browser }) => {
-    test.skip(engine.name == 'PostgreSQL' && !PG_URL && !process.env.CI, 'SIGNET_TEST_DATABASE_URL is not set')
+    test.skip(engine.skip, 'SIGNET_TEST_DATABASE_URL is not set')
     const db = await engine.make()
     await fill(db.options)
-    const collector = start(db.env(db.options))
+    const collector = start(envOf(db.options))
     const context = await browser.newContext({ timezoneId: 'America/St_Johns', acceptDownloads: true })
     try {
       const page = await context.newPage()

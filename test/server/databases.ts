@@ -44,23 +44,23 @@ export async function sqliteDatabase(): Promise<Database> {
   }
 }
 
+/** Runs SQL on a connection of its own to the database at url; its rows. */
+export async function sqlAt(url: string, text: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(text)).rows
+  } finally {
+    await client.end()
+  }
+}
+
 export async function postgresDatabase(): Promise<Database> {
   const schema = `signet_test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  await admin.end()
+  await sqlAt(PG_URL!, `CREATE SCHEMA ${schema}`)
   const url = new URL(PG_URL!)
   url.searchParams.set('options', `-c search_path=${schema}`)
-  const run = async (text: string) => {
-    const client = new pg.Client({ connectionString: url.href })
-    await client.connect()
-    try {
-      return (await client.query(text)).rows
-    } finally {
-      await client.end()
-    }
-  }
+  const run = (text: string) => sqlAt(url.href, text)
   return {
     name: 'postgres',
     options: { url: url.href },

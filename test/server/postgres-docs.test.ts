@@ -7,11 +7,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/server/store/open'
 import type { StoredEvent } from '../../src/server/verify/batch'
-import { PG_URL } from './databases'
+import { PG_URL, sqlAt } from './databases'
 
 const doc = readFileSync('docs/storage.md', 'utf8')
 const recipe = (name: string) => {
@@ -26,15 +25,7 @@ const own = (text: string) => text.replace(/(\b|%3D)signet\b/g, `$1${schema}`)
 const dir = mkdtempSync(join(tmpdir(), 'signet-pg-docs-'))
 /** Runs shell lines in the test's folder, with the database's own connection string as the docs call it. */
 const sh = (lines: string) => execFileSync('bash', ['-euo', 'pipefail', '-c', lines], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: PG_URL } })
-const sql = async (text: string) => {
-  const client = new pg.Client({ connectionString: PG_URL })
-  await client.connect()
-  try {
-    return (await client.query(text)).rows
-  } finally {
-    await client.end()
-  }
-}
+const sql = (text: string) => sqlAt(PG_URL!, text)
 const event = (id: string): StoredEvent => ({ id, ts: Date.now(), type: 'event', name: 'signed-up', time: Date.now(), receivedAt: Date.now(), project: 'P', anonymousId: 'a1', personId: 'ada', verdict: 'verified' })
 
 describe.skipIf(!PG_URL)('docs/storage.md, the PostgreSQL recipes as written', () => {
