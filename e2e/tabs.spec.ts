@@ -70,16 +70,25 @@ test('the identity lifetime counts activity in any tab, and ends in every tab wh
   }
   const idle = await open(`_gs('identify', {id: 'alice'}); _gs('auth', ${js(sign('alice'))});`)
   const busy = await open('')
+  // Another renderer process may bring a tab's copy of localStorage up to date milliseconds later
+  // (CI once ran the next call first): each tab acts once it has the other's last write, as a
+  // person switching tabs minutes apart would find.
+  const caughtUp = async (from: Page, to: Page) => {
+    const text = await from.evaluate(() => localStorage.getItem('signet'))
+    await expect.poll(() => to.evaluate(() => localStorage.getItem('signet'))).toBe(text)
+  }
   for (let i = 0; i < 3; i++) {
     await context.clock.fastForward(20 * MIN)
     await call(busy, ['event', `busy-${i}`])
   }
+  await caughtUp(busy, idle)
   // An hour since the idle tab did anything: the busy one kept Alice.
   await call(idle, ['event', 'idle-60'])
   await context.clock.runFor(100)
   expect((await stored((e) => e.name == 'idle-60'))[0]).toMatchObject({ personId: 'alice', verdict: 'verified' })
   await context.clock.fastForward(31 * MIN)
   await call(idle, ['event', 'idle-91'])
+  await caughtUp(idle, busy)
   await call(busy, ['event', 'busy-91'])
   await context.clock.runFor(100)
   const [a] = await stored((e) => e.name == 'idle-91')
