@@ -6,6 +6,15 @@ import { call, expect, noPageErrors, requestBatch, test, TOKEN } from './fixture
 const js = JSON.stringify
 const MIN = 60_000
 
+// Tabs may run in different renderer processes, whose copies of localStorage Chromium brings up to
+// date asynchronously, within milliseconds (CI has run a tab's next call first): a tab acts on
+// another's write once its copy has it, as a person switching tabs would find.
+// (Both are read each time: the writing tab may write again meanwhile.)
+const record = (page: Page) => page.evaluate(() => localStorage.getItem('signet'))
+const caughtUp = async (from: Page, to: Page) => {
+  await expect.poll(async () => (await record(to)) === (await record(from)), { message: 'the tabs read the same identity record' }).toBe(true)
+}
+
 test("Bob signs in while Alice's tab stays open: her idle tab, and Bob's next page, never send as Alice", async ({ context, site, sign, stored, collector }) => {
   // One clock for the context: every tab of it sees the same time, as the tabs of a browser do.
   await context.clock.install()
@@ -21,6 +30,7 @@ test("Bob signs in while Alice's tab stays open: her idle tab, and Bob's next pa
   const [bobsPageview] = await stored((e) => e.type == 'pageview' && e.personId == 'bob')
   // A few minutes later Alice's tab tracks something: it is Bob's browser now.
   await context.clock.fastForward(3 * MIN)
+  await caughtUp(bob, alice)
   await call(alice, ['event', 'in-alices-tab'])
   await context.clock.runFor(100)
   const [later] = await stored((e) => e.name == 'in-alices-tab')
@@ -48,17 +58,14 @@ test('Alice logs out in one of her two tabs: the other tab’s next event is ano
   await call(two, ['event', 'signed-in'])
   expect((await stored((e) => e.name == 'signed-in'))[0]).toMatchObject({ personId: 'alice', verdict: 'verified' })
   await call(one, ['unidentify'])
-  // Tabs may run in different renderer processes, whose copies of localStorage Chromium brings up
-  // to date asynchronously, within milliseconds (CI once ran the next line first): the logout
-  // holds from when tab two's storage has it, as it would for any storage a tab reads.
-  await expect.poll(() => two.evaluate(() => localStorage.getItem('signet'))).not.toContain('"p"')
+  await caughtUp(one, two)
   await call(two, ['event', 'after-logout'])
   const [after] = await stored((e) => e.name == 'after-logout')
   expect(after.personId).toBeUndefined()
   expect(after.verdict).toBe('anonymous')
   await call(one, ['event', 'in-the-other'])
   expect((await stored((e) => e.name == 'in-the-other'))[0].anonymousId).toBe(after.anonymousId)
-  expect(await two.evaluate(() => localStorage.getItem('signet'))).not.toContain('"p"')
+  expect(await record(two)).not.toContain('"p"')
 })
 
 test('the identity lifetime counts activity in any tab, and ends in every tab when all are idle', async ({ context, site, sign, stored }) => {
@@ -70,13 +77,6 @@ test('the identity lifetime counts activity in any tab, and ends in every tab wh
   }
   const idle = await open(`_gs('identify', {id: 'alice'}); _gs('auth', ${js(sign('alice'))});`)
   const busy = await open('')
-  // Another renderer process may bring a tab's copy of localStorage up to date milliseconds later
-  // (CI once ran the next call first): each tab acts once it has the other's last write, as a
-  // person switching tabs minutes apart would find.
-  const caughtUp = async (from: Page, to: Page) => {
-    const text = await from.evaluate(() => localStorage.getItem('signet'))
-    await expect.poll(() => to.evaluate(() => localStorage.getItem('signet'))).toBe(text)
-  }
   for (let i = 0; i < 3; i++) {
     await context.clock.fastForward(20 * MIN)
     await call(busy, ['event', `busy-${i}`])
@@ -94,7 +94,7 @@ test('the identity lifetime counts activity in any tab, and ends in every tab wh
   const [a] = await stored((e) => e.name == 'idle-91')
   const [b] = await stored((e) => e.name == 'busy-91')
   expect([a.personId, a.verdict, b.personId, b.anonymousId]).toEqual([undefined, 'anonymous', undefined, a.anonymousId])
-  expect(await busy.evaluate(() => localStorage.getItem('signet'))).not.toContain(sign('alice'))
+  expect(await record(busy)).not.toContain(sign('alice'))
 })
 
 test("events waiting in Alice's tab for her signature are never signed for Bob, who signed in in another tab", async ({ context, site, sign, stored }) => {
@@ -108,6 +108,7 @@ test("events waiting in Alice's tab for her signature are never signed for Bob, 
   )
   const bob = await context.newPage()
   await bob.goto(site.snippetPage(`_gs(${js(TOKEN)}, {pageview: false}); _gs('identify', {id: 'bob'}); _gs('auth', ${js(sign('bob'))});`))
+  await caughtUp(bob, alice)
   await call(alice, ['event', 'after-bob'])
   const [afterBob] = await stored((e) => e.name == 'after-bob')
   expect(afterBob).toMatchObject({ personId: 'bob', verdict: 'verified' })
