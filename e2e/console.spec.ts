@@ -2,7 +2,7 @@
 // when SIGNET_TEST_DATABASE_URL names one): figures on the charts' axes and under the pointer, the
 // period compared with the one before, long and non-ASCII paths, the operator's time zone, people
 // found by any part of their id or a property, a timeline with each event's properties, campaign
-// sources, goals, a CSV of each table, and every view on a 390 px phone.
+// sources, goals, revenue, a CSV of each table, and every view on a 390 px phone.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -36,7 +36,7 @@ function start(env: Record<string, string>) {
   return { url, stop }
 }
 
-/** Ann (Acme, pro) and Bob (free) this week; three events in the week before, for the comparison. */
+/** Ann (Acme, pro) and Bob (free) this week, Ann's order of 49.50; four events in the week before (Bob's order of 30), for the comparison. */
 async function fill(options: StoreOptions) {
   const now = Date.now()
   let n = 0
@@ -55,6 +55,8 @@ async function fill(options: StoreOptions) {
   const store = await openStore({ ...options, log: () => {} })
   await store.add([
     ...[8, 9, 10].map((d) => event(now - d * DAY, 'bob@other.example', { type: 'pageview', page: { url: 'https://shop.example/' } })),
+    event(now - 9 * DAY, 'bob@other.example', { type: 'transaction', name: 'order-1', props: { revenue: 30, quantity: 1 } }),
+    event(now - 2 * DAY + 2000, 'ann@acme.example', { type: 'transaction', name: 'order-2', props: { revenue: 49.5, quantity: 2 } }),
     event(now - 2 * DAY, 'ann@acme.example', { type: 'identify', props: { plan: 'pro', company: 'Acme' } }),
     event(now - 2 * DAY + 1000, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example/produits/%C3%A9t%C3%A9' } }),
     event(now - DAY, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example' + LONG + '?utm_source=newsletter&utm_campaign=spring' } }),
@@ -68,7 +70,7 @@ async function fill(options: StoreOptions) {
 const envOf = (o: StoreOptions): Record<string, string> => (o.url ? { SIGNET_DATABASE_URL: o.url } : { SIGNET_DB: o.file! })
 
 for (const engine of DATABASES)
-  test(`the console, daily, on ${engine.name}: axes and hover figures, the period before, decoded and cut paths, the time zone, search, timelines, CSV, a phone`, async ({ browser }) => {
+  test(`the console, daily, on ${engine.name}: axes and hover figures, the period before, decoded and cut paths, the time zone, search, timelines, revenue, CSV, a phone`, async ({ browser }) => {
     test.skip(engine.skip, 'SIGNET_TEST_DATABASE_URL is not set')
     const db = await engine.make()
     await fill(db.options)
@@ -79,10 +81,16 @@ for (const engine of DATABASES)
       await page.goto(await collector.url)
       await expect(page.locator('#zone')).toHaveText('Times in America/St_Johns (UTC−03:30); days are UTC days')
 
-      // Overview: 5 events this week against 3 the week before; values on the axis; the figure under the pointer.
-      await expect(page.locator('.kpi').first().locator('b')).toHaveText('5')
-      await expect(page.locator('.kpi').first().locator('.delta')).toHaveText('▲ 67 % on the period before (3)')
+      // Overview: 6 events this week against 4 the week before; revenue against the week before's;
+      // values on the axis; the figure under the pointer.
+      await expect(page.locator('.kpi').first().locator('b')).toHaveText('6')
+      await expect(page.locator('.kpi').first().locator('.delta')).toHaveText('▲ 50 % on the period before (4)')
       await expect(page.locator('.kpi').nth(1).locator('.delta')).toHaveText('+0 points on the period before (100 %)')
+      const revenue = page.locator('.kpi', { hasText: 'revenue' })
+      await expect(revenue.locator('b')).toHaveText('49.50')
+      await expect(revenue.locator('span')).toHaveText('revenue, 1 order')
+      await expect(revenue.locator('.delta')).toHaveText('▲ 65 % on the period before (30)')
+      await expect(page.locator('figcaption', { hasText: 'Revenue per day' })).toBeVisible()
       const chart = page.locator('svg.chart').first()
       await expect(chart.locator('text')).toContainText(['0', '1', '2'])
       const today = new Date().toISOString().slice(0, 10)
@@ -136,6 +144,7 @@ for (const engine of DATABASES)
       await page.goto(page.url().replace(/#.*/, '') + '#person/ann%40acme.example')
       const signedUp = page.locator('tr', { hasText: 'signed-up' })
       await expect(signedUp.locator('td').nth(3)).toHaveText('{"source":"newsletter"}')
+      await expect(page.locator('main .revenue')).toHaveText(' · revenue 49.50 from 1 order')
       await expect(page.locator('main')).toContainText('/produits/été')
 
       // A phone: every view within its 390 px, the pages' counts on screen.

@@ -58,9 +58,11 @@ test('the demo signs people in through its own server, and the console shows the
     await site.click('#bob')
     await expect(site.locator('#who')).toHaveText('Bob')
     await shown(7)
+    await site.click('#buy')
+    await shown(8)
     await site.click('#logout')
     await expect(site.locator('#who')).toHaveText('nobody')
-    await shown(8)
+    await shown(9)
     const table = (await rows.allInnerTexts()).map((r) => r.split('\t').slice(1).join(' | ')).reverse()
     expect(table).toEqual([
       'anonymous | anonymous | pageview | ',
@@ -70,14 +72,17 @@ test('the demo signs people in through its own server, and the console shows the
       'alice | rejected: bad_signature | event | forged_click',
       'bob | verified | identify | ',
       'bob | verified | pageview | ',
+      expect.stringMatching(/^bob \| verified \| transaction \| order-\d+$/),
       'anonymous | anonymous | pageview | ',
     ])
 
-    // Overview: 7 events stored today, 5 of them verified; one attempt refused.
+    // Overview: 8 events stored today, 6 of them verified; one attempt refused; Bob's order of two
+    // pairs of socks at 4.50.
     await dashboard.click('nav a[href="#overview"]')
-    await expect(dashboard.locator('.kpi').first()).toContainText('7')
+    await expect(dashboard.locator('.kpi').first()).toContainText('8')
     await expect(dashboard.locator('main')).toContainText('bad_signature')
-    await expect(dashboard.locator('svg.chart')).toHaveCount(2)
+    await expect(dashboard.locator('.kpi', { hasText: 'revenue' }).locator('b')).toHaveText('9.00')
+    await expect(dashboard.locator('svg.chart')).toHaveCount(3)
     // People: Alice and Bob, verified; Alice's timeline.
     await dashboard.click('nav a[href="#people"]')
     await expect(dashboard.locator('main tbody tr td:first-child')).toHaveText(['bob', 'alice'])
@@ -104,9 +109,9 @@ test('the demo signs people in through its own server, and the console shows the
     await expect(again.locator('main tbody tr td:first-child')).toHaveText(['bob'])
     await again.click('nav a[href="#live"]')
     await expect(again.locator('#status')).toHaveText('live')
-    // What the store holds comes back: Bob's two events and the last anonymous one (the first
+    // What the store holds comes back: Bob's three events and the last anonymous one (the first
     // pageview carried Alice's anonymous id); the refused attempt stays counted.
-    await expect(again.locator('#rows tr')).toHaveCount(3)
+    await expect(again.locator('#rows tr')).toHaveCount(4)
     // On a phone: every view fits the screen's width (a wide table scrolls within itself).
     await again.setViewportSize({ width: 390, height: 844 })
     for (const view of ['overview', 'people', 'pages', 'security', 'live']) {

@@ -1,5 +1,5 @@
 // npm run screenshot: the pictures of docs/ and the README, taken from `npm start` as a newcomer
-// clicks through it (Alice signs in, tracks, an attacker forges her signature, Bob signs in), then
+// clicks through it (Alice signs in, tracks, buys, an attacker forges her signature, Bob signs in and buys), then
 // the console's views: docs/dashboard.png (overview, the pointer on today's bar), docs/console-security.png,
 // docs/console-pages.png and docs/console-phone.png (the overview on a 390 px phone). Written by this
 // script only, never by a test.
@@ -28,8 +28,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   const site = await context.newPage()
   await site.goto(url + '/')
-  for (const step of ['#alice', '#track', '#track', '#forge', '#bob', '#track'])
-    await Promise.all([site.click(step), step.startsWith('#track') || step == '#forge' ? site.waitForTimeout(300) : site.waitForLoadState('load')])
+  for (const step of ['#alice', '#track', '#buy', '#track', '#forge', '#bob', '#track', '#buy'])
+    await Promise.all([site.click(step), ['#track', '#buy', '#forge'].includes(step) ? site.waitForTimeout(300) : site.waitForLoadState('load')])
   await site.waitForTimeout(500)
   const console_ = await context.newPage()
   await console_.goto(board)

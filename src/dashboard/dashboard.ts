@@ -27,6 +27,8 @@ const link = (text: string, hash: string) => Object.assign(el('a', text), { href
 // Times in the operator's own time zone, which the header names; days are UTC days (the store's).
 const when = (ms: number) => new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 const num = (n: number) => n.toLocaleString()
+// Revenue in the transactions' own unit (Signet keeps no currency), to the hundredth.
+const money = (n: number) => n.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })
 /** A count: shown in the operator's format, its plain number in a CSV. */
 const count = (n: number) => Object.assign(el('span', num(n)), { title: String(n) })
 /** A path or URL as people read it: its percent-encoding decoded where that is valid UTF-8 (reserved characters stay encoded). */
@@ -142,7 +144,7 @@ const versus = (now: number, then: number) =>
 
 async function overview() {
   const show = shower()
-  const o = await api<Overview & { previous: Pick<Overview, 'verdicts' | 'rejected'> }>('overview')
+  const o = await api<Overview & { previous: Pick<Overview, 'verdicts' | 'rejected' | 'revenue'> }>('overview')
   const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
   const events = total(o.verdicts)
   const verified = o.verdicts.verified || 0
@@ -164,9 +166,11 @@ async function overview() {
       el('div', null, 'kpi', el('b', share(verified, events), 'verified'), el('span', 'verified'), pointsChange(points(verified, events), points(before.verified, before.events), before.events)),
       el('div', null, 'kpi', el('b', share(events - verified, events)), el('span', 'unsigned or anonymous')),
       el('div', null, 'kpi', el('b', num(refused), refused ? 'rejected' : undefined), el('span', 'attempts refused'), change(refused, before.refused)),
+      el('div', null, 'kpi', el('b', money(o.revenue.total), 'revenue'), el('span', `revenue, ${num(o.revenue.orders)} ${o.revenue.orders == 1 ? 'order' : 'orders'}`), change(o.revenue.total, o.previous.revenue.total)),
     ),
     chart('Events per day (UTC days)', o.days.map((d) => ({ label: d.day, value: d.events }))),
     chart('Distinct people per day (UTC days)', o.days.map((d) => ({ label: d.day, value: d.people }))),
+    o.revenue.orders ? chart('Revenue per day (UTC days)', o.days.map((d) => ({ label: d.day, value: d.revenue }))) : '',
     el('h2', 'Events by verdict'),
     table(['verdict', 'events', 'share'], Object.entries(o.verdicts).map(([v, n]) => [el('span', v, v), count(n), share(n, events)]), 'verdicts'),
     el('h2', 'Refused attempts by reason'),
@@ -219,7 +223,12 @@ async function person(id: string) {
     },
   })
   const facts = summary
-    ? el('p', `Verified · first seen ${when(summary.person.firstSeen)} · last seen ${when(summary.person.lastSeen)} · ${num(summary.person.events)} verified events`)
+    ? el(
+        'p',
+        `Verified · first seen ${when(summary.person.firstSeen)} · last seen ${when(summary.person.lastSeen)} · ${num(summary.person.events)} verified events`,
+        undefined,
+        summary.person.revenue?.orders ? el('span', ` · revenue ${money(summary.person.revenue.total)} from ${num(summary.person.revenue.orders)} ${summary.person.revenue.orders == 1 ? 'order' : 'orders'}`, 'revenue') : '',
+      )
     : el('p', 'Not a verified person of this project (no verified event stored).', 'muted')
   show(el('h2', id), facts, summary?.person.props ? el('p', `Properties: ${JSON.stringify(summary.person.props)}`, 'muted') : '', el('h2', 'Timeline, newest first'), list, forget)
   await load(0)

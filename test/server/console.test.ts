@@ -71,7 +71,7 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     expect(overview).toMatchObject({ project: 'P', verdicts: { anonymous: 1, verified: 3 }, rejected: { bad_signature: 1 } })
     expect(overview.days.map((d: { events: number; people: number }) => [d.events, d.people]).filter(([e]: number[]) => e)).toEqual([[4, 2]])
     // The 24 hours before, for the comparison: nothing then.
-    expect(overview.previous).toEqual({ period: { from: 2 * overview.period.from - overview.period.to, to: overview.period.from }, verdicts: {}, rejected: {} })
+    expect(overview.previous).toEqual({ period: { from: 2 * overview.period.from - overview.period.to, to: overview.period.from }, verdicts: {}, rejected: {}, revenue: { orders: 0, total: 0 } })
     const people = await (await c.get('/api/people?project=P&period=7d')).json()
     expect(people.people.map((p: { id: string; events: number; props: unknown }) => [p.id, p.events, p.props])).toEqual([
       ['bob', 1, { name: 'Bob' }],

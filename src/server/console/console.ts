@@ -138,7 +138,7 @@ export function createConsole({ store, feed, access, projects: configured, dist 
       const period = periodOf(query)
       const before = periodBefore(period)
       const [now, then] = await Promise.all([store.overview(project, period), store.overview(project, before)])
-      return json(res, 200, { project, period, ...now, previous: { period: before, verdicts: then.verdicts, rejected: then.rejected } })
+      return json(res, 200, { project, period, ...now, previous: { period: before, verdicts: then.verdicts, rejected: then.rejected, revenue: then.revenue } })
     }
     if (method == 'GET' && path == '/api/people') {
       const prefix = query.get('prefix') || undefined

@@ -75,6 +75,7 @@ ${calls.join('\n')}</script></head>
 <p>Signed in as <b id="who">${html(person ? USERS[person] : 'nobody')}</b> · project <code>${html(project)}</code> ·
 <a href="/dashboard" target="_blank">open the console</a> (with the address npm start printed, once, for its token)</p>
 <p><button id="track" onclick="_gs('event', 'demo_click', {at: new Date().toISOString()})">Track an event</button>
+<button id="buy" onclick="_gs('transaction', 'order-' + Date.now(), {}, [{name: 'Socks', price: 4.5, quantity: 2}])">Buy two pairs of socks</button>
 <a id="alice" href="/demo/login?as=alice">Sign in as Alice</a><a id="bob" href="/demo/login?as=bob">Switch to Bob</a>
 <a id="logout" href="/demo/logout">Log out</a>
 <button id="forge" onclick="forge()">Send a forged signature for Alice</button></p>

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
-import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
+import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
 import { POSTGRES_SCHEMA } from './schema'
@@ -1035,7 +1035,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     async overview(project, period) {
       const [first, last] = daysOf(period)
       const range = [project, first, last]
-      const [events, people, verdicts, rejected] = await Promise.all([
+      const [events, people, verdicts, rejected, revenue] = await Promise.all([
         pool.query<{ day: number; n: string }>('SELECT day, sum(n) AS n FROM signet_days WHERE project = $1 AND day BETWEEN $2 AND $3 GROUP BY day', range),
         pool.query<{ day: number; n: string }>('SELECT day, count(*) AS n FROM signet_day_people WHERE project = $1 AND day BETWEEN $2 AND $3 GROUP BY day', range),
         pool.query<{ verdict: string; n: string }>('SELECT verdict, sum(n) AS n FROM signet_days WHERE project = $1 AND day BETWEEN $2 AND $3 GROUP BY verdict', range),
@@ -1043,13 +1043,11 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
           'SELECT reason, count(*) AS n FROM signet_attempts WHERE project = $1 AND received_at >= $2 AND received_at < $3 GROUP BY reason',
           [project, period.from, period.to],
         ),
+        pool.query<{ day: number; name: string; n: string }>(REVENUE_SQL('$1', '$2', '$3'), range),
       ])
       const byDay = (rows: { day: number; n: string }[]) => new Map(rows.map((r) => [r.day, Number(r.n)]))
-      const [e, p] = [byDay(events.rows), byDay(people.rows)]
-      const days = []
-      for (let day = first; day <= last; day++) days.push({ day: isoDay(day), events: e.get(day) || 0, people: p.get(day) || 0 })
       return {
-        days,
+        ...overviewDays(first, last, byDay(events.rows), byDay(people.rows), revenue.rows),
         verdicts: Object.fromEntries(verdicts.rows.map((r) => [r.verdict, Number(r.n)])),
         rejected: Object.fromEntries(rejected.rows.map((r) => [r.reason, Number(r.n)])),
       }
@@ -1066,8 +1064,14 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       return rows.map(person)
     },
     async person(project, personId) {
-      const { rows } = await pool.query<PersonRow>('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = $1 AND person_id = $2', [project, personId])
-      return rows[0] && person(rows[0])
+      const [{ rows }, transactions] = await Promise.all([
+        pool.query<PersonRow>('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = $1 AND person_id = $2', [project, personId]),
+        pool.query<{ verdict: number | null; props: string | null }>(
+          `SELECT e.verdict, e.props FROM signet_events e WHERE e.project = ${PROJECT('$1')} AND e.person = ${PERSON('$2')} AND e.type = ${typeCode('transaction')}`,
+          [keyOf(project), keyOf(personId)],
+        ),
+      ])
+      return rows[0] && { ...person(rows[0]), revenue: personRevenue(transactions.rows.map((t) => ({ verdict: verdictOfCode(t.verdict), props: t.props }))) }
     },
     timeline,
     async names(project, period, limit) {

@@ -17,7 +17,30 @@ export interface EventRow {
   referrer: string | null
   /** The person's properties as JSON, of a verified identify or properties event only. */
   props: string | null
+  /** A counted transaction's revenue in hundredths (revenueOf), else null. */
+  revenue: number | null
 }
+
+/**
+ * Verdicts of the transactions the console counts as revenue: a signed person's, an anonymous
+ * buyer's, or one of a project that checks no signature. One that claimed a person it could not
+ * prove is stored as evidence, not counted as money.
+ */
+export const REVENUE_VERDICTS = ['verified', 'anonymous', 'unchecked'] as const
+
+/**
+ * A transaction's revenue in hundredths of its unit (the console counts in whole hundredths, so that
+ * sums add and subtract exactly), or null for anything else. A refund (a negative revenue) counts as
+ * an order of none: a day's summary is a count that never goes below zero.
+ */
+export function revenueOf(type: unknown, verdict: unknown, props: unknown): number | null {
+  if (type != 'transaction' || !(REVENUE_VERDICTS as readonly unknown[]).includes(verdict)) return null
+  const revenue = props && typeof props == 'object' && Object.prototype.hasOwnProperty.call(props, 'revenue') ? (props as { revenue: unknown }).revenue : undefined
+  return typeof revenue == 'number' && isFinite(revenue) ? Math.max(0, Math.round(revenue * 100)) : 0
+}
+
+/** What `signet_day_names` counts a project's revenue under: kind REVENUE, names ORDERS (transactions) and HUNDREDTHS (their revenue). */
+export const REVENUE = { kind: 'revenue', orders: 'orders', hundredths: 'hundredths' } as const
 
 /** A stored record as the summaries read it. */
 export function rowOf(e: StoredEvent): EventRow {
@@ -32,6 +55,7 @@ export function rowOf(e: StoredEvent): EventRow {
     url: e.page?.url ?? null,
     referrer: e.page?.referrer ?? null,
     props: personal ? JSON.stringify(e.props) : null,
+    revenue: revenueOf(e.type, e.verdict, e.props),
   }
 }
 
@@ -41,7 +65,7 @@ export interface Summaries {
   days: [string, number, string, number][]
   /** project, day, person id */
   dayPeople: [string, number, string][]
-  /** project, day, kind (page, event, referrer, utm_source, utm_medium, utm_campaign: store.ts's NAMED_KINDS), name, events */
+  /** project, day, kind (page, event, referrer, utm_source, utm_medium, utm_campaign: store.ts's NAMED_KINDS; and REVENUE's), name, events (REVENUE's hundredths: the sum) */
   names: [string, number, string, string, number][]
   /** project, person id, first seen, last seen, verified events, latest properties as JSON or null */
   people: [string, string, number, number, number, string | null][]
@@ -81,9 +105,9 @@ export function summarise(rows: Iterable<EventRow>): Summaries {
   const names = new Map<string, [string, number, string, string, number]>()
   const people = new Map<string, [string, string, number, number, number, string | null, number]>()
   const stored = new Map<string, [string, string, number]>()
-  const count = <T extends unknown[]>(map: Map<string, T>, key: string, row: () => T, at: number) => {
+  const count = <T extends unknown[]>(map: Map<string, T>, key: string, row: () => T, at: number, by = 1) => {
     const found = map.get(key)
-    if (found) (found[at] as number)++
+    if (found) (found[at] as number) += by
     else map.set(key, row())
   }
   for (const r of rows) {
@@ -99,6 +123,12 @@ export function summarise(rows: Iterable<EventRow>): Summaries {
       if (from && from != hostOf(r.url)) name('referrer', from)
       for (const [key, value] of campaignOf(r.url)) name(key, value)
     } else if (r.type == 'event') name('event', r.name)
+    if (r.revenue !== null) {
+      const { kind, orders, hundredths } = REVENUE
+      count(names, `${r.project}\n${day}\n${kind}\n${orders}`, () => [r.project, day, kind, orders, 1], 4)
+      // No row for nothing: a summary row holds a positive count.
+      if (r.revenue > 0) count(names, `${r.project}\n${day}\n${kind}\n${hundredths}`, () => [r.project, day, kind, hundredths, r.revenue!], 4, r.revenue)
+    }
     if (r.verdict == 'verified' && r.personId !== null) {
       const props = r.props
       const key = `${r.project}\n${r.personId}`
@@ -126,6 +156,45 @@ export const daysOf = ({ from, to }: { from: number; to: number }) => [Math.floo
 
 /** A UTC day number as YYYY-MM-DD. */
 export const isoDay = (day: number) => new Date(day * DAY).toISOString().slice(0, 10)
+
+/** Each engine's query of a period's revenue rows: its placeholders for project, first and last day. */
+export const REVENUE_SQL = (project: string, first: string, last: string) =>
+  `SELECT day, name, sum(n) AS n FROM signet_day_names WHERE project = ${project} AND day BETWEEN ${first} AND ${last} AND kind = '${REVENUE.kind}' GROUP BY day, name`
+
+/**
+ * The overview's days and revenue from the summaries' rows of its period (by day: events, distinct
+ * people; REVENUE_SQL's rows), for both engines alike. Revenue in the transactions' own unit.
+ */
+export function overviewDays(first: number, last: number, events: Map<number, number>, people: Map<number, number>, revenueRows: { day: number | string; name: string; n: number | string }[]) {
+  const revenue = new Map<number, { orders: number; hundredths: number }>()
+  for (const r of revenueRows) {
+    const day = revenue.get(Number(r.day)) || revenue.set(Number(r.day), { orders: 0, hundredths: 0 }).get(Number(r.day))!
+    if (r.name == REVENUE.orders) day.orders += Number(r.n)
+    else if (r.name == REVENUE.hundredths) day.hundredths += Number(r.n)
+  }
+  const days = []
+  const total = { orders: 0, total: 0 }
+  for (let day = first; day <= last; day++) {
+    const r = revenue.get(day) || { orders: 0, hundredths: 0 }
+    days.push({ day: isoDay(day), events: events.get(day) || 0, people: people.get(day) || 0, orders: r.orders, revenue: r.hundredths / 100 })
+    total.orders += r.orders
+    total.total += r.hundredths
+  }
+  return { days, revenue: { orders: total.orders, total: total.total / 100 } }
+}
+
+/** A person's revenue from their stored transactions' verdicts and props (as JSON), as the overview counts it. */
+export function personRevenue(rows: { verdict: string | undefined; props: string | null }[]) {
+  let orders = 0
+  let hundredths = 0
+  for (const r of rows) {
+    const revenue = revenueOf('transaction', r.verdict, r.props === null ? undefined : JSON.parse(r.props))
+    if (revenue === null) continue
+    orders++
+    hundredths += revenue
+  }
+  return { orders, total: hundredths / 100 }
+}
 
 /** An attempt as stored: the person id it claimed, why it was refused, when, from where. */
 export interface AttemptRow {

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
-import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
+import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import type { StoredEvent } from '../verify/batch'
 import { SQLITE_SCHEMA } from './schema'
@@ -589,6 +589,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   const records = (sql: string) => db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} ${sql}`)
   const selectRecent = records(`WHERE e.project = ${PROJECT} ORDER BY e.received_at DESC, e.seq DESC LIMIT ?`)
   const selectPerson = records(`WHERE e.project = ${PROJECT} AND e.person = ${PERSON} ORDER BY e.received_at DESC, e.seq DESC LIMIT ? OFFSET ?`)
+  const personTransactions = db.prepare(`SELECT e.verdict, e.props FROM signet_events e WHERE e.project = ${PROJECT} AND e.person = ${PERSON} AND e.type = ${typeCode('transaction')}`)
 
   // The console's summaries, read and kept up on this connection (WAL: one writer at a time, the
   // writer thread and this one waiting their turns).
@@ -876,9 +877,8 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
         .prepare('SELECT reason, count(*) FROM signet_attempts WHERE project = ? AND received_at >= ? AND received_at < ? GROUP BY reason')
         .raw()
         .all(project, period.from, period.to) as [string, number][]
-      const days = []
-      for (let day = first; day <= last; day++) days.push({ day: isoDay(day), events: events.get(day) || 0, people: people.get(day) || 0 })
-      return { days, verdicts: Object.fromEntries(verdicts), rejected: Object.fromEntries(rejected) }
+      const revenue = db.prepare(REVENUE_SQL('?', '?', '?')).all(project, first, last) as Parameters<typeof overviewDays>[4]
+      return { ...overviewDays(first, last, events, people, revenue), verdicts: Object.fromEntries(verdicts), rejected: Object.fromEntries(rejected) }
     },
     async people(project, { period, prefix, search, limit, offset = 0 }) {
       const asked = search ? peopleSearch(search) : undefined
@@ -896,7 +896,9 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     },
     async person(project, personId) {
       const row = db.prepare('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = ? AND person_id = ?').get(project, personId)
-      return row ? person(row as Parameters<typeof person>[0]) : undefined
+      if (!row) return undefined
+      const transactions = personTransactions.all(keyOf(project), keyOf(personId)) as { verdict: number | null; props: string | null }[]
+      return { ...person(row as Parameters<typeof person>[0]), revenue: personRevenue(transactions.map((t) => ({ verdict: verdictOfCode(t.verdict), props: t.props }))) }
     },
     async timeline(project, personId, { limit, offset = 0 }) {
       return (selectPerson.all(keyOf(project), keyOf(personId), limit, offset) as RecordRow[]).map(recordOf)

@@ -28,8 +28,10 @@ export interface Period {
 
 /** The console's overview of a project over a period, counted by whole days (UTC). */
 export interface Overview {
-  /** Each day of the period: the events stored, and the distinct people among them. */
-  days: { day: string; events: number; people: number }[]
+  /** Each day of the period: the events stored, the distinct people among them, and its transactions (rollup.ts's REVENUE_VERDICTS) and their revenue. */
+  days: { day: string; events: number; people: number; orders: number; revenue: number }[]
+  /** The period's transactions and their revenue, in the transactions' own unit (to the hundredth). */
+  revenue: Revenue
   /** Events stored per verdict over the period. */
   verdicts: Record<string, number>
   /** Attempts refused per reason over the period (those that claimed a person). */
@@ -45,6 +47,14 @@ export interface PersonSummary {
   events: number
   /** The properties of their latest identify or properties event. */
   props?: Record<string, unknown>
+  /** Their transactions and revenue, ever (person() only). */
+  revenue?: Revenue
+}
+
+/** Transactions counted as revenue, and its sum. */
+export interface Revenue {
+  orders: number
+  total: number
 }
 
 /** A name and how often it came: a page's path, an event's name, a referrer's host. */
