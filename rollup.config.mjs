@@ -49,7 +49,7 @@ export default [
       sourcemap: true,
     },
     // The database drivers are optional peers, loaded only when a collector starts.
-    external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'better-sqlite3', 'pg', 'jose', 'pino', 'prom-client'],
+    external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'better-sqlite3', 'pg', 'jose', 'pino', 'prom-client', 'ua-parser-js'],
     plugins: [ts('ES2022')],
   },
   // signet-tracker/server's types in one file: no relative import in it that a resolution mode

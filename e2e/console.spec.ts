@@ -2,7 +2,7 @@
 // when SIGNET_TEST_DATABASE_URL names one): figures on the charts' axes and under the pointer, the
 // period compared with the one before, long and non-ASCII paths, the operator's time zone, people
 // found by any part of their id or a property, a timeline with each event's properties, campaign
-// sources, goals, revenue, a CSV of each table, and every view on a 390 px phone.
+// sources, devices, goals, revenue, a CSV of each table, and every view on a 390 px phone.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -58,8 +58,8 @@ async function fill(options: StoreOptions) {
     event(now - 9 * DAY, 'bob@other.example', { type: 'transaction', name: 'order-1', props: { revenue: 30, quantity: 1 } }),
     event(now - 2 * DAY + 2000, 'ann@acme.example', { type: 'transaction', name: 'order-2', props: { revenue: 49.5, quantity: 2 } }),
     event(now - 2 * DAY, 'ann@acme.example', { type: 'identify', props: { plan: 'pro', company: 'Acme' } }),
-    event(now - 2 * DAY + 1000, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example/produits/%C3%A9t%C3%A9' } }),
-    event(now - DAY, 'ann@acme.example', { type: 'pageview', page: { url: 'https://shop.example' + LONG + '?utm_source=newsletter&utm_campaign=spring' } }),
+    event(now - 2 * DAY + 1000, 'ann@acme.example', { type: 'pageview', device: 'Firefox|Linux|desktop', page: { url: 'https://shop.example/produits/%C3%A9t%C3%A9' } }),
+    event(now - DAY, 'ann@acme.example', { type: 'pageview', device: 'Mobile Safari|iOS|mobile', page: { url: 'https://shop.example' + LONG + '?utm_source=newsletter&utm_campaign=spring' } }),
     event(now - DAY + 1000, 'ann@acme.example', { name: 'signed-up', props: { source: 'newsletter' } }),
     event(now - 60_000, 'bob@other.example', { type: 'identify', props: { plan: 'free' } }),
   ])
@@ -70,7 +70,7 @@ async function fill(options: StoreOptions) {
 const envOf = (o: StoreOptions): Record<string, string> => (o.url ? { SIGNET_DATABASE_URL: o.url } : { SIGNET_DB: o.file! })
 
 for (const engine of DATABASES)
-  test(`the console, daily, on ${engine.name}: axes and hover figures, the period before, decoded and cut paths, the time zone, search, timelines, revenue, CSV, a phone`, async ({ browser }) => {
+  test(`the console, daily, on ${engine.name}: axes and hover figures, the period before, decoded and cut paths, the time zone, search, timelines, revenue, devices, CSV, a phone`, async ({ browser }) => {
     test.skip(engine.skip, 'SIGNET_TEST_DATABASE_URL is not set')
     const db = await engine.make()
     await fill(db.options)
@@ -107,6 +107,11 @@ for (const engine of DATABASES)
       // Sources: the campaign the long page was landed on from.
       await expect(page.locator('.tablebox', { hasText: 'utm_source' })).toContainText('newsletter')
       await expect(page.locator('.tablebox', { hasText: 'utm_campaign' })).toContainText('spring')
+      // Devices: what Ann's two pageviews came from (one each: in the order of the database's collation).
+      const names = (head: string) => page.locator('.tablebox', { hasText: head }).locator('tbody td:first-child').allInnerTexts()
+      await expect.poll(async () => (await names('browser')).sort()).toEqual(['Firefox', 'Mobile Safari'])
+      expect((await names('system')).sort()).toEqual(['Linux', 'iOS'])
+      expect((await names('type')).sort()).toEqual(['desktop', 'mobile'])
       // Its CSV: what the table shows, whole.
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.tablebox button.csv').first().click()])
       expect(download.suggestedFilename()).toBe('pages.csv')

@@ -17,6 +17,9 @@ addEventListener('unhandledrejection', function (e) { seen.errors.push(String(e.
 var warn = console.warn; console.warn = function () { seen.warnings.push([].join.call(arguments, ' ')); return warn.apply(console, arguments) };`
 const seen = (tab: Tab) => tab.run('window.seen') as Promise<{ errors: string[]; warnings: string[] }>
 
+// WebKitGTK's MiniBrowser says Safari, as WebKit browsers do.
+const DEVICES = { chromium: 'Chrome Headless|Linux|desktop', firefox: 'Firefox|Linux|desktop', webkit: 'Safari|Linux|desktop' }
+
 // One browser for each engine's scenarios, in turn; each scenario in a profile of its own.
 forEachEngine({}, (name, inProfile) => {
   test('a signed pageview and event arrive verified', async ({ site, sign, stored }) => {
@@ -25,6 +28,8 @@ forEachEngine({}, (name, inProfile) => {
       await tab.goto(site.snippetPage(`_gs(${js(TOKEN)}); _gs('identify', {id: 'alice@example.com'}); _gs('auth', ${js(sign('alice@example.com'))}); _gs('event', 'signed-up', {plan: 'pro'});`))
       const events = await stored((e) => e.personId == 'alice@example.com', 3)
       expect(events.map((e) => `${e.type} ${e.name ?? ''} ${e.verdict}`).sort()).toEqual(['event signed-up verified', 'identify  verified', 'pageview  verified'])
+      // The browser, system and device type the console counts, from the engine's own User-Agent.
+      expect(events.map((e) => e.device)).toEqual(Array(3).fill(DEVICES[name]))
     })
   })
 

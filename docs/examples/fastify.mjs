@@ -18,7 +18,7 @@ fastify.removeAllContentTypeParsers()
 fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 // The tracker's requests are CORS-simple (text/plain, no custom header): no preflight to answer.
 fastify.post('/track', async (request, reply) => {
-  const answer = await signet.handle(request.body, request.ip)
+  const answer = await signet.handle(request.body, request.ip, request.headers['user-agent'])
   return reply.code(answer.status).headers(answer.headers).send(answer.body)
 })
 

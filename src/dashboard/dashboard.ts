@@ -293,11 +293,11 @@ async function goals() {
 async function pages() {
   const show = shower()
   const n = await api<NamedLists>('pages')
-  const ranked = (title: string, head: string, list: Named[], name: string, shown = (s: string) => s, extra?: (name: string) => Node) => {
+  const ranked = (title: string, head: string, list: Named[], name: string, shown = (s: string) => s, extra?: (name: string) => Node, counted = 'events') => {
     const most = Math.max(1, ...list.map((x) => x.n))
     const bar = (x: Named) => Object.assign(el('span', null, 'counted', Object.assign(el('span', null, 'bar'), { style: `width:${Math.max(2, (96 * x.n) / most)}px` }), num(x.n)), { title: String(x.n) })
     const rows = list.map((x) => [cut(shown(x.name)), bar(x), ...(extra ? [extra(x.name)] : [])])
-    return [el('h2', title), list.length ? table([head, 'events', ...(extra ? [''] : [])], rows, name) : el('p', 'None in this period.', 'muted')]
+    return [el('h2', title), list.length ? table([head, counted, ...(extra ? [''] : [])], rows, name) : el('p', 'None in this period.', 'muted')]
   }
   show(
     ...ranked('Top pages', 'path', n.pages, 'pages', readable),
@@ -308,6 +308,11 @@ async function pages() {
     ...ranked('Campaign sources', 'utm_source', n.utm_source, 'utm-source'),
     ...ranked('Campaign media', 'utm_medium', n.utm_medium, 'utm-medium'),
     ...ranked('Campaigns', 'utm_campaign', n.utm_campaign, 'utm-campaign'),
+    el('h2', 'Devices'),
+    el('p', 'What pageviews came from, by the browser’s User-Agent header as the collector received it.', 'muted'),
+    ...ranked('Browsers', 'browser', n.browsers, 'browsers', undefined, undefined, 'pageviews'),
+    ...ranked('Operating systems', 'system', n.systems, 'systems', undefined, undefined, 'pageviews'),
+    ...ranked('Device types', 'type', n.devices, 'devices', undefined, undefined, 'pageviews'),
   )
 }
 

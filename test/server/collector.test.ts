@@ -494,15 +494,17 @@ describe('logging', () => {
 })
 
 describe('what is kept of an event', () => {
-  it('only the keys of the wire format: unknown keys, extra page keys, a client ip and __proto__ are dropped', async () => {
+  it('only the keys of the wire format: unknown keys, extra page keys, a client ip or device and __proto__ are dropped', async () => {
     const { url, events } = await start()
-    const e = event({ padding: 'x'.repeat(60_000), ip: '6.6.6.6', props: { plan: 'pro' }, page: { url: 'https://site.test/', title: 'T', referrer: '', html: 'y'.repeat(40_000) } })
+    const e = event({ padding: 'x'.repeat(60_000), ip: '6.6.6.6', device: 'Forged|OS|desktop', props: { plan: 'pro' }, page: { url: 'https://site.test/', title: 'T', referrer: '', html: 'y'.repeat(40_000) } })
     const body = batch('OFF', [e]).replace('"props":{', '"__proto__":{"polluted":true},"props":{')
     expect((await post(url, body)).body).toEqual({ accepted: 1, rejected: [] })
     const [kept] = await events()
-    expect(Object.keys(kept).sort()).toEqual(['anonymousId', 'id', 'ip', 'name', 'page', 'project', 'props', 'receivedAt', 'time', 'ts', 'type', 'verdict'])
+    expect(Object.keys(kept).sort()).toEqual(['anonymousId', 'device', 'id', 'ip', 'name', 'page', 'project', 'props', 'receivedAt', 'time', 'ts', 'type', 'verdict'])
     expect(kept.page).toEqual({ url: 'https://site.test/', title: 'T', referrer: '' })
     expect(kept.ip).toBe('127.0.0.0')
+    // The request's own User-Agent (this test's fetch says node: no browser), not what the event claimed.
+    expect(kept.device).toBe('unknown|unknown|unknown')
     expect(kept.props).toEqual({ plan: 'pro' })
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined()
     expect(JSON.stringify(kept).length).toBeLessThan(500)

@@ -44,15 +44,15 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
   const seed = async (store: Store) => {
     const alice = { personId: 'alice', verdict: 'verified' as const }
     await store.add([
-      record(T1),
+      record(T1, { device: 'Firefox|Linux|desktop' }),
       record(T1 + 1, { type: 'event', name: 'search', page: { url: 'https://shop.test/', title: 'Shop', referrer: '' } }),
       record(T1 + 2, { ...alice, type: 'identify', props: { plan: 'free' } }),
       record(T2, { ...alice, type: 'properties', props: { plan: 'pro' } }),
       record(T2 + 1, { ...alice, type: 'event', name: 'checkout' }),
-      record(T2 + 2, { ...alice }),
+      record(T2 + 2, { ...alice, device: 'Chrome Mobile|Android|mobile' }),
       record(T2 + 3, { anonymousId: 'anon-b', personId: 'bob', verdict: 'verified', type: 'identify', props: {} }),
       // Landed from a campaign.
-      record(T2 + 4, { anonymousId: 'anon-b', page: { url: 'https://shop.test/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=winter%20sale', referrer: 'https://news.test/story' } }),
+      record(T2 + 4, { anonymousId: 'anon-b', device: 'Firefox|Windows|desktop', page: { url: 'https://shop.test/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=winter%20sale', referrer: 'https://news.test/story' } }),
     ])
     const forged = (at: number, ip: string) => ({ project: 'P', reason: 'bad_signature', personId: 'alice', receivedAt: at, ip, origin: 'https://evil.test' })
     await store.add([], [forged(T2 + 10, '203.0.113.0'), forged(T2 + 11, '203.0.113.0'), forged(T2 + 12, '198.51.100.0'), { project: 'P', reason: 'invalid_event' }])
@@ -121,7 +121,7 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
     expect((await store.overview('P', everything)).verdicts).toEqual({ anonymous: 512 })
   })
 
-  it.skipIf(skip)('names the top pages by path, event names, outside referrers and the campaigns landed from; groups the attempts by the person they claimed', async () => {
+  it.skipIf(skip)('names the top pages by path, event names, outside referrers, the campaigns landed from, browsers, systems and device types; groups the attempts by the person they claimed', async () => {
     db = await make()
     const store = await start()
     await seed(store)
@@ -135,6 +135,20 @@ describe.each(DATABASES)('the console on $name', ({ skip, make }) => {
       utm_source: [{ name: 'newsletter', n: 1 }],
       utm_medium: [{ name: 'email', n: 1 }],
       utm_campaign: [{ name: 'winter sale', n: 1 }],
+      // Of pageviews (device.ts's labels).
+      browsers: [
+        { name: 'Firefox', n: 2 },
+        { name: 'Chrome Mobile', n: 1 },
+      ],
+      systems: [
+        { name: 'Android', n: 1 },
+        { name: 'Linux', n: 1 },
+        { name: 'Windows', n: 1 },
+      ],
+      devices: [
+        { name: 'desktop', n: 2 },
+        { name: 'mobile', n: 1 },
+      ],
     })
     // The console's goals: events of the names asked for, by day.
     const day = (t: number) => new Date(Math.floor(t / DAY) * DAY).toISOString().slice(0, 10)

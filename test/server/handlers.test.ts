@@ -84,6 +84,25 @@ describe('createSignetHandler', () => {
     expect(await (await fetch(url, { method: 'POST', body: zipped as unknown as BodyInit })).json()).toEqual(EXPECTED)
   })
 
+  it("keeps each request's browser, system and device type (its User-Agent header, parsed), never the header, in each front door", async () => {
+    const { calls, onEvents } = recorder()
+    const signet = createSignetHandler({ projects, onEvents })
+    const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1'
+    const windows = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+    const url = await listen((req, res) => void signet.node(req, res))
+    await fetch(url, { method: 'POST', body: batch, headers: { 'User-Agent': iphone } })
+    await signet.fetch(new Request('https://site.test/track', { method: 'POST', body: batch, headers: { 'User-Agent': windows } }))
+    await signet.handle(batch, '127.0.0.1', 'curl/8.5.0')
+    await signet.handle(batch)
+    expect(calls.map((c) => c.accepted.map((e) => e.device))).toEqual([
+      ['Mobile Safari|iOS|mobile', 'Mobile Safari|iOS|mobile'],
+      ['Chrome|Windows|desktop', 'Chrome|Windows|desktop'],
+      ['unknown|unknown|unknown', 'unknown|unknown|unknown'],
+      [undefined, undefined],
+    ])
+    expect(JSON.stringify(calls)).not.toContain('Mozilla')
+  })
+
   it('works as a Request → Response handler', async () => {
     const { calls, onEvents } = recorder()
     const signet = createSignetHandler({ projects, onEvents, maxBodyBytes: 4096 })

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/server/verify/batch'
-import { describeUrl, POSTGRES_MIGRATIONS, POSTGRES_V3 } from '../../src/server/store/postgres'
-import { SQLITE_MIGRATIONS, SQLITE_V3 } from '../../src/server/store/sqlite'
+import { describeUrl, POSTGRES_MIGRATIONS, POSTGRES_V3, POSTGRES_V6 } from '../../src/server/store/postgres'
+import { SQLITE_MIGRATIONS, SQLITE_V3, SQLITE_V6 } from '../../src/server/store/sqlite'
 import type { Store } from '../../src/server/store/store'
 import { breakWrites, DATABASES, healWrites, open, type Database } from './databases'
 
@@ -152,7 +152,7 @@ describe.each(DATABASES)('$name store', ({ name, skip, make }) => {
     await (await start()).close()
     if (name == 'sqlite') await db.sql('PRAGMA user_version = 99')
     else await db.sql('UPDATE signet_schema SET version = 99')
-    await expect(start()).rejects.toThrow(/schema version 99, newer than this Signet knows \(5\): upgrade Signet/)
+    await expect(start()).rejects.toThrow(/schema version 99, newer than this Signet knows \(6\): upgrade Signet/)
   })
 
   it.skipIf(skip)('opened for reading, it creates nothing and writes nothing', async () => {
@@ -185,6 +185,6 @@ describe('PostgreSQL connection strings', () => {
 describe('schema documentation', () => {
   it('docs/storage.md shows the SQL each engine runs', () => {
     const doc = readFileSync('docs/storage.md', 'utf8')
-    for (const step of [...SQLITE_MIGRATIONS, ...POSTGRES_MIGRATIONS, ...Object.values(SQLITE_V3), ...Object.values(POSTGRES_V3)]) expect(doc).toContain(step)
+    for (const step of [...SQLITE_MIGRATIONS, ...POSTGRES_MIGRATIONS, ...Object.values(SQLITE_V3), ...Object.values(POSTGRES_V3), SQLITE_V6('signet_events'), POSTGRES_V6('signet_events')]) expect(doc).toContain(step)
   })
 })

@@ -38,7 +38,7 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
     await db.sql(`INSERT INTO signet_forgotten VALUES ${forgotten.map((id) => `('P', '${id}')`).join(', ')}`)
     const dry = signet(['migrate', '--dry-run'], db)
     expect(dry.code).toBe(0)
-    expect(dry.out).toMatch(new RegExp(`^${name} .* has schema 2; this Signet keeps schema 5\\. Migrating it:\\n- copies 12,004 events into schema 3's columns`))
+    expect(dry.out).toMatch(new RegExp(`^${name} .* has schema 2; this Signet keeps schema 6\\. Migrating it:\\n- copies 12,004 events into schema 3's columns`))
     expect(dry.out).toContain('- marks it schema 4 (no transaction is kept under the key of the release before schema 3)')
     expect(dry.out).toMatch(name == 'sqlite' ? /Back it up first: sqlite3 \S+ "\.backup '\S+\.schema-2'"/ : /Back it up first: pg_dump -Fc -n signet_test_\w+ "\$SIGNET_DATABASE_URL" > signet-schema-2\.dump/)
     expect(dry.out).toContain("- keeps the ids of 2 forgotten events as keyed digests under a salt of the store's own, no longer as they were")
@@ -47,9 +47,9 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
     expect(await version(db)).toBe(2)
     const run = signet(['migrate'], db)
     expect(run.code).toBe(0)
-    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n(.*\n)*the ids of 2 forgotten events are kept as keyed digests now, no longer as they were \(schema 5\)\n.* is at schema 5 \([\d.]+ s\)$/)
-    expect(await version(db)).toBe(5)
-    expect(signet(['migrate'], db)).toMatchObject({ code: 0, out: expect.stringMatching(/is at schema 5: nothing to migrate$/) })
+    expect(run.out).toMatch(/storing 12,004 events in schema 3 .*\n(.*\n)*12,004 events stored in schema 3 in [\d.]+ s\n(.*\n)*the ids of 2 forgotten events are kept as keyed digests now, no longer as they were \(schema 5\)\n.* is at schema 6 \([\d.]+ s\)$/)
+    expect(await version(db)).toBe(6)
+    expect(signet(['migrate'], db)).toMatchObject({ code: 0, out: expect.stringMatching(/is at schema 6: nothing to migrate$/) })
     const store = await openStore({ ...db.options, readonly: true })
     let n = 0
     for await (const line of store.lines()) n += line ? 1 : 0
@@ -90,7 +90,7 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
       const early = await fetch(url, { method: 'POST', body: batch('during') })
       const ready = await fetch(`${base}/readyz`)
       expect([early.status, early.headers.get('retry-after'), ready.status, await ready.json()]).toEqual([503, '5', 503, { status: 'not ready', store: 'opening' }])
-      expect(c.log()).toMatch(/has schema 2: (migrating it|the workers migrate it) to schema 5 \(200,000 events to copy\)(,| while the workers) answer(ing)? 503/)
+      expect(c.log()).toMatch(/has schema 2: (migrating it|the workers migrate it) to schema 6 \(200,000 events to copy\)(,| while the workers) answer(ing)? 503/)
       lock?.exec('COMMIT')
       lock?.close()
       // Migrated: the batch sent again is stored, with the 200,000 before it.
@@ -104,11 +104,47 @@ describe.each(DATABASES)('upgrading a store on $name', ({ name, skip, make }) =>
       expect(c.log()).toMatch(/storing 200,000 events in schema 3(.*\n)*.*200,000 events stored in schema 3 in [\d.]+ s/)
       expect(c.log()).not.toMatch(/ended \(/)
       expect((await c.stop()).code).toBe(0)
-      expect(await version(db)).toBe(5)
+      expect(await version(db)).toBe(6)
       const count = await db.sql('SELECT count(*) AS n FROM signet_events')
       expect(Number((count[0] as { n: number | string }).n)).toBe(200_001)
       await db.drop()
     }, 180_000)
+})
+
+describe.each(DATABASES)('a store of schema 5 on $name', ({ name, skip, make }) => {
+  // Issue 34: schema 6 adds a column (each event's browser, system and device type) to a table
+  // that may hold millions of events: no rewrite, every event kept, read as it was before and after.
+  it.skipIf(skip)('reads as it was while not migrated (export); migrate adds the device column, once; then each request’s User-Agent is stored as its device', async () => {
+    const db = await make()
+    const event = (i: number) => ({ id: `e${i}`, type: 'pageview' as const, ts: 1, time: 1, anonymousId: 'a', project: 'P', receivedAt: Date.now() - i, verdict: 'anonymous' as const, page: { url: 'https://s.test/' } })
+    const store = await openStore(db.options)
+    await store.add(Array.from({ length: 20 }, (_, i) => event(i)))
+    await store.close()
+    // As the release of schema 5 left it.
+    await db.sql('ALTER TABLE signet_events DROP COLUMN device')
+    await db.sql(name == 'sqlite' ? 'PRAGMA user_version = 5' : 'UPDATE signet_schema SET version = 5')
+    const exportOf = () => signet(['export', ...(db.options.file ? ['--db', db.options.file] : [])], db)
+    const exported = exportOf()
+    expect([exported.code, exported.err]).toEqual([0, ''])
+    expect(exported.out.split('\n').map((l) => JSON.parse(l).id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`).sort())
+    const dry = signet(['migrate', '--dry-run'], db)
+    expect(dry.out).toMatch(/has schema 5; this Signet keeps schema 6\. Migrating it:\n- adds a column for each event's browser, operating system and device type, which events stored from then on fill \(schema 6\): no table is rewritten\nBack it up first/)
+    expect(await version(db)).toBe(5)
+    expect(signet(['migrate'], db).code).toBe(0)
+    expect(await version(db)).toBe(6)
+    expect(signet(['migrate'], db).out).toMatch(/is at schema 6: nothing to migrate$/)
+    expect(exportOf().out).toBe(exported.out)
+    const c = startCollector(['--project', 'P'], { SIGNET_SECRET: SECRET, ...where(db) })
+    running.push(c)
+    const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0'
+    const batch = JSON.stringify({ v: 1, project: 'P', events: [{ id: 'from-firefox', type: 'pageview', ts: Date.now(), anonymousId: 'b', page: { url: 'https://s.test/' } }] })
+    expect(await (await fetch(await c.url, { method: 'POST', body: batch, headers: { 'User-Agent': firefox } })).json()).toEqual({ accepted: 1, rejected: [] })
+    expect((await c.stop()).code).toBe(0)
+    const after = exportOf().out.split('\n').map((l) => JSON.parse(l))
+    expect(after.find((e) => e.id == 'from-firefox')).toMatchObject({ device: 'Firefox|Linux|desktop' })
+    expect(after.filter((e) => e.device !== undefined)).toHaveLength(1)
+    await db.drop()
+  })
 })
 
 describe.each(DATABASES)('a store of the release before schema 3 (5dfcaff) on $name', ({ skip, make }) => {
@@ -134,22 +170,24 @@ describe.each(DATABASES)('a store of the release before schema 3 (5dfcaff) on $n
     await store.rollUp()
     const period = { from: 0, to: Date.now() + 86_400_000 }
     const overview = await store.overview(PROJECT, period)
+    // Devices (schema 6) come with a request's User-Agent header: what the release before stored has none.
+    const { browsers, systems, devices, ...names } = await store.names(PROJECT, period, 100)
     const views = {
       counts: await store.counts(PROJECT),
       verdicts: overview.verdicts,
       events: overview.days.reduce((n, d) => n + d.events, 0),
       people: (await store.people(PROJECT, { period, limit: 100 })).map(({ id, events, props }) => ({ id, events, props })).sort((a, b) => a.id.localeCompare(b.id)),
-      names: await store.names(PROJECT, period, 100),
+      names,
     }
     await store.close()
     await db.drop()
-    return { stored, views }
+    return { stored, views, devices: { browsers, systems, devices } }
   }
 
   it.skipIf(skip).each(['release-5dfcaff', 'release-5dfcaff.c689812', 'release-5dfcaff.c689812.resent'] as const)(
     '%s: everything its trackers sent, sent again after the upgrade, is absorbed, its transactions included; the counts and the console are those of a store that got each event once',
     async (fixture) => {
-      const { stored, views } = await collect(fixture)
+      const { stored, views, devices } = await collect(fixture)
       expect(stored).toHaveLength(1000)
       const transactions = stored.filter((e) => e.type == 'transaction')
       expect(transactions).toHaveLength(100)
@@ -158,6 +196,11 @@ describe.each(DATABASES)('a store of the release before schema 3 (5dfcaff) on $n
       const fresh = await collect()
       expect(views).toEqual(fresh.views)
       expect(views.events).toBe(1000)
+      // Events stored before the upgrade have no device, and keep none when sent again; a fresh
+      // store's came from this test's fetch, whose User-Agent (node) names no browser.
+      expect(devices).toEqual({ browsers: [], systems: [], devices: [] })
+      const unknown = [{ name: 'unknown', n: 267 }]
+      expect(fresh.devices).toEqual({ browsers: unknown, systems: unknown, devices: unknown })
     },
     120_000,
   )

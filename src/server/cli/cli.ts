@@ -248,10 +248,12 @@ async function main(argv: string[]): Promise<number> {
               ? `- gives the ${n(found.transactions)} transactions the release before schema 3 kept under tx:<order> their maker's key, as every release since keys them (schema 4): an order sent again is then absorbed, and one stored a second time already is kept once`
               : '- marks it schema 4 (no transaction is kept under the key of the release before schema 3)',
           )
-        console.log(
-          `- keeps the ids of ${n(found.forgotten)} forgotten events as keyed digests under a salt of the store's own, no longer as they were, and deletes at once the dictionary's entries that only forgotten events used (schema 5)` +
-            (found.forgotten ? ': a backup made before it still holds those ids; delete it once the migration is done' : ''),
-        )
+        if (version < 5)
+          console.log(
+            `- keeps the ids of ${n(found.forgotten)} forgotten events as keyed digests under a salt of the store's own, no longer as they were, and deletes at once the dictionary's entries that only forgotten events used (schema 5)` +
+              (found.forgotten ? ': a backup made before it still holds those ids; delete it once the migration is done' : ''),
+          )
+        console.log("- adds a column for each event's browser, operating system and device type, which events stored from then on fill (schema 6): no table is rewritten")
         console.log(
           options.url
             ? `Back it up first: pg_dump -Fc -n ${namespace} "$SIGNET_DATABASE_URL" > signet-schema-${version}.dump`

@@ -16,6 +16,7 @@ import {
 } from '../verify/batch'
 import { EVENT_AGE } from '../../protocol'
 import { verifyBatchTokens } from '../verify/jwt'
+import { deviceParser } from '../verify/device'
 import { clientAddress, clientKey, createBudget, DEFAULT_BUDGET, trustedProxies, VERIFICATION_COST, type Budget, type ClientBudget } from './budget'
 import { bodyText, CORS_HEADERS, parseJson, PREFLIGHT_HEADERS, readBody, readRequestBody } from './http'
 
@@ -121,6 +122,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
   const budget = limits && ('take' in limits ? limits : createBudget(limits))
   const proxies = trustProxy.length ? trustedProxies(trustProxy) : undefined
   const json = { 'Content-Type': 'application/json', ...CORS_HEADERS }
+  const device = deviceParser()
 
   const failure = (err: unknown): SignetAnswer => {
     if (err instanceof HttpError) return { status: err.status, headers: json, body: { error: err.message } }
@@ -138,7 +140,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
   }
 
   /** Answers one request body: bytes (JSON, or gzipped JSON), a string of JSON, or an already parsed object. */
-  async function handle(body: unknown, ip?: string): Promise<SignetAnswer> {
+  async function handle(body: unknown, ip?: string, userAgent?: string): Promise<SignetAnswer> {
     try {
       // A client that has used its minute up costs no unpacking or parsing.
       const client = ip && budget ? clientKey(ip) : undefined
@@ -158,7 +160,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
         ;(budget as Budget).charge(client!, asked * VERIFICATION_COST)
         return tooMany((budget as Budget).wait())
       }
-      const checked = checkBatch(projects, batch, { ip: kept, maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
+      const checked = checkBatch(projects, batch, { ip: kept, device: device(userAgent), maxEvents, maxEventAgeMs, maxAnonymousProps, tokens: verified.tokens })
       const anonymized = kept && (batch as { anonymizeIP?: unknown }).anonymizeIP === true ? anonymizeIp(kept) : kept
       const where = { project: checked.project, token: (batch as { project: string }).project, ip: anonymized }
       // A token of a key the provider has just made, not fetched yet: no event is stored, and the
@@ -217,7 +219,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
           // budget has its body read too, unparsed (handle): measured, answering it unread and
           // closing its connection cost more than reading (its next request comes on a new one).
           const body = req.readableEnded ? req.body : await readBody(req, maxBodyBytes, bodyTimeoutMs)
-          answer = await handle(body, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies))
+          answer = await handle(body, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies), req.headers['user-agent'])
         } catch (err) {
           answer = failure(err)
         }
@@ -235,7 +237,7 @@ export function createSignetHandler(options: SignetHandlerOptions) {
       if (!answer)
         try {
           if (Number(request.headers.get('content-length')) > maxBodyBytes) throw new HttpError(413, `body over ${maxBodyBytes} bytes`)
-          answer = await handle(await readRequestBody(request, maxBodyBytes), ip)
+          answer = await handle(await readRequestBody(request, maxBodyBytes), ip, request.headers.get('user-agent') ?? undefined)
         } catch (err) {
           answer = failure(err)
         }

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, renameSync } from 'node:fs'
 import { eventProblem, isObject, LIMITS, storableEvent, type IncomingEvent, type StoredEvent, type Verdict } from '../verify/batch'
 import type { Store } from './store'
+import { deviceParts } from '../verify/device'
 
 const VERDICTS = new Set<unknown>(['verified', 'anonymous', 'unchecked', 'missing_signature', 'bad_signature', 'expired_signature'])
 // Longer than any record an earlier collector wrote (one event of a 128 KiB body): anything longer
@@ -17,7 +18,7 @@ export function storedRecord(line: string): StoredEvent | undefined {
     return
   }
   if (!isObject(record) || eventProblem(record) || record.signature !== undefined) return
-  const { project, receivedAt, verdict, ip, time } = record
+  const { project, receivedAt, verdict, ip, time, device } = record
   if (typeof project != 'string' || !Number.isFinite(receivedAt) || !VERDICTS.has(verdict)) return
   if (ip !== undefined && !(typeof ip == 'string' && ip.length <= 64)) return
   // Collectors before the clock correction kept no time: the device's own ts is the best there is.
@@ -27,6 +28,8 @@ export function storedRecord(line: string): StoredEvent | undefined {
     receivedAt: receivedAt as number,
     verdict: verdict as Verdict,
     ip: ip as string | undefined,
+    // A device label as a collector makes it (device.ts), or none: it only feeds the console's counts.
+    device: deviceParts(device) && (device as string).length <= 200 ? (device as string) : undefined,
   })
   return JSON.stringify(event).length <= LIMITS.event ? event : undefined
 }

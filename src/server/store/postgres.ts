@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
-import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, RECORD_COLUMNS, RECORD_FROM, recordOf, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
+import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, recordOf, recordSelect, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
@@ -161,12 +161,25 @@ ALTER TABLE signet_forgotten_5 RENAME TO signet_forgotten;
 ALTER TABLE signet_forgotten RENAME CONSTRAINT signet_forgotten_5_pkey TO signet_forgotten_pkey;
 DROP TABLE signet_doomed;`,
 }
+/**
+ * Schema 6, as SQLite's (SQLITE_V6): each event's browser, operating system and device type, a
+ * column added to the partitioned table (and so to each month's) without rewriting any: to the
+ * events table of a store of schema 3 to 5 under the migration's lock, and to schema 3's new table
+ * as a migration makes it.
+ */
+export const POSTGRES_V6 = (table: string) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS device integer`
 // The schema this release keeps a PostgreSQL store in (signet_schema.version): its SQL steps,
-// schema 3's copy (the layout since: V3), then schema 4's transaction keys and schema 5's erasure,
-// taken once the store is open.
+// schema 3's copy (the layout since: V3), then schema 4's transaction keys, schema 5's erasure and
+// schema 6's column, taken once the store is open.
 const VERSION = POSTGRES_SCHEMA
 const V3 = 3
-if (POSTGRES_MIGRATIONS.length + 3 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
+if (POSTGRES_MIGRATIONS.length + 4 != VERSION) throw new Error('signet: schema.ts and the PostgreSQL migrations disagree')
+
+/** How records are read from this store's events table: without a device column in one opened to read only before schema 6. */
+async function recordsOf(db: Pick<Pool, 'query'>) {
+  const { rows } = await db.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'signet_events' AND column_name = 'device'")
+  return recordSelect(rows.length ? STRING_COLUMNS : STRING_COLUMNS.filter((c) => c != 'device'))
+}
 
 /** A month as the partitions number them: months since January 1970 (UTC). */
 export const monthOf = (ms: number) => {
@@ -217,27 +230,33 @@ const upsertStrings = (first: number, when = 'true') => `missing AS (
 // cache emptied when it changed. The lock is taken before any entry is added: a forget holds it
 // before it deletes any (no deadlock).
 // The types of ROW_COLUMNS, in their order.
-const ROW_TYPES = ['integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text']
+const ROW_TYPES = ['integer', 'bytea', 'bigint', 'integer', 'integer', 'smallint', 'smallint', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'integer', 'text', 'text', 'integer']
 const ADD_TYPES = ['text', 'text', 'text', ...ROW_TYPES, 'smallint', 'boolean']
+// The parameters after the events' columns (run's params, in order): the rejections' project and
+// reason, the counters' shard, the attempts' four columns, the month before, the missing strings'
+// five columns, the digests, the epoch.
+const [REJECTED_PROJECT, REJECTED_REASON, SHARD, ATTEMPT_PERSON, ATTEMPT_AT, ATTEMPT_IP, ATTEMPT_ORIGIN, MONTH_BEFORE, MISSING, DIGESTS, EPOCH] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15].map(
+  (i) => ADD_TYPES.length + i,
+)
 const STRING_SET = new Set<string>(STRING_COLUMNS)
 const ADD = `WITH guard AS (
   SELECT epoch FROM signet_dictionary FOR KEY SHARE
-), current AS (SELECT epoch = $36 AS ok FROM guard), sent AS (
-  SELECT * FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}, $35::bytea[]) AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early, digest)
+), current AS (SELECT epoch = $${EPOCH} AS ok FROM guard), sent AS (
+  SELECT * FROM unnest(${ADD_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}, $${DIGESTS}::bytea[]) AS t(project_name, event_id, verdict_name, ${ROW_COLUMNS.join(', ')}, month, early, digest)
   WHERE NOT EXISTS (SELECT 1 FROM signet_forgotten f WHERE f.project = t.project_name AND f.digest = t.digest)
 ), wanted AS (
   SELECT DISTINCT -n AS ord FROM sent, unnest(ARRAY[${STRING_COLUMNS.map((c) => `sent.${c}`)}]) AS n WHERE n < 0
-), ${upsertStrings(30, '(SELECT ok FROM current) AND ord IN (SELECT ord FROM wanted)')}, given AS (
+), ${upsertStrings(MISSING, '(SELECT ok FROM current) AND ord IN (SELECT ord FROM wanted)')}, given AS (
   SELECT project_name, event_id, verdict_name, ${ROW_COLUMNS.map((c) => (STRING_SET.has(c) ? `coalesce(m_${c}.id, t.${c}) AS ${c}` : `t.${c}`))}, month, early
   FROM sent t ${STRING_COLUMNS.map((c) => `LEFT JOIN made m_${c} ON m_${c}.ord = -t.${c}`).join(' ')}
 ), input AS (
   SELECT DISTINCT ON (project, id) * FROM given t
   WHERE (SELECT ok FROM current)
-    AND NOT EXISTS (SELECT 1 FROM signet_events x WHERE x.month = $29 AND x.project = t.project AND x.id = t.id AND t.early)
+    AND NOT EXISTS (SELECT 1 FROM signet_events x WHERE x.month = $${MONTH_BEFORE} AND x.project = t.project AND x.id = t.id AND t.early)
   ORDER BY project, id
 ), attempted AS (
   INSERT INTO signet_attempts (project, person_id, reason, received_at, ip, origin)
-  SELECT * FROM unnest($22::text[], $25::text[], $23::text[], $26::bigint[], $27::text[], $28::text[])
+  SELECT * FROM unnest($${REJECTED_PROJECT}::text[], $${ATTEMPT_PERSON}::text[], $${REJECTED_REASON}::text[], $${ATTEMPT_AT}::bigint[], $${ATTEMPT_IP}::text[], $${ATTEMPT_ORIGIN}::text[])
     AS a(project, person_id, reason, received_at, ip, origin)
   WHERE person_id IS NOT NULL AND (SELECT ok FROM current)
 ), inserted AS (
@@ -248,10 +267,10 @@ const ADD = `WITH guard AS (
 ), tallied AS (
   SELECT i.project_name AS project, 'stored' AS kind, i.verdict_name AS name, count(*) AS n FROM inserted JOIN input i USING (project, id) GROUP BY 1, 3
   UNION ALL
-  SELECT project, 'rejected', reason, count(*) FROM unnest($22::text[], $23::text[]) AS r(project, reason) WHERE (SELECT ok FROM current) GROUP BY 1, 3
+  SELECT project, 'rejected', reason, count(*) FROM unnest($${REJECTED_PROJECT}::text[], $${REJECTED_REASON}::text[]) AS r(project, reason) WHERE (SELECT ok FROM current) GROUP BY 1, 3
 ), counted AS (
   INSERT INTO signet_counts (project, kind, name, shard, n)
-  SELECT project, kind, name, $24, n FROM tallied ORDER BY project, kind, name
+  SELECT project, kind, name, $${SHARD}, n FROM tallied ORDER BY project, kind, name
   ON CONFLICT (project, kind, name, shard) DO UPDATE SET n = signet_counts.n + excluded.n
 )
 SELECT project, id, NULL::bigint AS ord, NULL::bigint AS epoch FROM inserted UNION ALL SELECT id, NULL, ord, NULL FROM made
@@ -478,11 +497,13 @@ async function migrate(pool: Pool, log: Log, makePartitions: MakePartitions, pro
     const { rows } = await lock.query<{ version: number }>('SELECT version FROM signet_schema')
     const version = rows[0]?.version ?? 0
     if (version > VERSION) throw new Error(`signet: the database has schema version ${version}, newer than this Signet knows (${VERSION}): upgrade Signet`)
-    // Schema 4 is a step over the layout of 3, taken once the store is open (rekey).
-    if (version >= V3) return
+    // Schema 4 and 5 are steps over the layout of 3, taken once the store is open (rekey, and the
+    // digests); 6's column comes first, as every statement of this release reads it.
+    if (version >= V3) return void (version < 6 && (await lock.query(POSTGRES_V6('signet_events'))))
     await lock.query('BEGIN')
     for (const step of POSTGRES_MIGRATIONS.slice(version)) await lock.query(step)
     await lock.query(POSTGRES_V3.begin)
+    await lock.query(POSTGRES_V6('signet_events_3'))
     // The seq goes on from the old table's.
     await lock.query("SELECT setval('signet_events_seq', greatest((SELECT coalesce(max(seq), 0) FROM signet_events), (SELECT last_value FROM signet_events_seq)))")
     await lock.query('DELETE FROM signet_schema')
@@ -513,6 +534,7 @@ type Client = Pick<PoolClient, 'query'>
  * the key they are to have (record.ts's rekeyedTransaction), and where each row is.
  */
 async function rekeyed(client: Client) {
+  const { columns: RECORD_COLUMNS, from: RECORD_FROM } = await recordsOf(client)
   const { rows } = await client.query<RecordRow & { n_project: number; month: number }>(
     `SELECT e.project AS n_project, e.month, ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.type = $1`,
     [typeCode('transaction')],
@@ -581,6 +603,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     await pool.end()
     throw new Error(`signet: PostgreSQL at ${where}: ${(err as Error).message.replace(/^signet: /, '')}`)
   }
+  const { columns: RECORD_COLUMNS, from: RECORD_FROM, strings } = await recordsOf(pool)
 
   /** fn in a transaction of its own connection, tried again when the database says it will succeed then. */
   // The store's salt for forgotten ids' digests (schema 5), read once the store is at that schema;
@@ -863,6 +886,8 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
       await client.query('UPDATE signet_schema SET version = 5')
       return old.length
     })
+    // Schema 6: its column was added as the store was opened (migrate).
+    await pool.query('UPDATE signet_schema SET version = 6 WHERE version < 6')
     if (digested) {
       log(`signet: the ids of ${fmt(digested)} forgotten events are kept as keyed digests now, no longer as they were (schema 5)`)
       await vacuum(['signet_forgotten', 'signet_strings'])
@@ -1115,7 +1140,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
         // Events of the person, and the anonymous events of the anonymous ids theirs carried; with
         // the dictionary's numbers of their strings, which may have no other use.
         type Found = RecordRow & { month: number; [n: `n_${string}`]: number | null }
-        const select = `SELECT ${RECORD_COLUMNS}, e.month, ${STRING_COLUMNS.map((c) => `e.${c} AS n_${c}`)} FROM ${RECORD_FROM}`
+        const select = `SELECT ${RECORD_COLUMNS}, e.month, ${strings.map((c) => `e.${c} AS n_${c}`)} FROM ${RECORD_FROM}`
         const rows = new Map<string, Found>()
         const own = await client.query<Found>(`${select} WHERE e.person = ${PERSON('$1')} AND ($2::bytea IS NULL OR e.project = ${PROJECT('$2')}) FOR UPDATE OF e`, [
           keyOf(personId),
@@ -1144,7 +1169,7 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
         for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
           await client.query(`DELETE FROM ${table} WHERE person_id = $1 AND ($2::text IS NULL OR project = $2)`, [personId, project ?? null])
         // The dictionary's entries only these events used.
-        const candidates = [...new Set(all.flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r.row[`n_${c}`]).filter((n) => n !== null) as number[]))]
+        const candidates = [...new Set(all.flatMap((r) => strings.slice(1).map((c) => r.row[`n_${c}`]).filter((n) => n !== null) as number[]))]
         await unusedGone(client, candidates)
         // Every writer plans its numbers again, and learns that events are forgotten (ADD, write).
         if (all.length) await client.query('UPDATE signet_dictionary SET epoch = epoch + 1')

@@ -9,8 +9,11 @@ import { createHash, createHmac } from 'node:crypto'
 import type { EventType } from '../../protocol'
 import { transactionKey, type StoredEvent, type Verdict } from '../verify/batch'
 
-/** The dictionary's kinds, in the order of the row's string columns: the kind's number is its index + 1. Never reordered. */
-export const STRING_COLUMNS = ['project', 'person', 'anonymous', 'name', 'url', 'title', 'referrer', 'ip'] as const
+/**
+ * The dictionary's kinds, in the order of the row's string columns: the kind's number is its index + 1.
+ * Never reordered; a new one comes last (device, schema 6: a column added to the table, last too).
+ */
+export const STRING_COLUMNS = ['project', 'person', 'anonymous', 'name', 'url', 'title', 'referrer', 'ip', 'device'] as const
 export type StringColumn = (typeof STRING_COLUMNS)[number]
 export const kindOf = (column: StringColumn) => STRING_COLUMNS.indexOf(column) + 1
 
@@ -94,7 +97,7 @@ export function encodeEvent(record: Readonly<Record<string, unknown>>): EncodedE
   if (!own(record, 'receivedAt') || !Number.isSafeInteger(receivedAt) || !own(record, 'project') || typeof record.project != 'string' || !own(record, 'id') || typeof record.id != 'string')
     throw new Error('signet: a stored record without its id, project or receivedAt')
   const at = receivedAt as number
-  const e: EncodedEvent = { id: idKey(record.id), receivedAt: at, strings: [record.project, null, null, null, null, null, null, null], type: null, verdict: null, tsDelta: null, timeDelta: null, props: null, rest: null }
+  const e: EncodedEvent = { id: idKey(record.id), receivedAt: at, strings: [record.project, null, null, null, null, null, null, null, null], type: null, verdict: null, tsDelta: null, timeDelta: null, props: null, rest: null }
   const set = (column: StringColumn, value: string) => (e.strings[kindOf(column) - 1] = value)
   let rest: Record<string, unknown> | undefined
   // One pass over the keys (this runs for every event stored): each kept in its column when it fits one, else in rest.
@@ -131,6 +134,7 @@ export function encodeEvent(record: Readonly<Record<string, unknown>>): EncodedE
       case 'anonymousId':
       case 'name':
       case 'ip':
+      case 'device':
         if (typeof v == 'string') {
           set(key == 'personId' ? 'person' : key == 'anonymousId' ? 'anonymous' : key, v)
           continue
@@ -173,6 +177,7 @@ export function decodeEvent(row: Omit<EncodedEvent, 'strings'> & { strings: read
   e.receivedAt = row.receivedAt
   if (row.verdict !== null) e.verdict = VERDICTS[row.verdict]
   if (s('ip') !== null) e.ip = s('ip')
+  if (s('device') !== null) e.device = s('device')
   // Key by key: Object.assign would take a key "__proto__" for the prototype.
   if (row.rest !== null)
     for (const [k, v] of Object.entries(JSON.parse(row.rest) as object)) Object.defineProperty(e, k, { value: v, enumerable: true, writable: true, configurable: true })
@@ -197,10 +202,13 @@ export type Row = [
   timeDelta: number | null,
   props: string | null,
   rest: string | null,
+  device: number | null,
 ]
 
 /** The events table's columns, in Row's order. */
-export const ROW_COLUMNS = ['project', 'id', 'received_at', 'person', 'anonymous', 'type', 'verdict', 'name', 'url', 'title', 'referrer', 'ip', 'ts_delta', 'time_delta', 'props', 'rest'] as const
+export const ROW_COLUMNS = ['project', 'id', 'received_at', 'person', 'anonymous', 'type', 'verdict', 'name', 'url', 'title', 'referrer', 'ip', 'ts_delta', 'time_delta', 'props', 'rest', 'device'] as const
+/** The events table's columns before schema 6 (schema 3's copy makes its table so, then the column is added). */
+export const ROW_COLUMNS_V3 = ROW_COLUMNS.slice(0, -1)
 
 /** The row of an encoded event, given the dictionary's number of each of its strings (in STRING_COLUMNS order). */
 export const toRow = (e: EncodedEvent, ids: readonly (number | null)[]): Row => [
@@ -220,11 +228,12 @@ export const toRow = (e: EncodedEvent, ids: readonly (number | null)[]): Row => 
   e.timeDelta,
   e.props,
   e.rest,
+  ids[8],
 ]
 
 /**
  * Whether two rows under one id are one event sent twice, as store.ts's sameEvent judges records:
- * the same sender, verdict and content, whenever it arrived and from whichever address; a
+ * the same sender, verdict and content, whenever it arrived and from whichever address or device; a
  * transaction whatever its ts and page. Self-contained (no imports, no closure): the SQLite writer
  * thread runs its source.
  */
@@ -262,9 +271,17 @@ export interface RecordRow {
   [string: `s_${string}`]: string | null
 }
 
-/** The columns and joins that read events back as records, for both engines (RECORD_FROM names the table `e`). */
-export const RECORD_COLUMNS = `e.seq, e.id, e.received_at, e.type, e.verdict, e.ts_delta, e.time_delta, e.props, e.rest, ${STRING_COLUMNS.map((c, i) => `s${i}.value AS s_${c}`).join(', ')}`
-export const RECORD_FROM = `signet_events e ${STRING_COLUMNS.map((c, i) => `LEFT JOIN signet_strings s${i} ON s${i}.id = e.${c}`).join(' ')}`
+/**
+ * The columns and joins that read events back as records, for both engines (`from` names the table
+ * `e`), of a table with these string columns: a store not migrated yet, opened to read only, has
+ * no device column.
+ */
+export const recordSelect = (strings: readonly StringColumn[] = STRING_COLUMNS) => ({
+  strings,
+  columns: `e.seq, e.id, e.received_at, e.type, e.verdict, e.ts_delta, e.time_delta, e.props, e.rest, ${strings.map((c) => `s${kindOf(c)}.value AS s_${c}`).join(', ')}`,
+  from: `signet_events e ${strings.map((c) => `LEFT JOIN signet_strings s${kindOf(c)} ON s${kindOf(c)}.id = e.${c}`).join(' ')}`,
+})
+export const { columns: RECORD_COLUMNS, from: RECORD_FROM } = recordSelect()
 
 /** A row read back as its record. */
 export const recordOf = (r: RecordRow): StoredEvent =>

@@ -2,6 +2,7 @@
 // rows, this sums them, and the engine adds (or, for events it deletes, subtracts) the sums.
 
 import type { StoredEvent } from '../verify/batch'
+import { DEVICE_PARTS, deviceParts } from '../verify/device'
 
 export const DAY = 86_400_000
 
@@ -19,6 +20,8 @@ export interface EventRow {
   props: string | null
   /** A counted transaction's revenue in hundredths (revenueOf), else null. */
   revenue: number | null
+  /** The browser, system and device type the event came from (device.ts's label), or null. */
+  device: string | null
 }
 
 /**
@@ -56,6 +59,7 @@ export function rowOf(e: StoredEvent): EventRow {
     referrer: e.page?.referrer ?? null,
     props: personal ? JSON.stringify(e.props) : null,
     revenue: revenueOf(e.type, e.verdict, e.props),
+    device: typeof e.device == 'string' ? e.device : null,
   }
 }
 
@@ -65,7 +69,7 @@ export interface Summaries {
   days: [string, number, string, number][]
   /** project, day, person id */
   dayPeople: [string, number, string][]
-  /** project, day, kind (page, event, referrer, utm_source, utm_medium, utm_campaign: store.ts's NAMED_KINDS; and REVENUE's), name, events (REVENUE's hundredths: the sum) */
+  /** project, day, kind (page, event, referrer, utm_source, utm_medium, utm_campaign, browser, os, device: store.ts's NAMED_KINDS; and REVENUE's), name, events (REVENUE's hundredths: the sum) */
   names: [string, number, string, string, number][]
   /** project, person id, first seen, last seen, verified events, latest properties as JSON or null */
   people: [string, string, number, number, number, string | null][]
@@ -122,6 +126,8 @@ export function summarise(rows: Iterable<EventRow>): Summaries {
       const from = hostOf(r.referrer)
       if (from && from != hostOf(r.url)) name('referrer', from)
       for (const [key, value] of campaignOf(r.url)) name(key, value)
+      // Pageviews, as the pages are: what their visits came with.
+      deviceParts(r.device)?.forEach((part, i) => name(DEVICE_PARTS[i], part))
     } else if (r.type == 'event') name('event', r.name)
     if (r.revenue !== null) {
       const { kind, orders, hundredths } = REVENUE

@@ -4,5 +4,5 @@
  * engine checks its migrations against its number when loaded. A change of schema raises its number
  * here, and the package's version (CHANGELOG.md).
  */
-export const SQLITE_SCHEMA = 5
-export const POSTGRES_SCHEMA = 5
+export const SQLITE_SCHEMA = 6
+export const POSTGRES_SCHEMA = 6

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, statfsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, RECORD_COLUMNS, RECORD_FROM, recordOf, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
+import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, recordOf, recordSelect, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
 import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import type { StoredEvent } from '../verify/batch'
@@ -153,12 +153,24 @@ CREATE TABLE signet_forgotten_5 (
 ALTER TABLE signet_forgotten_5 RENAME TO signet_forgotten;
 DROP TABLE signet_doomed;`,
 }
+/**
+ * Schema 6: each event's browser, operating system and device type (the dictionary's `device`
+ * kind). A column added (no table rewritten): to the events table of a store of schema 3 to 5 as
+ * it is opened, and to schema 3's new table as a migration makes it.
+ */
+export const SQLITE_V6 = (table: string) => `ALTER TABLE ${table} ADD COLUMN device INTEGER`
 // The schema this release keeps a SQLite store in (user_version): its SQL steps, schema 3's copy
-// (the layout since: V3), then schema 4's transaction keys and schema 5's erasure, steps of code
-// taken once the store is open.
+// (the layout since: V3), then schema 4's transaction keys, schema 5's erasure and schema 6's
+// column, steps of code taken once the store is open.
 const VERSION = SQLITE_SCHEMA
 const V3 = 3
-if (SQLITE_MIGRATIONS.length + 3 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
+if (SQLITE_MIGRATIONS.length + 4 != VERSION) throw new Error('signet: schema.ts and the SQLite migrations disagree')
+
+const hasColumn = (db: Database, table: string, column: string) => !!db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column)
+/** Schema 6's column, added to `table` unless it has it. */
+const withDevice = (db: Database, table: string) => hasColumn(db, table, 'device') || db.exec(SQLITE_V6(table))
+/** How records are read from this store's events table: without a device column in one opened to read only before schema 6. */
+const recordsOf = (db: Database) => recordSelect(hasColumn(db, 'signet_events', 'device') ? STRING_COLUMNS : STRING_COLUMNS.filter((c) => c != 'device'))
 
 // An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
 // lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x
@@ -226,10 +238,12 @@ function makeInterner(db: Database, hash: (entry: string) => Uint8Array) {
 
 /**
  * A batch for the writer thread: WRITE_FIELDS per event, flat (the project, id and verdict as text;
- * the record's strings, in STRING_COLUMNS order; the rest of the row), and the rejections, six columns each:
- * project and reason to count, and the person it claimed (or null), when, address, origin, to keep.
+ * the record's strings, in STRING_COLUMNS order; then ENCODED_FIELDS of its encoding, in that
+ * order), and the rejections, six columns each: project and reason to count, and the person it
+ * claimed (or null), when, address, origin, to keep.
  */
-const WRITE_FIELDS = 19
+const ENCODED_FIELDS = ['id', 'receivedAt', 'type', 'verdict', 'tsDelta', 'timeDelta', 'props', 'rest'] as const
+const WRITE_FIELDS = 3 + STRING_COLUMNS.length + ENCODED_FIELDS.length
 interface WriteJob {
   n: number
   rows: (string | number | Uint8Array | null)[]
@@ -245,11 +259,12 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, existingSql, forgottenSql, epochSql, countSql, attemptSql, busyMs, day: DAY_MS, fields } = workerData as Record<string, string & number>
+  const { driver, file, insertSql, existingSql, forgottenSql, epochSql, countSql, attemptSql, busyMs, day: DAY_MS, fields, strings } = workerData as Record<string, string & number>
+  const encodedFields = workerData.encoded as string[]
   const salt = workerData.salt as Uint8Array
   const { createHash, createHmac } = require('node:crypto') as typeof import('node:crypto')
-  // record.ts's sameRow and this file's makeInterner, whose sources this thread's is prefixed with.
-  const { sameRow: same, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; makeInterner: typeof makeInterner }
+  // record.ts's sameRow and toRow and this file's makeInterner, whose sources this thread's is prefixed with.
+  const { sameRow: same, toRow: rowOf, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; toRow: typeof toRow; makeInterner: typeof makeInterner }
   const Driver = require(driver) as typeof BetterSqlite3
   const db = new Driver(file, { timeout: busyMs })
   // NORMAL: a commit survives the process being killed (not a power cut), without an fsync per commit.
@@ -288,11 +303,12 @@ function writerThread() {
         let outcome: Outcome = 'repeat'
         // A forgotten event is absorbed as a repeat.
         if (!(forgetting && forgotten.get(project, forgottenKey(id)))) {
-          const receivedAt = rows[i + 12] as number
-          const day = Math.floor(receivedAt / DAY_MS)
-          const ids = rows.slice(i + 3, i + 11).map((value, k) => (value === null ? null : intern(k + 1, value as string, day)))
-          const key = rows[i + 11] as Uint8Array
-          const row = [ids[0], Buffer.from(key.buffer, key.byteOffset, key.byteLength), receivedAt, ids[1], ids[2], ...rows.slice(i + 13, i + 15), ...ids.slice(3), ...rows.slice(i + 15, i + fields)]
+          const encoded = Object.fromEntries(encodedFields.map((f, k) => [f, rows[i + 3 + strings + k]])) as unknown as Parameters<typeof toRow>[0]
+          const day = Math.floor(encoded.receivedAt / DAY_MS)
+          const ids = rows.slice(i + 3, i + 3 + strings).map((value, k) => (value === null ? null : intern(k + 1, value as string, day)))
+          const key = encoded.id
+          encoded.id = Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+          const row = rowOf(encoded, ids)
           if (insert.run(...row).changes > 0) outcome = 'stored'
           else if (!same(row, existing.get(row[0], row[1]) as unknown[])) outcome = 'conflict'
         }
@@ -444,12 +460,14 @@ async function copyEvents(copy: ReturnType<typeof copier>, log: Log, progress?: 
 async function migrate(db: Database, file: string, log: Log, progress?: Progress) {
   const version = () => db.pragma('user_version', { simple: true }) as number
   if (version() > VERSION) throw new Error(`signet: ${file} has schema version ${version()}, newer than this Signet knows (${VERSION}): upgrade Signet`)
-  // Schema 4 is a step over the layout of 3, taken once the store is open (rekey).
-  if (version() >= V3) return
+  // Schema 4 and 5 are steps over the layout of 3, taken once the store is open (rekey, toV5); 6's
+  // column comes first, as every statement of this release reads it.
+  if (version() >= V3) return void db.transaction(() => withDevice(db, 'signet_events')).immediate()
   db.transaction(() => {
     for (const step of SQLITE_MIGRATIONS.slice(version())) db.exec(step)
     db.pragma(`user_version = ${Math.max(version(), SQLITE_MIGRATIONS.length)}`)
     db.exec(SQLITE_V3.begin)
+    withDevice(db, 'signet_events_3')
   }).immediate()
   const copy = copier(db)
   await copyEvents(copy, log, progress)
@@ -510,6 +528,7 @@ function legacyStore(file: string, db: Database, version: number): Store {
  * the key they are to have (record.ts's rekeyedTransaction): their seq, project number and record.
  */
 function rekeyed(db: Database) {
+  const { columns: RECORD_COLUMNS, from: RECORD_FROM } = recordsOf(db)
   const rows = db.prepare(`SELECT e.project AS n_project, ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE e.type = ?`).all(typeCode('transaction')) as (RecordRow & { n_project: number })[]
   return rows.flatMap((r) => {
     const record = recordOf(r)
@@ -585,6 +604,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     const version = db.pragma('user_version', { simple: true }) as number
     if (version < V3) return legacyStore(file, db, version)
   }
+  const { columns: RECORD_COLUMNS, from: RECORD_FROM, strings } = recordsOf(db)
   const selectCounts = db.prepare('SELECT kind, name, n FROM signet_counts WHERE project = ?')
   const records = (sql: string) => db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} ${sql}`)
   const selectRecent = records(`WHERE e.project = ${PROJECT} ORDER BY e.received_at DESC, e.seq DESC LIMIT ?`)
@@ -661,7 +681,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   }
   // Events of one person, and the anonymous events of the anonymous ids theirs carried; with the
   // dictionary's numbers of their strings, which may have no other use.
-  const numbers = STRING_COLUMNS.map((c) => `e.${c} AS n_${c}`)
+  const numbers = strings.map((c) => `e.${c} AS n_${c}`)
   const own = db.prepare(`SELECT ${RECORD_COLUMNS}, ${numbers} FROM ${RECORD_FROM} WHERE e.person = ${PERSON} AND (? IS NULL OR e.project = ${PROJECT})`)
   const carried = db.prepare(`SELECT ${RECORD_COLUMNS}, ${numbers} FROM ${RECORD_FROM} WHERE e.project = ? AND e.person IS NULL AND e.anonymous = ?`)
   const forget = db.transaction((personId: string, project: string | null) => {
@@ -681,7 +701,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       gone.run(seq)
       remember.run(record.project, forgottenKey(salt(), record.id), today)
     }
-    unusedGone(new Set([...rows.values()].flatMap((r) => STRING_COLUMNS.slice(1).map((c) => r[`n_${c}`]).filter((n) => n != null) as number[])))
+    unusedGone(new Set([...rows.values()].flatMap((r) => strings.slice(1).map((c) => r[`n_${c}`]).filter((n) => n != null) as number[])))
     // Every writer drops its cached numbers, and learns that events are forgotten (makeInterner, writerThread).
     if (rows.size) db.prepare('UPDATE signet_dictionary SET epoch = epoch + 1').run()
     for (const table of ['signet_people', 'signet_day_people', 'signet_attempts'])
@@ -731,6 +751,8 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
     db.pragma('user_version = 5')
     return old.length
   })
+  // Schema 6: its column was added as the store was opened (migrate).
+  const toV6 = db.transaction(() => (db.pragma('user_version', { simple: true }) as number) < 6 && db.pragma('user_version = 6'))
   let salt_: Buffer | undefined
   const salt = () => (salt_ ??= db.prepare('SELECT salt FROM signet_salt').pluck().get() as Buffer)
   const purgeChunk = db.transaction((before: number) => {
@@ -780,12 +802,12 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   }
   const shared = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, busyMs: BUSY_MS }
   const start = () => {
-    const started = new Worker(`globalThis.sameRow = ${sameRow};\nglobalThis.makeInterner = ${makeInterner};\n(${writerThread})()`, {
+    const started = new Worker(`globalThis.sameRow = ${sameRow};\nglobalThis.toRow = ${toRow};\nglobalThis.makeInterner = ${makeInterner};\n(${writerThread})()`, {
       eval: true,
       workerData: {
         ...shared,
         ...{ insertSql: INSERT, existingSql: EXISTING, forgottenSql: FORGOTTEN, epochSql: EPOCH, countSql: COUNT, attemptSql: ATTEMPT, salt: salt() },
-        ...{ day: DAY, fields: WRITE_FIELDS },
+        ...{ day: DAY, fields: WRITE_FIELDS, strings: STRING_COLUMNS.length, encoded: ENCODED_FIELDS },
       },
     })
     started.on('message', (result: WriteResult) => {
@@ -814,6 +836,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       log(`signet: the ids of ${fmt(digested)} forgotten events are kept as keyed digests now, no longer as they were (schema 5)`)
       checkpointed(db, log, file)
     }
+    toV6.immediate()
     thread = start()
   }
   let outgoing: WriteJob[] = []
@@ -833,7 +856,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       const rows: WriteJob['rows'] = []
       for (const e of events) {
         const c = encodeEvent(e as unknown as Record<string, unknown>)
-        rows.push(e.project, e.id, e.verdict, ...c.strings, c.id, c.receivedAt, c.type, c.verdict, c.tsDelta, c.timeDelta, c.props, c.rest)
+        rows.push(e.project, e.id, e.verdict, ...c.strings, ...ENCODED_FIELDS.map((f) => c[f]))
       }
       return new Promise((resolve, reject) => {
         calls.set(++n, { resolve, reject })

@@ -65,9 +65,20 @@ export interface Named {
 
 /**
  * The console's ranked lists of a period, by what the summaries count them under (rollup.ts): page
- * paths, event names, outside referrer hosts, and the utm_* parameters of pages landed on.
+ * paths, event names, outside referrer hosts, the utm_* parameters of pages landed on, and the
+ * browsers, operating systems and device types of pageviews (device.ts).
  */
-export const NAMED_KINDS = { pages: 'page', events: 'event', referrers: 'referrer', utm_source: 'utm_source', utm_medium: 'utm_medium', utm_campaign: 'utm_campaign' } as const
+export const NAMED_KINDS = {
+  pages: 'page',
+  events: 'event',
+  referrers: 'referrer',
+  utm_source: 'utm_source',
+  utm_medium: 'utm_medium',
+  utm_campaign: 'utm_campaign',
+  browsers: 'browser',
+  systems: 'os',
+  devices: 'device',
+} as const
 export type NamedLists = Record<keyof typeof NAMED_KINDS, Named[]>
 
 /** Refused attempts that claimed one person id, for one reason. */

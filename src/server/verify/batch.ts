@@ -45,10 +45,11 @@ export type Verdict =
  * What the collector stores: the event without its signature, plus where and how it arrived.
  * time is when the event happened by the collector's clock (ts corrected by the batch's sentAt).
  * ip is the sender's address, cut to its network (IPv4 /24, IPv6 /48) when the batch asked for anonymizeIP.
+ * device is the browser, system and device type its User-Agent header names (device.ts).
  */
-export type StoredEvent = Omit<IncomingEvent, 'signature'> & { time: number; project: string; receivedAt: number; verdict: Verdict; ip?: string }
+export type StoredEvent = Omit<IncomingEvent, 'signature'> & { time: number; project: string; receivedAt: number; verdict: Verdict; ip?: string; device?: string }
 
-type Added = Pick<StoredEvent, 'time' | 'project' | 'receivedAt' | 'verdict' | 'ip'>
+type Added = Pick<StoredEvent, 'time' | 'project' | 'receivedAt' | 'verdict' | 'ip' | 'device'>
 
 /** IPv4 to its /24, IPv6 to its /48, so the address names a network and not a household. */
 export function anonymizeIp(ip: string): string {
@@ -166,6 +167,7 @@ export function storableEvent(e: IncomingEvent, added?: Added) {
     event.receivedAt = added.receivedAt
     event.verdict = added.verdict
     if (added.ip) event.ip = added.ip
+    if (added.device) event.device = added.device
   }
   return event
 }
@@ -232,6 +234,7 @@ export function checkBatch(
   {
     receivedAt = Date.now(),
     ip,
+    device,
     maxEvents = LIMITS.events,
     maxEventAgeMs = EVENT_AGE.past,
     maxAnonymousProps = MAX_ANONYMOUS_PROPS,
@@ -239,6 +242,8 @@ export function checkBatch(
   }: {
     receivedAt?: number
     ip?: string
+    /** The request's browser, system and device type (device.ts's label). */
+    device?: string
     maxEvents?: number
     maxEventAgeMs?: number
     maxAnonymousProps?: number
@@ -278,7 +283,7 @@ export function checkBatch(
       rejected.push({ id, reason: 'too_large', event: storableEvent(item as IncomingEvent) })
     else {
       const time = sentAt === undefined ? ts : receivedAt - Math.max(0, age)
-      const stored = storableEvent(item as IncomingEvent, { time, project: token, receivedAt, verdict, ip })
+      const stored = storableEvent(item as IncomingEvent, { time, project: token, receivedAt, verdict, ip, device })
       const json = JSON.stringify(stored)
       if (json.length > LIMITS.event) rejected.push({ id, reason: 'too_large' })
       else {
