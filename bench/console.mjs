@@ -30,7 +30,10 @@ const require = createRequire(import.meta.url)
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
-/** The benchmark's typical traffic: pageviews and events of 20,000 people (60% verified), on 200 pages, from 10 referrers. */
+/** The benchmark's typical traffic: pageviews, events and purchases of 20,000 people (60% verified), on 200 pages, from 10 referrers, on 12 kinds of device. */
+// What pageviews came from (device.ts's labels), the first far more often than the last.
+const DEVICES = ['Chrome|Windows|desktop', 'Mobile Safari|iOS|mobile', 'Chrome|Android|mobile', 'Safari|Mac OS|desktop', 'Chrome|Mac OS|desktop', 'Edge|Windows|desktop', 'Firefox|Windows|desktop', 'Mobile Safari|iOS|tablet', 'Samsung Browser|Android|mobile', 'Firefox|Linux|desktop', 'Chrome|Linux|desktop', 'Opera|Windows|desktop']
+
 function events(from, count, timeOf) {
   const list = []
   for (let i = 0; i < count; i++) {
@@ -40,17 +43,20 @@ function events(from, count, timeOf) {
     const verified = who % 10 < 6
     list.push({
       id: n.toString(16).padStart(12, '0') + 'e'.repeat(20),
-      type: n % 4 ? 'event' : 'pageview',
+      // One event in 100 a purchase.
+      type: n % 100 == 1 ? 'transaction' : n % 4 ? 'event' : 'pageview',
       ts: receivedAt - 50,
       anonymousId: `anon-${who}`,
       ...(verified && { personId: `person-${who}@example.com` }),
       ...(n % 4 && { name: `event_${n % 20}`, props: { sku: `SKU-${n % 500}`, price: 19.99 } }),
+      ...(n % 100 == 1 && { name: `order-${n}`, props: { revenue: 10 + (n % 90), quantity: 1 } }),
       page: { url: `https://shop.example.com/products/${n % 200}?ref=home`, title: `Product ${n % 200}`, referrer: `https://site${n % 10}.example/` },
       project: PROJECT,
       receivedAt,
       time: receivedAt - 50,
       verdict: verified ? 'verified' : 'anonymous',
       ip: `203.0.${n % 250}.0`,
+      device: DEVICES[Math.floor(DEVICES.length * ((n * 7919) % 1000 / 1000) ** 2)],
     })
   }
   return list
@@ -227,7 +233,7 @@ const lines = [
   '',
   `\`npm run bench:console\`, ${new Date().toISOString().slice(0, 10)}: ${cpu}, Node ${process.version}.`,
   `Each store holds ${fmt(FILL)} events over 60 days (${fmt(OLD)} of them older than 35 days; ${fmt(PEOPLE)} people, 60% verified; 200 pages,`,
-  '20 event names, 10 referrers) and refused attempts, summed up; `signet collector` (1 worker) serves it. Each view is asked for',
+  '20 event names, 10 referrers, 12 browser/system/device labels, a purchase in 100) and refused attempts, summed up; `signet collector` (1 worker) serves it. Each view is asked for',
   `${TIMES} times over HTTP with the token, as the dashboard asks (the summaries' catch-up included); median and slowest.`,
   '',
   `| view | ${results.map((r) => `${r.name} median ms | slowest ms`).join(' | ')} |`,
