@@ -25,7 +25,12 @@ test("an identity provider's short-lived token expires while events wait: every 
     for (let i = 0; i < 5; i++) gs('event', 'waiting', { i })
   })
   await page.waitForTimeout(2500)
-  const events = await stored((e) => e.name == 'waiting', 5)
+  // Up to 30 s, not stored()'s 10: three 503s, then a refusal as expired, each retried after the
+  // tracker's backoff (at most 1.5, 3, then 6 s, jittered), put the stored events 8 to 12 s after
+  // the first 503 here, and up to ~12 s by design (an idle CI run saw none within 12.5 s).
+  test.setTimeout(60_000)
+  await expect.poll(async () => (await collector.events()).filter((e) => e.name == 'waiting').length, { timeout: 30_000 }).toBe(5)
+  const events = (await collector.events()).filter((e) => e.name == 'waiting')
   expect(events.map((e) => [e.personId, e.verdict])).toEqual(Array(5).fill(['alice@example.com', 'verified']))
   expect(new Set(events.map((e) => e.id)).size).toBe(5)
   // They were refused once as expired, then sent again with a fresh token from the provider.
