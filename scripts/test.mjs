@@ -43,7 +43,8 @@ const failures = {
       const failed = file.assertionResults.filter((t) => t.status == 'failed')
       // A file that failed before any test ran (an import, a hook) has its message on the file.
       if (!failed.length && file.status == 'failed') return [`${where}: ${firstLines(file.message)}`]
-      return failed.map((t) => `${where} › ${t.fullName}: ${firstLines(t.failureMessages?.[0])}`)
+      // With its duration: vitest's report keeps no message for a timeout (only STACK_TRACE_ERROR).
+      return failed.map((t) => `${where} › ${t.fullName} (${Math.round(t.duration ?? 0)} ms): ${firstLines(t.failureMessages?.[0])}`)
     }),
   playwright: (report) => {
     const out = []
