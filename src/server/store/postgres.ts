@@ -178,7 +178,7 @@ if (POSTGRES_MIGRATIONS.length + 4 != VERSION) throw new Error('signet: schema.t
 /** How records are read from this store's events table: without a device column in one opened to read only before schema 6. */
 async function recordsOf(db: Pick<Pool, 'query'>) {
   const { rows } = await db.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'signet_events' AND column_name = 'device'")
-  return recordSelect(rows.length ? STRING_COLUMNS : STRING_COLUMNS.filter((c) => c != 'device'))
+  return recordSelect(rows.length > 0)
 }
 
 /** A month as the partitions number them: months since January 1970 (UTC). */

@@ -272,16 +272,18 @@ export interface RecordRow {
 }
 
 /**
- * The columns and joins that read events back as records, for both engines (`from` names the table
- * `e`), of a table with these string columns: a store not migrated yet, opened to read only, has
- * no device column.
+ * The string columns an events table has, and the columns and joins that read its events back as
+ * records, for both engines (`from` names the table `e`): without schema 6's device column when the
+ * table has none (a store not migrated yet, opened to read only).
  */
-export const recordSelect = (strings: readonly StringColumn[] = STRING_COLUMNS) => ({
-  strings,
-  columns: `e.seq, e.id, e.received_at, e.type, e.verdict, e.ts_delta, e.time_delta, e.props, e.rest, ${strings.map((c) => `s${kindOf(c)}.value AS s_${c}`).join(', ')}`,
-  from: `signet_events e ${strings.map((c) => `LEFT JOIN signet_strings s${kindOf(c)} ON s${kindOf(c)}.id = e.${c}`).join(' ')}`,
-})
-export const { columns: RECORD_COLUMNS, from: RECORD_FROM } = recordSelect()
+export const recordSelect = (hasDevice: boolean) => {
+  const strings = hasDevice ? STRING_COLUMNS : STRING_COLUMNS.filter((c) => c != 'device')
+  return {
+    strings,
+    columns: `e.seq, e.id, e.received_at, e.type, e.verdict, e.ts_delta, e.time_delta, e.props, e.rest, ${strings.map((c) => `s${kindOf(c)}.value AS s_${c}`).join(', ')}`,
+    from: `signet_events e ${strings.map((c) => `LEFT JOIN signet_strings s${kindOf(c)} ON s${kindOf(c)}.id = e.${c}`).join(' ')}`,
+  }
+}
 
 /** A row read back as its record. */
 export const recordOf = (r: RecordRow): StoredEvent =>

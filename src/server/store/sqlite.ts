@@ -170,7 +170,7 @@ const hasColumn = (db: Database, table: string, column: string) => !!db.prepare(
 /** Schema 6's column, added to `table` unless it has it. */
 const withDevice = (db: Database, table: string) => hasColumn(db, table, 'device') || db.exec(SQLITE_V6(table))
 /** How records are read from this store's events table: without a device column in one opened to read only before schema 6. */
-const recordsOf = (db: Database) => recordSelect(hasColumn(db, 'signet_events', 'device') ? STRING_COLUMNS : STRING_COLUMNS.filter((c) => c != 'device'))
+const recordsOf = (db: Database) => recordSelect(hasColumn(db, 'signet_events', 'device'))
 
 // An event forgotten (erased) is not stored again when a tracker sends it once more. Checked by a
 // lookup of its own: as one INSERT … SELECT … WHERE NOT EXISTS, the insert measured 3.5x
