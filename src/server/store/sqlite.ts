@@ -238,12 +238,13 @@ function makeInterner(db: Database, hash: (entry: string) => Uint8Array) {
 
 /**
  * A batch for the writer thread: WRITE_FIELDS per event, flat (the project, id and verdict as text;
- * the record's strings, in STRING_COLUMNS order; then ENCODED_FIELDS of its encoding, in that
- * order), and the rejections, six columns each: project and reason to count, and the person it
- * claimed (or null), when, address, origin, to keep.
+ * the record's strings, in STRING_COLUMNS order; then its row, toRow's, with null where the
+ * dictionary's numbers go, at STRING_PLACES), and the rejections, six columns each: project and
+ * reason to count, and the person it claimed (or null), when, address, origin, to keep.
  */
-const ENCODED_FIELDS = ['id', 'receivedAt', 'type', 'verdict', 'tsDelta', 'timeDelta', 'props', 'rest'] as const
-const WRITE_FIELDS = 3 + STRING_COLUMNS.length + ENCODED_FIELDS.length
+const WRITE_FIELDS = 3 + STRING_COLUMNS.length + ROW_COLUMNS.length
+const STRING_PLACES = STRING_COLUMNS.map((c) => ROW_COLUMNS.indexOf(c))
+const NO_NUMBERS = STRING_COLUMNS.map(() => null)
 interface WriteJob {
   n: number
   rows: (string | number | Uint8Array | null)[]
@@ -259,12 +260,12 @@ type WriteResult = { n: number; outcomes: Outcome[] } | { n: number; error: stri
  */
 function writerThread() {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { driver, file, insertSql, existingSql, forgottenSql, epochSql, countSql, attemptSql, busyMs, day: DAY_MS, fields, strings } = workerData as Record<string, string & number>
-  const encodedFields = workerData.encoded as string[]
+  const { driver, file, insertSql, existingSql, forgottenSql, epochSql, countSql, attemptSql, busyMs, day: DAY_MS, fields } = workerData as Record<string, string & number>
+  const places = workerData.places as number[]
   const salt = workerData.salt as Uint8Array
   const { createHash, createHmac } = require('node:crypto') as typeof import('node:crypto')
-  // record.ts's sameRow and toRow and this file's makeInterner, whose sources this thread's is prefixed with.
-  const { sameRow: same, toRow: rowOf, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; toRow: typeof toRow; makeInterner: typeof makeInterner }
+  // record.ts's sameRow and this file's makeInterner, whose sources this thread's is prefixed with.
+  const { sameRow: same, makeInterner: interner } = globalThis as unknown as { sameRow: typeof sameRow; makeInterner: typeof makeInterner }
   const Driver = require(driver) as typeof BetterSqlite3
   const db = new Driver(file, { timeout: busyMs })
   // NORMAL: a commit survives the process being killed (not a power cut), without an fsync per commit.
@@ -303,12 +304,14 @@ function writerThread() {
         let outcome: Outcome = 'repeat'
         // A forgotten event is absorbed as a repeat.
         if (!(forgetting && forgotten.get(project, forgottenKey(id)))) {
-          const encoded = Object.fromEntries(encodedFields.map((f, k) => [f, rows[i + 3 + strings + k]])) as unknown as Parameters<typeof toRow>[0]
-          const day = Math.floor(encoded.receivedAt / DAY_MS)
-          const ids = rows.slice(i + 3, i + 3 + strings).map((value, k) => (value === null ? null : intern(k + 1, value as string, day)))
-          const key = encoded.id
-          encoded.id = Buffer.from(key.buffer, key.byteOffset, key.byteLength)
-          const row = rowOf(encoded, ids)
+          const row = rows.slice(i + 3 + places.length, i + fields)
+          const day = Math.floor((row[2] as number) / DAY_MS)
+          places.forEach((place, k) => {
+            const value = rows[i + 3 + k]
+            row[place] = value === null ? null : intern(k + 1, value as string, day)
+          })
+          const key = row[1] as Uint8Array
+          row[1] = Buffer.from(key.buffer, key.byteOffset, key.byteLength)
           if (insert.run(...row).changes > 0) outcome = 'stored'
           else if (!same(row, existing.get(row[0], row[1]) as unknown[])) outcome = 'conflict'
         }
@@ -802,12 +805,12 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   }
   const shared = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, busyMs: BUSY_MS }
   const start = () => {
-    const started = new Worker(`globalThis.sameRow = ${sameRow};\nglobalThis.toRow = ${toRow};\nglobalThis.makeInterner = ${makeInterner};\n(${writerThread})()`, {
+    const started = new Worker(`globalThis.sameRow = ${sameRow};\nglobalThis.makeInterner = ${makeInterner};\n(${writerThread})()`, {
       eval: true,
       workerData: {
         ...shared,
         ...{ insertSql: INSERT, existingSql: EXISTING, forgottenSql: FORGOTTEN, epochSql: EPOCH, countSql: COUNT, attemptSql: ATTEMPT, salt: salt() },
-        ...{ day: DAY, fields: WRITE_FIELDS, strings: STRING_COLUMNS.length, encoded: ENCODED_FIELDS },
+        ...{ day: DAY, fields: WRITE_FIELDS, places: STRING_PLACES },
       },
     })
     started.on('message', (result: WriteResult) => {
@@ -856,7 +859,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       const rows: WriteJob['rows'] = []
       for (const e of events) {
         const c = encodeEvent(e as unknown as Record<string, unknown>)
-        rows.push(e.project, e.id, e.verdict, ...c.strings, ...ENCODED_FIELDS.map((f) => c[f]))
+        rows.push(e.project, e.id, e.verdict, ...c.strings, ...toRow(c, NO_NUMBERS))
       }
       return new Promise((resolve, reject) => {
         calls.set(++n, { resolve, reject })
