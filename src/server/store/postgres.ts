@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
 import type { StoredEvent } from '../verify/batch'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, recordOf, recordSelect, rekeyedTransaction, ROW_COLUMNS, sameRow, STRING_COLUMNS, toRow, typeCode, verdictOfCode, type EncodedEvent, type RecordRow, type Row } from './record'
-import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
+import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, PERSON_TRANSACTIONS_SQL, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, CHANNEL_BYTES, describeUrl, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type SchemaState, type Channel, type Outcome, type PersonSummary, type Rejected, type Store, type StoreOptions } from './store'
 import { backoffDelay } from '../ops/backoff'
 import { POSTGRES_SCHEMA } from './schema'
@@ -1091,12 +1091,9 @@ export async function openPostgresStore(url: string, { readonly = false, log = c
     async person(project, personId) {
       const [{ rows }, transactions] = await Promise.all([
         pool.query<PersonRow>('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = $1 AND person_id = $2', [project, personId]),
-        pool.query<{ verdict: number | null; props: string | null }>(
-          `SELECT e.verdict, e.props FROM signet_events e WHERE e.project = ${PROJECT('$1')} AND e.person = ${PERSON('$2')} AND e.type = ${typeCode('transaction')}`,
-          [keyOf(project), keyOf(personId)],
-        ),
+        pool.query<{ verdict: number | null; props: string | null }>(PERSON_TRANSACTIONS_SQL(PROJECT('$1'), PERSON('$2')), [keyOf(project), keyOf(personId)]),
       ])
-      return rows[0] && { ...person(rows[0]), revenue: personRevenue(transactions.rows.map((t) => ({ verdict: verdictOfCode(t.verdict), props: t.props }))) }
+      return rows[0] && { ...person(rows[0]), revenue: personRevenue(transactions.rows) }
     },
     timeline,
     async names(project, period, limit) {

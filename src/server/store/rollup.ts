@@ -3,6 +3,7 @@
 
 import type { StoredEvent } from '../verify/batch'
 import { DEVICE_PARTS, deviceParts } from '../verify/device'
+import { typeCode, verdictOfCode } from './record'
 
 export const DAY = 86_400_000
 
@@ -189,12 +190,16 @@ export function overviewDays(first: number, last: number, events: Map<number, nu
   return { days, revenue: { orders: total.orders, total: total.total / 100 } }
 }
 
-/** A person's revenue from their stored transactions' verdicts and props (as JSON), as the overview counts it. */
-export function personRevenue(rows: { verdict: string | undefined; props: string | null }[]) {
+/** Each engine's query of a person's transactions (personRevenue's rows), given its subqueries for the project's and the person's numbers. */
+export const PERSON_TRANSACTIONS_SQL = (project: string, person: string) =>
+  `SELECT e.verdict, e.props FROM signet_events e WHERE e.project = ${project} AND e.person = ${person} AND e.type = ${typeCode('transaction')}`
+
+/** A person's revenue from PERSON_TRANSACTIONS_SQL's rows (verdicts as stored, props as JSON), as the overview counts it. */
+export function personRevenue(rows: { verdict: number | null; props: string | null }[]) {
   let orders = 0
   let hundredths = 0
   for (const r of rows) {
-    const revenue = revenueOf('transaction', r.verdict, r.props === null ? undefined : JSON.parse(r.props))
+    const revenue = revenueOf('transaction', verdictOfCode(r.verdict), r.props === null ? undefined : JSON.parse(r.props))
     if (revenue === null) continue
     orders++
     hundredths += revenue

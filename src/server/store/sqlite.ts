@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { encodeEvent, entryKey, entryOf, forgottenKey, idKey, kindOf, oldKeys, rekeyedTransaction, toRow, typeCode, recordOf, recordSelect, ROW_COLUMNS, sameRow, STRING_COLUMNS, verdictOfCode, type RecordRow } from './record'
-import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
+import { ATTEMPTS_KEPT, ATTEMPTS_PER_SENDER, attemptCap, countBy, DAY, daysOf, groupAttempts, isoDay, MAX_ATTEMPTS, overviewDays, PERSON_TRANSACTIONS_SQL, personRevenue, REVENUE_SQL, rowOf, summarise, TRIM_ATTEMPTS, type AttemptRow, type Summaries } from './rollup'
 import { attemptColumns, loadDriver, NAMED_KINDS, peopleSearch, tally, type NamedLists, type Outcome, type PersonSummary, type SchemaState, type Store, type StoreOptions } from './store'
 import type { StoredEvent } from '../verify/batch'
 import { SQLITE_SCHEMA } from './schema'
@@ -612,7 +612,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
   const records = (sql: string) => db.prepare(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} ${sql}`)
   const selectRecent = records(`WHERE e.project = ${PROJECT} ORDER BY e.received_at DESC, e.seq DESC LIMIT ?`)
   const selectPerson = records(`WHERE e.project = ${PROJECT} AND e.person = ${PERSON} ORDER BY e.received_at DESC, e.seq DESC LIMIT ? OFFSET ?`)
-  const personTransactions = db.prepare(`SELECT e.verdict, e.props FROM signet_events e WHERE e.project = ${PROJECT} AND e.person = ${PERSON} AND e.type = ${typeCode('transaction')}`)
+  const personTransactions = db.prepare(PERSON_TRANSACTIONS_SQL(PROJECT, PERSON))
 
   // The console's summaries, read and kept up on this connection (WAL: one writer at a time, the
   // writer thread and this one waiting their turns).
@@ -924,7 +924,7 @@ export async function openSqliteStore(file: string, { readonly = false, mustExis
       const row = db.prepare('SELECT person_id, first_seen, last_seen, n, props FROM signet_people WHERE project = ? AND person_id = ?').get(project, personId)
       if (!row) return undefined
       const transactions = personTransactions.all(keyOf(project), keyOf(personId)) as { verdict: number | null; props: string | null }[]
-      return { ...person(row as Parameters<typeof person>[0]), revenue: personRevenue(transactions.map((t) => ({ verdict: verdictOfCode(t.verdict), props: t.props }))) }
+      return { ...person(row as Parameters<typeof person>[0]), revenue: personRevenue(transactions) }
     },
     async timeline(project, personId, { limit, offset = 0 }) {
       return (selectPerson.all(keyOf(project), keyOf(personId), limit, offset) as RecordRow[]).map(recordOf)
