@@ -53,7 +53,8 @@ const withFeaturesOff = (off) => ({
 // Every string literal of the minified build emptied: what the code alone weighs, warnings and keys aside.
 const STRINGS = /"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`|'(?:[^'\\]|\\.)*'/g
 
-const gzipOf = async (off, withoutStrings = false) => {
+/** tracker.js built again with the given features off, minified as `npm run build` does. */
+export const buildWithout = async (off) => {
   const bundle = await rollup({
     input: ROOT + 'src/index.ts',
     plugins: [
@@ -64,8 +65,12 @@ const gzipOf = async (off, withoutStrings = false) => {
     onwarn() {},
   })
   const { output } = await bundle.generate({ format: 'iife', strict: false })
-  const code = withoutStrings ? output[0].code.replace(STRINGS, '""') : output[0].code
-  return gzipSync(code, { level: 9 }).length
+  return output[0].code
+}
+
+const gzipOf = async (off, withoutStrings = false) => {
+  const code = await buildWithout(off)
+  return gzipSync(withoutStrings ? code.replace(STRINGS, '""') : code, { level: 9 }).length
 }
 
 /**

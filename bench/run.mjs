@@ -200,7 +200,9 @@ ${RUNS} loads, ratios Signet ÷ Plausible):
 | --- | --- | --- | --- | --- |
 ${likeForLike.join('\n')}
 
-\`node bench/startup-profile.mjs\` shows where each one's time goes.
+\`node bench/startup-profile.mjs\` shows where each one's time goes, and loads \`tracker.js\` built with every
+optional feature off beside them: it starts up no faster than the full build, so features are not what
+start-up costs ([ARCHITECTURE.md](../ARCHITECTURE.md#start-up)).
 
 Versions: ${Object.entries(versions).map(([p, v]) => `${p} ${v}`).join(', ')}.
 

@@ -3,13 +3,13 @@
 // bundle /build/<name>/index.js (bench/peers/<name>.js sets window.bench) by import(), or by a
 // script element for a classic-script build (plausible-script). Shared by bench/run.mjs
 // and bench/startup-profile.mjs, so both time the same thing; it leaves benchStart and benchLoaded on
-// window for the profile's phases.
-export async function startInPage({ name, base }) {
+// window for the profile's phases. `src` loads another build of tracker.js in Signet's place.
+export async function startInPage({ name, base, src = '/signet/tracker.js' }) {
   const t0 = (window.benchStart = performance.now())
   if (name == 'signet' || name == 'plausible-script')
     await new Promise((resolve, reject) => {
       const s = document.createElement('script')
-      s.src = name == 'signet' ? base + '/signet/tracker.js' : `${base}/build/${name}/index.js`
+      s.src = name == 'signet' ? base + src : `${base}/build/${name}/index.js`
       s.onload = resolve
       s.onerror = reject
       document.head.appendChild(s)

@@ -5,7 +5,8 @@
 // Prints three tables, from RUNS page loads each:
 // - the phases of load + init, without the profiler: until the file starts to run (request, download,
 //   compile), its own top-level run, until its load event or import() settles, the init call; beside
-//   the same for a file with no code, loaded each tracker's way;
+//   the same for a file with no code, loaded each tracker's way, and for tracker.js built with every
+//   optional feature off; then each file by a script element against Plausible loaded so;
 // - what the first use of each browser API Signet touches at start-up costs in a fresh page;
 // - per tracker, the median time spent inside each of its functions (callees included, so nested
 //   rows overlap) and outside any (the browser's own work: fetching, compiling, idle).
@@ -13,18 +14,30 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { launchChromium, median } from './browser.mjs'
+import { buildWithout, FEATURES } from './feature-cost.mjs'
 import { startInPage } from './start.mjs'
 import { progress } from './progress.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS || 15)
-// Plausible twice: its bundle by import() as a bundler user loads it, and the same code as a classic
-// script by a script element, as tracker.js is loaded.
-const paths = { signet: '/signet/tracker.js', 'plausible-script': '/build/plausible-script/index.js', plausible: '/build/plausible/index.js' }
+// tracker.js twice: as users get it, and built with every optional feature of src/features.ts off
+// (what the feature-cost table calls what is left), so that what cutting features could bring is
+// measured, not guessed. Plausible twice: its bundle by import() as a bundler user loads it, and the
+// same code as a classic script by a script element, as tracker.js is loaded.
+const BARE = 'signet, no optional feature'
+const paths = {
+  signet: '/signet/tracker.js',
+  [BARE]: '/signet-bare/tracker.js',
+  'plausible-script': '/build/plausible-script/index.js',
+  plausible: '/build/plausible/index.js',
+}
 // Each file is served between two marks of the time, so its own top-level run can be told apart from
 // what comes before (request, download, compile) and after it. The builds are one line: the marks
 // shift the profile's columns, which are read in the text served.
 const marked = (code) => `window.benchRan=[performance.now()];${code}\n;benchRan.push(performance.now());`
-const scripts = { signet: marked(readFileSync(new URL('../dist/tracker.js', import.meta.url), 'utf8')) }
+const scripts = {
+  signet: marked(readFileSync(new URL('../dist/tracker.js', import.meta.url), 'utf8')),
+  [BARE]: marked(await buildWithout(Object.keys(FEATURES))),
+}
 for (const name of ['plausible-script', 'plausible']) {
   const file = new URL('.' + paths[name], import.meta.url)
   if (existsSync(file)) scripts[name] = marked(readFileSync(file, 'utf8'))
@@ -47,6 +60,8 @@ const base = `http://127.0.0.1:${server.address().port}`
 const browser = await launchChromium()
 
 const names = Object.keys(scripts)
+// How startInPage loads each: the bare build as tracker.js is loaded, from its own path.
+const load = (name) => (name == BARE ? { name: 'signet', base, src: paths[BARE] } : { name, base })
 
 // A fresh page at 4× CPU, as bench/run.mjs loads each tracker.
 const freshPage = async () => {
@@ -60,7 +75,8 @@ const freshPage = async () => {
 
 // The phases of load + init, in loads without the profiler (it slows script more than the browser).
 const PHASES = ['until the file runs', "the file's top-level run", 'until loaded', 'the init call', 'load + init']
-const columns = names.flatMap((name) => [name, `empty, as ${name}`])
+// The bare build is loaded as tracker.js is: one file with no code stands for both.
+const columns = names.flatMap((name) => (name == BARE ? [name] : [name, `empty, as ${name}`]))
 const phases = Object.fromEntries(columns.map((c) => [c, PHASES.map(() => [])]))
 const phasing = progress('phases', RUNS)
 for (let run = 0; run < RUNS; run++) {
@@ -68,7 +84,7 @@ for (let run = 0; run < RUNS; run++) {
     const name = names.find((n) => column.endsWith(n))
     empty = column != name
     const { context, page } = await freshPage()
-    const total = await page.evaluate(startInPage, { name, base })
+    const total = await page.evaluate(startInPage, load(name))
     const [start, loaded, [ran, done]] = await page.evaluate(() => [benchStart, benchLoaded, benchRan])
     ;[ran - start, done - ran, loaded - done, start + total - loaded, total].forEach((ms, i) => phases[column][i].push(ms))
     await context.close()
@@ -80,10 +96,19 @@ empty = false
 // Medians, with means beside them: the phases' means add up to the total's, their medians need not.
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
 console.log(`load + init at 4× CPU by phase, ms over ${RUNS} loads without the profiler, median (mean):`)
-console.log(`${''.padEnd(26)}${columns.map((c) => c.padStart(22)).join('')}`)
+console.log(`${''.padEnd(26)}${columns.map((c) => c.padStart(30)).join('')}`)
 PHASES.forEach((phase, i) =>
-  console.log(`${phase.padEnd(26)}${columns.map((c) => `${median(phases[c][i]).toFixed(1)} (${mean(phases[c][i]).toFixed(1)})`.padStart(22)).join('')}`),
+  console.log(`${phase.padEnd(26)}${columns.map((c) => `${median(phases[c][i]).toFixed(1)} (${mean(phases[c][i]).toFixed(1)})`.padStart(30)).join('')}`),
 )
+// Each file loaded by a script element against Plausible's bundle loaded the same way (issue 33's
+// measure): the file with no code is the floor under any build of tracker.js.
+const TOTAL = PHASES.length - 1
+if (phases['plausible-script']) {
+  const plausible = median(phases['plausible-script'][TOTAL])
+  console.log(`load + init by a script element, median ÷ plausible-script's ${plausible.toFixed(1)} ms:`)
+  for (const c of ['signet', BARE, 'empty, as signet'])
+    console.log(`${(median(phases[c][TOTAL]) / plausible).toFixed(2).padStart(7)}×  ${c}`)
+}
 
 // What the first use of each browser API Signet's start-up touches costs in a fresh page, in the
 // order tracker.js first uses them: a cost the page pays once, whoever pays it first.
@@ -146,7 +171,7 @@ for (let run = 0; run < RUNS; run++) {
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 })
     const finished = new Promise((r) => cdp.once('Profiler.consoleProfileFinished', (e) => r(e.profile)))
     await page.evaluate(() => console.profile('start'))
-    runs[name].totals.push(await page.evaluate(startInPage, { name, base }))
+    runs[name].totals.push(await page.evaluate(startInPage, load(name)))
     await page.evaluate(() => console.profileEnd('start'))
     const profile = await finished
     // Time inside each function of the tracker's file (by its column: the builds are one line), and
