@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib'
-import { afterEach, beforeEach, vi } from 'vitest'
+import { afterAll, afterEach, beforeEach, vi } from 'vitest'
 import { createConsent } from '../src/consent'
 import type { Batch } from '../src/protocol'
 import { install } from '../src/router'
@@ -18,6 +18,34 @@ export interface Wire {
    */
   answer: (status: number | 'network' | 'hang', body?: unknown | ((batch: Batch) => unknown)) => void
 }
+
+// A tracker's timers (a retry's backoff, the auth timeout) outlive the test that made it, and the
+// file: one that fired once its page was torn down threw into a later file's run (a retry's send:
+// "self is not defined", beside stress-ng). What a file leaves is cleared when it ends.
+type Timers = Pick<typeof globalThis, 'setTimeout' | 'setInterval' | 'clearTimeout' | 'clearInterval'>
+const real: Timers = { setTimeout, setInterval, clearTimeout, clearInterval }
+const left = new Set<unknown>()
+const tracked = (make: typeof setTimeout | typeof setInterval, once: boolean) =>
+  ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = make(() => {
+      if (once) left.delete(timer)
+      fn(...args)
+    }, ms)
+    left.add(timer)
+    return timer
+  }) as never
+const cleared = (clear: typeof clearTimeout) => ((timer: never) => (left.delete(timer), clear(timer))) as never
+Object.assign(globalThis, {
+  setTimeout: tracked(real.setTimeout, true),
+  setInterval: tracked(real.setInterval, false),
+  clearTimeout: cleared(real.clearTimeout),
+  clearInterval: cleared(real.clearInterval),
+})
+afterAll(() => {
+  left.forEach((timer) => real.clearTimeout(timer as never))
+  left.clear()
+  Object.assign(globalThis, real)
+})
 
 /** A request body as the collector reads it: gzip (an ArrayBuffer, from CompressionStream) or JSON text. */
 export const bodyText = (body: unknown) => (body instanceof ArrayBuffer ? gunzipSync(Buffer.from(body)).toString() : (body as string))
