@@ -20,6 +20,7 @@ const npx = (name, args, env) => run(name, 'npx', args, env)
 // Each suite also writes its results as JSON, read back for the failures' summary.
 const reports = mkdtempSync(join(tmpdir(), 'signet-test-'))
 const vitestJson = join(reports, 'vitest.json')
+const vitestErrors = join(reports, 'vitest-errors.json')
 const playwrightJson = join(reports, 'playwright.json')
 const firstLines = (message = '') =>
   message
@@ -37,7 +38,8 @@ const readJson = (file) => {
 }
 /** Each failed test of a report: where it is and how its error begins. */
 const failures = {
-  vitest: (report) =>
+  // Errors outside any test come from scripts/vitest-errors.mjs, after the tests'.
+  vitest: (report, errors = []) =>
     (report?.testResults ?? []).flatMap((file) => {
       const where = file.name.replace(process.cwd() + '/', '')
       const failed = file.assertionResults.filter((t) => t.status == 'failed')
@@ -45,7 +47,7 @@ const failures = {
       if (!failed.length && file.status == 'failed') return [`${where}: ${firstLines(file.message)}`]
       // With its duration: vitest's report keeps no message for a timeout (only STACK_TRACE_ERROR).
       return failed.map((t) => `${where} › ${t.fullName} (${Math.round(t.duration ?? 0)} ms): ${firstLines(t.failureMessages?.[0])}`)
-    }),
+    }).concat(errors.map((e) => `outside any test${e.file ? `, while ${relative(process.cwd(), e.file)} ran` : ''}: ${firstLines(e.message)}`)),
   playwright: (report) => {
     const out = []
     const walk = (suite) => {
@@ -72,7 +74,12 @@ for (const [name, script] of [
 }
 if (steps.every((s) => s.ok))
   steps.push(
-    { ...npx('unit suite (vitest)', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`]), report: () => failures.vitest(readJson(vitestJson)) },
+    {
+      ...npx('unit suite (vitest)', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`, '--reporter=./scripts/vitest-errors.mjs'], {
+        SIGNET_VITEST_ERRORS: vitestErrors,
+      }),
+      report: () => failures.vitest(readJson(vitestJson), readJson(vitestErrors)),
+    },
     {
       ...npx('browser suite (Playwright)', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson }),
       report: () => failures.playwright(readJson(playwrightJson)),
